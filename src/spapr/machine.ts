@@ -1,0 +1,231 @@
+/**
+ * The pseries (sPAPR) machine as far as interrupts go: vCPUs, guest RAM, the IRQ number space,
+ * the interrupt controller(s) selected by ic-mode, CAS negotiation, machine reset, and the guest
+ * entry points (hcalls and MMIO) routed to the active controller.
+ */
+import { SpaprXive, MMIO_OK } from './spapr-xive.ts';
+import { isXiveHcall, xiveHcall, type XiveHcallContext } from './xive-hcalls.ts';
+import * as H from './hcall.ts';
+import { SPAPR_IRQ_EPOW, SPAPR_IRQ_HOTPLUG, SPAPR_MAX_CPUS, SPAPR_XIVE_NR_IRQS, SPAPR_XIRQ_BASE, SPAPR_NR_XIRQS, MsiAllocator, vioIrq, pciLsiIrq } from './irq-map.ts';
+import { IC_MODES, negotiateIcMode, OV5_INT_CTRL_BYTE, OV5_XIVE_EXPLOIT, type CasOutcome, type IcMode } from './cas.ts';
+import { SparseGuestMemory, type GuestMemory } from '../ports/memory.ts';
+import { LineState, type CpuLines } from '../ports/lines.ts';
+import type { TraceSink } from '../trace/events.ts';
+import { XiveUsageError } from '../errors.ts';
+import type { ThreadContext } from '../xive/tctx.ts';
+
+export interface MachineOptions {
+  /** vCPUs present at start. */
+  smp: number;
+  /** Possible vCPUs (hotplug headroom); default = smp. */
+  maxCpus?: number;
+  icMode?: IcMode;
+  /** Guest RAM size in bytes when no `memory` is given (default 1 GiB). */
+  ramSize?: number;
+  memory?: GuestMemory;
+  lines?: CpuLines;
+  trace?: TraceSink | null;
+  /**
+   * 'default': the interrupts of QEMU's default pseries devices are claimed (EPOW, hotplug,
+   * the VIO console and NVRAM, the 4 LSIs of PHB 0), as `-nodefaults` still creates them.
+   * 'none': only the IPIs (used by trace replay, which claims what the trace claims).
+   */
+  devices?: 'default' | 'none';
+}
+
+export const DEFAULT_RAM_SIZE = 1 << 30;
+
+export class SpaprMachine {
+  readonly smp: number;
+  readonly maxCpus: number;
+  readonly icMode: IcMode;
+  readonly memory: GuestMemory;
+  readonly lines: CpuLines;
+  readonly xive: SpaprXive | null;
+  readonly msi = new MsiAllocator();
+  /** Negotiated option vector 5 (byte n at index n). */
+  readonly ov5Cas = new Uint8Array(256);
+  /** vCPU ids in plug order. */
+  readonly vcpus: number[] = [];
+  /** Set when the guest did something QEMU terminates the VM for (the machine stops). */
+  halted: string | null = null;
+  private active: 'xive' | 'xics';
+  private traceSink: TraceSink | null;
+  private readonly hcallCtx: XiveHcallContext;
+  /** High 32 bits of the last 8-byte MMIO load. */
+  mmioHi = 0;
+  private readonly scratch = new Uint32Array(2);
+
+  constructor(opts: MachineOptions) {
+    const smp = opts.smp;
+    const maxCpus = opts.maxCpus ?? smp;
+    if (!Number.isInteger(smp) || smp < 1) throw new XiveUsageError(`smp must be a positive integer, got ${smp}`);
+    if (!Number.isInteger(maxCpus) || maxCpus < smp || maxCpus > SPAPR_MAX_CPUS) {
+      throw new XiveUsageError(`max-cpus must be an integer in ${smp}..${SPAPR_MAX_CPUS}, got ${maxCpus}`);
+    }
+    const icMode = opts.icMode ?? 'dual';
+    if (!IC_MODES.includes(icMode)) throw new XiveUsageError(`ic-mode must be one of ${IC_MODES.join(', ')}, got ${String(icMode)}`);
+    if (icMode !== 'xive') throw new XiveUsageError(`ic-mode ${icMode} needs the XICS backend, which this build does not include yet; use ic-mode xive`);
+    this.smp = smp;
+    this.maxCpus = maxCpus;
+    this.icMode = icMode;
+    this.memory = opts.memory ?? new SparseGuestMemory(opts.ramSize ?? DEFAULT_RAM_SIZE);
+    this.lines = opts.lines ?? new LineState();
+    this.traceSink = opts.trace ?? null;
+    this.xive = new SpaprXive({ nrIrqs: SPAPR_XIVE_NR_IRQS, nrServers: maxCpus, memory: this.memory, lines: this.lines, trace: this.traceSink });
+    this.active = 'xive';
+    const xive = this.xive;
+    this.hcallCtx = { xive, memory: this.memory, xiveNegotiated: () => (this.ov5Cas[OV5_INT_CTRL_BYTE]! & OV5_XIVE_EXPLOIT) !== 0 };
+    // IPIs of every possible vCPU are claimed first, then the vCPUs are created.
+    for (let i = 0; i < maxCpus; i++) xive.claim(i, false);
+    for (let i = 0; i < smp; i++) this.plugCpu(i);
+    if ((opts.devices ?? 'default') === 'default') {
+      this.claimIrq(SPAPR_IRQ_EPOW, false);
+      this.claimIrq(SPAPR_IRQ_HOTPLUG, false);
+      this.claimIrq(vioIrq(0), false);
+      this.claimIrq(vioIrq(1), false);
+      for (let pin = 0; pin < 4; pin++) this.claimIrq(pciLsiIrq(0, pin), true);
+    }
+    this.reset();
+  }
+
+  get trace(): TraceSink | null {
+    return this.traceSink;
+  }
+
+  setTrace(sink: TraceSink | null): void {
+    this.traceSink = sink;
+    this.xive?.setTrace(sink);
+  }
+
+  /** The controller the guest currently talks to. */
+  activeController(): 'xive' | 'xics' {
+    return this.active;
+  }
+
+  // ---- vCPUs ---------------------------------------------------------------------------------
+  hasCpu(vcpuId: number): boolean {
+    return this.vcpus.includes(vcpuId);
+  }
+
+  /** Adds a vCPU (at start, or hotplug at run time): its thread context is created and reset. */
+  plugCpu(vcpuId: number): void {
+    if (!Number.isInteger(vcpuId) || vcpuId < 0 || vcpuId >= this.maxCpus) {
+      throw new XiveUsageError(`vCPU id ${vcpuId} is outside 0..${this.maxCpus - 1}; raise max-cpus`);
+    }
+    if (this.hasCpu(vcpuId)) throw new XiveUsageError(`vCPU ${vcpuId} is already plugged`);
+    this.xive?.addCpu(vcpuId, vcpuId);
+    this.vcpus.push(vcpuId);
+  }
+
+  private tctx(vcpuId: number): ThreadContext {
+    const t = this.xive?.tctxById[vcpuId];
+    if (t === undefined) throw new XiveUsageError(`no vCPU ${vcpuId} in this machine (plugged: ${this.vcpus.join(', ')})`);
+    return t;
+  }
+
+  // ---- IRQs ----------------------------------------------------------------------------------
+  /** Claims a device interrupt (0x1000..0x1FFF); false when it is already claimed (EBUSY). */
+  claimIrq(irq: number, lsi: boolean): boolean {
+    if (!Number.isInteger(irq) || irq < SPAPR_XIRQ_BASE || irq >= SPAPR_XIRQ_BASE + SPAPR_NR_XIRQS) {
+      throw new XiveUsageError(`device IRQ ${irq} is outside 0x1000..0x1fff`);
+    }
+    return this.xive!.claim(irq, lsi);
+  }
+
+  freeIrq(irq: number): void {
+    if (!Number.isInteger(irq) || irq < SPAPR_XIRQ_BASE || irq >= SPAPR_XIRQ_BASE + SPAPR_NR_XIRQS) {
+      throw new XiveUsageError(`device IRQ ${irq} is outside 0x1000..0x1fff`);
+    }
+    this.xive!.free(irq);
+  }
+
+  /** Device input level change (an MSI is a pulse: level 1 then 0). */
+  setIrq(irq: number, level: boolean): void {
+    if (this.active === 'xive') this.xive!.setIrq(irq, level);
+  }
+
+  /** A device's MSI: the pulse QEMU sends through the active controller. */
+  pulseMsi(irq: number): void {
+    this.setIrq(irq, true);
+    this.setIrq(irq, false);
+  }
+
+  // ---- Reset and CAS -------------------------------------------------------------------------
+  reset(): void {
+    this.xive?.reset();
+    this.ov5Cas.fill(0);
+    this.halted = null;
+    this.updateActive();
+  }
+
+  /** The guest's CAS call with its option vector 5 byte 23. */
+  cas(guestByte23: number): CasOutcome {
+    const out = negotiateIcMode(false, this.xive !== null, guestByte23 & 0xff);
+    if (!out.ok) {
+      this.halted = out.fatal;
+      return out;
+    }
+    const machineByte = this.xive !== null ? OV5_XIVE_EXPLOIT : 0;
+    this.ov5Cas[OV5_INT_CTRL_BYTE] = machineByte & guestByte23;
+    this.updateActive();
+    return out;
+  }
+
+  private updateActive(): void {
+    this.active = 'xive';
+    if (this.xive !== null) this.xive.mmioEnabled = this.active === 'xive';
+  }
+
+  // ---- Guest entry points --------------------------------------------------------------------
+  /**
+   * An hcall made by vCPU `vcpuId` (`sc 1`, R3 = opcode, `args` = R4..R9, at most 6 values, each
+   * taken modulo 2^64). `problemState`: the caller ran with MSR[PR]=1.
+   */
+  hcall(vcpuId: number, opcode: number, args: readonly bigint[] = [], problemState = false): H.HcallResult {
+    this.tctx(vcpuId);
+    const regs = new Array<bigint>(H.HCALL_REGS).fill(0n);
+    for (let i = 0; i < Math.min(args.length, H.HCALL_REGS); i++) regs[i] = BigInt.asUintN(64, args[i]!);
+    if (problemState) return { ret: H.H_PRIVILEGE, regs };
+    if (this.xive !== null && isXiveHcall(opcode)) return { ret: xiveHcall(this.hcallCtx, opcode, regs), regs };
+    this.traceSink?.emit({ name: 'guest_error', message: `Unimplemented SPAPR hcall 0x${(opcode >>> 0).toString(16)}` });
+    return { ret: H.H_FUNCTION, regs };
+  }
+
+  /**
+   * MMIO load of `size` bytes at guest physical `addr` by vCPU `vcpuId`. Returns the low 32 bits;
+   * `mmioHi` holds the high 32 bits of an 8-byte load. Unassigned addresses read 0.
+   */
+  mmioRead(vcpuId: number, addr: number, size: number): number {
+    const x = this.xive;
+    const out = this.scratch;
+    out[0] = 0;
+    out[1] = 0;
+    if (x !== null && x.mmioEnabled) {
+      if (x.inEsb(addr)) x.esbRead(addr - x.vcBase, size, out);
+      else if (x.inTima(addr)) x.timaRead(this.tctx(vcpuId), addr - x.tmBase, size, out);
+    }
+    this.mmioHi = out[1]!;
+    return out[0]!;
+  }
+
+  /** 8-byte load as a bigint (convenience; allocates). */
+  mmioRead64(vcpuId: number, addr: number): bigint {
+    const lo = this.mmioRead(vcpuId, addr, 8);
+    return (BigInt(this.mmioHi) << 32n) | BigInt(lo);
+  }
+
+  /** MMIO store; `hi` carries the upper 32 bits of an 8-byte store. Unassigned addresses ignore it. */
+  mmioWrite(vcpuId: number, addr: number, size: number, lo: number, hi = 0): void {
+    const x = this.xive;
+    if (x === null || !x.mmioEnabled) return;
+    if (x.inEsb(addr)) x.esbWrite(addr - x.vcBase, size, lo, hi);
+    else if (x.inTima(addr)) x.timaWrite(this.tctx(vcpuId), addr - x.tmBase, size, lo, hi);
+  }
+
+  mmioWrite64(vcpuId: number, addr: number, v: bigint): void {
+    this.mmioWrite(vcpuId, addr, 8, Number(v & 0xffff_ffffn), Number((v >> 32n) & 0xffff_ffffn));
+  }
+}
+
+export { MMIO_OK };

@@ -1,0 +1,241 @@
+/**
+ * The sPAPR XIVE controller ("spapr-xive"): one XIVE source (IPIs + device interrupts), the
+ * router with its EAS and END tables, the presenter and one thread context per vCPU, laid out
+ * the way a pseries machine configures them (block 0, END index = vcpu*8 + priority, NVT
+ * index = 0x400 + vcpu, ESB pages and TIMA at the pseries guest addresses). It knows nothing of
+ * hcalls (xive-hcalls.ts) or of the machine around it (machine.ts).
+ */
+import * as R from '../xive/regs.ts';
+import { ESB_ALL_ONES, XiveSource } from '../xive/source.ts';
+import { NVT_MISSING, NVT_VALID, XiveRouter, type NvtStore } from '../xive/router.ts';
+import { XivePresenter } from '../xive/presenter.ts';
+import { ThreadContext } from '../xive/tctx.ts';
+import { Tima } from '../xive/tima.ts';
+import type { GuestMemory } from '../ports/memory.ts';
+import type { CpuLines } from '../ports/lines.ts';
+import type { TraceSink } from '../trace/events.ts';
+import { XiveUsageError } from '../errors.ts';
+
+export const SPAPR_XIVE_VC_BASE = 0x0006_0100_0000_0000;
+export const SPAPR_XIVE_TM_BASE = 0x0006_0302_0318_0000;
+export const SPAPR_XIVE_NVT_BASE = 0x400;
+export const SPAPR_XIVE_BLOCK_ID = 0;
+export const SPAPR_XIVE_HV_PRIO = 7;
+export const ESB_REGION_NAME = 'xive.esb-emulated';
+export const TIMA_REGION_NAME = 'xive.tima';
+
+/** Result of an MMIO access that the memory core checked. */
+export const MMIO_OK = 0;
+export const MMIO_INVALID = 1;
+
+export interface SpaprXiveOptions {
+  nrIrqs: number;
+  nrServers: number;
+  memory: GuestMemory;
+  lines: CpuLines | null;
+  trace?: TraceSink | null;
+  /** Backing buffers (e.g. SharedArrayBuffer) for the tables; fresh ones otherwise. */
+  buffers?: { eas: ArrayBufferLike; ends: ArrayBufferLike; status: Uint8Array; lsiMap: Uint32Array; tctx: Uint8Array };
+}
+
+export class SpaprXive implements NvtStore {
+  readonly nrIrqs: number;
+  readonly nrEnds: number;
+  readonly nrServers: number;
+  readonly vcBase = SPAPR_XIVE_VC_BASE;
+  readonly tmBase = SPAPR_XIVE_TM_BASE;
+  readonly endBase = SPAPR_XIVE_VC_BASE + 0x2000 * 0x20000;
+  readonly esbShift = R.ESB_64K_2PAGE;
+  readonly hvPrio = SPAPR_XIVE_HV_PRIO;
+  readonly source: XiveSource;
+  readonly router: XiveRouter;
+  readonly presenter: XivePresenter;
+  readonly tima: Tima;
+  /** Thread contexts by vCPU id. */
+  readonly tctxById: (ThreadContext | undefined)[] = [];
+  /** Thread contexts in CPU (plug) order. */
+  readonly cpus: ThreadContext[] = [];
+  /** Backing store of all thread contexts, 64 bytes per possible vCPU id. */
+  readonly tctxRegs: Uint8Array;
+  /** Whether the ESB and TIMA MMIO regions are mapped (XIVE is the active controller). */
+  mmioEnabled = false;
+  private traceSink: TraceSink | null = null;
+  private readonly lines: CpuLines | null;
+
+  constructor(opts: SpaprXiveOptions) {
+    this.nrIrqs = opts.nrIrqs;
+    this.nrServers = opts.nrServers;
+    this.nrEnds = opts.nrServers * 8;
+    this.lines = opts.lines;
+    this.tctxRegs = opts.buffers?.tctx ?? new Uint8Array(opts.nrServers * R.TCTX_BYTES);
+    this.source = new XiveSource(this.nrIrqs, R.ESB_64K_2PAGE, 0, opts.buffers);
+    this.presenter = new XivePresenter();
+    this.router = new XiveRouter(SPAPR_XIVE_BLOCK_ID, this.nrIrqs, this.nrEnds, opts.memory, this, this.presenter, opts.buffers);
+    this.source.notifier = this.router;
+    this.tima = new Tima({
+      camChanged: (t) => this.presenter.update(t),
+      takeNvtIpb: () => 0, // sPAPR keeps no NVT table: nothing was saved
+    });
+    this.setTrace(opts.trace ?? null);
+  }
+
+  get trace(): TraceSink | null {
+    return this.traceSink;
+  }
+
+  setTrace(sink: TraceSink | null): void {
+    this.traceSink = sink;
+    this.source.trace = sink;
+    this.router.trace = sink;
+    this.presenter.trace = sink;
+    this.tima.trace = sink;
+    for (const t of this.cpus) t.trace = sink;
+  }
+
+  // ---- vCPUs ---------------------------------------------------------------------------------
+  /** Creates the thread context of a vCPU (machine init or CPU hotplug) and resets it. */
+  addCpu(vcpuId: number, cpuIndex = vcpuId): ThreadContext {
+    if (!Number.isInteger(vcpuId) || vcpuId < 0 || vcpuId >= this.nrServers) {
+      throw new XiveUsageError(`vCPU id ${vcpuId} is outside 0..${this.nrServers - 1}; raise max-cpus to add it`);
+    }
+    if (this.tctxById[vcpuId] !== undefined) throw new XiveUsageError(`vCPU ${vcpuId} already exists; pick a free id`);
+    const regs = this.tctxRegs.subarray(vcpuId * R.TCTX_BYTES, (vcpuId + 1) * R.TCTX_BYTES);
+    const t = new ThreadContext(cpuIndex, vcpuId, this.lines, regs);
+    t.trace = this.traceSink;
+    t.onUnsupported = (m) => this.diag(m);
+    this.tctxById[vcpuId] = t;
+    this.cpus.push(t);
+    this.resetCpu(t);
+    return t;
+  }
+
+  /** CPU reset: context reset, then the OS CAM line of the vCPU's NVT is pushed. */
+  resetCpu(t: ThreadContext): void {
+    t.reset();
+    t.setWord2(R.TM_QW1_OS, R.TM_QW1W2_VO | R.camLine(SPAPR_XIVE_BLOCK_ID, SPAPR_XIVE_NVT_BASE + t.pir));
+    this.presenter.update(t);
+  }
+
+  hasCpu(vcpuId: number): boolean {
+    return vcpuId >= 0 && vcpuId < this.nrServers && this.tctxById[vcpuId] !== undefined;
+  }
+
+  // ---- NVT store (sPAPR: no table, an NVT exists iff its vCPU does) ---------------------------
+  lookup(_blk: number, idx: number): number {
+    return this.hasCpu(((idx - SPAPR_XIVE_NVT_BASE) >>> 0) & 0xffff_ffff) ? NVT_VALID : NVT_MISSING;
+  }
+
+  backlog(blk: number, idx: number, _ipb: number): void {
+    // QEMU 7.2 aborts on an NVT write on sPAPR; no sPAPR hcall can set BACKLOG.
+    this.diag(`XIVE: cannot record backlog for NVT ${blk.toString(16)}/${idx.toString(16)}: sPAPR has no NVT table`);
+  }
+
+  // ---- IRQ claim / free / input --------------------------------------------------------------
+  /** Returns false (QEMU: -EBUSY, "IRQ %d is not free") when the LISN is already claimed. */
+  claim(lisn: number, lsi: boolean): boolean {
+    this.checkLisn(lisn);
+    this.traceSink?.emit({ name: 'spapr_xive_claim_irq', lisn, lsi });
+    if (this.router.easValid(lisn)) return false;
+    this.router.setEas(lisn, this.router.easHi(lisn) | R.EAS_HI_VALID, this.router.easLo(lisn) | R.EAS_LO_MASKED);
+    if (lsi) this.source.setLsi(lisn, true);
+    return true;
+  }
+
+  free(lisn: number): void {
+    this.checkLisn(lisn);
+    this.traceSink?.emit({ name: 'spapr_xive_free_irq', lisn });
+    this.router.setEas(lisn, this.router.easHi(lisn) & ~R.EAS_HI_VALID, this.router.easLo(lisn));
+  }
+
+  setIrq(lisn: number, level: boolean): void {
+    this.checkLisn(lisn);
+    this.traceSink?.emit({ name: 'spapr_xive_set_irq', lisn, val: level ? 1 : 0 });
+    this.source.setIrq(lisn, level);
+  }
+
+  private checkLisn(lisn: number): void {
+    if (!Number.isInteger(lisn) || lisn < 0 || lisn >= this.nrIrqs) {
+      throw new XiveUsageError(`LISN ${lisn} is outside 0..0x${(this.nrIrqs - 1).toString(16)}`);
+    }
+  }
+
+  // ---- Reset ---------------------------------------------------------------------------------
+  /** Machine reset of the controller: sources OFF, claimed EAS masked, ENDs reset, contexts reset. */
+  reset(): void {
+    this.source.reset();
+    for (let i = 0; i < this.nrIrqs; i++) {
+      this.router.setEas(i, this.router.easValid(i) ? R.EAS_HI_VALID : 0, this.router.easValid(i) ? R.EAS_LO_MASKED : 0);
+    }
+    for (let e = 0; e < this.nrEnds; e++) this.router.resetEnd(e);
+    for (const t of this.cpus) this.resetCpu(t);
+  }
+
+  // ---- MMIO ----------------------------------------------------------------------------------
+  esbRegionSize(): number {
+    return this.nrIrqs * 2 ** this.esbShift;
+  }
+
+  /** Is `addr` (guest physical) inside the ESB region / the TIMA? */
+  inEsb(addr: number): boolean {
+    return addr >= this.vcBase && addr < this.vcBase + this.esbRegionSize();
+  }
+  inTima(addr: number): boolean {
+    return addr >= this.tmBase && addr < this.tmBase + 4 * (1 << R.TM_SHIFT);
+  }
+
+  /**
+   * ESB load at region offset `off` of `size` bytes; the result is in `out[0]` (lo), `out[1]`
+   * (hi). Returns MMIO_INVALID when the memory core would reject the access (size/alignment).
+   */
+  esbRead(off: number, size: number, out: Uint32Array): number {
+    if (size !== 8 || off % 8 !== 0) {
+      this.rejected('read', off, size, ESB_REGION_NAME, 8, 8);
+      out[0] = 0;
+      out[1] = 0;
+      return MMIO_INVALID;
+    }
+    const v = this.source.esbLoad(off);
+    out[0] = v === ESB_ALL_ONES ? 0xffff_ffff : v;
+    out[1] = v === ESB_ALL_ONES ? 0xffff_ffff : 0;
+    return MMIO_OK;
+  }
+
+  esbWrite(off: number, size: number, lo: number, hi: number): number {
+    if (size !== 8 || off % 8 !== 0) {
+      this.rejected('write', off, size, ESB_REGION_NAME, 8, 8);
+      return MMIO_INVALID;
+    }
+    this.source.esbStore(off, lo, hi);
+    return MMIO_OK;
+  }
+
+  timaRead(t: ThreadContext, off: number, size: number, out: Uint32Array): number {
+    if (!(size === 1 || size === 2 || size === 4 || size === 8) || off % size !== 0) {
+      this.rejected('read', off, size, TIMA_REGION_NAME, 1, 8);
+      out[0] = 0;
+      out[1] = 0;
+      return MMIO_INVALID;
+    }
+    out[0] = this.tima.read(t, off, size);
+    out[1] = this.tima.hi;
+    return MMIO_OK;
+  }
+
+  timaWrite(t: ThreadContext, off: number, size: number, lo: number, hi: number): number {
+    if (!(size === 1 || size === 2 || size === 4 || size === 8) || off % size !== 0) {
+      this.rejected('write', off, size, TIMA_REGION_NAME, 1, 8);
+      return MMIO_INVALID;
+    }
+    this.tima.write(t, off, size, lo, hi);
+    return MMIO_OK;
+  }
+
+  private rejected(dir: string, off: number, size: number, region: string, min: number, max: number): void {
+    const reason = size < min || size > max || (size & (size - 1)) !== 0 ? `invalid size (min:${min} max:${max})` : 'unaligned';
+    this.diag(`Invalid ${dir} at addr 0x${off.toString(16).toUpperCase()}, size ${size}, region '${region}', reason: ${reason}`);
+  }
+
+  diag(message: string): void {
+    this.traceSink?.emit({ name: 'guest_error', message });
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * Parses lines of QEMU 7.2's "log" trace backend back into trace events.
+ *
+ * The parser walks the same compiled templates the formatter prints from (format.ts) and accepts
+ * only the canonical text printf would produce (no stray leading zeros, lowercase hex, exact
+ * padding, values that fit the C argument type). That makes every accepted line round-trip:
+ * `formatTraceEvent(parseTraceLine(line).event) === line`, so a replay can compare lines or
+ * events interchangeably.
+ *
+ * It runs over whole captures, so it scans with charCodeAt instead of regular expressions:
+ * numbers are accumulated in place and nothing is allocated on the way except the event itself
+ * (and the substrings of `%s` fields).
+ */
+
+import type { TraceEvent } from './events.ts';
+import { TEMPLATES, TOK_LIT, type ConvTok, type EventTemplate, type LitTok, type Tok } from './format.ts';
+
+export type ParsedLine =
+  | { kind: 'event'; event: TraceEvent }
+  | { kind: 'other'; name: string }
+  | { kind: 'blank' }
+  | { kind: 'bad'; reason: string };
+
+/**
+ * Names of the QEMU trace events the parser turns into events. `guest_error` is not among them:
+ * guest-error messages carry no event name, so they cannot be recognised from the text.
+ */
+export const KNOWN_EVENTS: ReadonlySet<string> = new Set(TEMPLATES.keys());
+
+// Module-local copies: some loaders turn imported bindings into getter calls, which shows up on a
+// path that runs once per field of every line.
+const templates = TEMPLATES;
+const LIT: typeof TOK_LIT = TOK_LIT;
+
+const BLANK: ParsedLine = Object.freeze({ kind: 'blank' });
+const NOT_TRACE: ParsedLine = Object.freeze({ kind: 'bad', reason: 'not a trace line' });
+const NO_NAME: ParsedLine = Object.freeze({ kind: 'bad', reason: 'no event name after the timestamp' });
+
+// One frozen result per event, so rejecting a line allocates nothing.
+const MISMATCH = new Map<string, ParsedLine>();
+for (const t of templates.values()) {
+  MISMATCH.set(t.name, Object.freeze({ kind: 'bad', reason: `${t.name}: message does not match "${t.fmt}"` }));
+}
+
+const INT32_MIN = -0x8000_0000;
+const INT32_MAX = 0x7fff_ffff;
+const UINT32_MAX = 0xffff_ffff;
+
+// Small bigints are the common case (flags, priorities, ESB values); sharing them spares a heap
+// allocation per field.
+const SMALL_BIGINTS: readonly bigint[] = Array.from({ length: 256 }, (_, i) => BigInt(i));
+
+/** Value of the last successful scan (number or bigint), read right after the scan returns. */
+let scanned: number | bigint = 0;
+
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  return -1;
+}
+
+/**
+ * Hex digits at `pos`, at least `width` of them (zero padding), no leading zero beyond that,
+ * at most `max`. Returns the end position or -1.
+ */
+function scanHex(line: string, pos: number, width: number, max: number): number {
+  const len = line.length;
+  let i = pos;
+  let v = 0;
+  while (i < len) {
+    const d = hexDigit(line.charCodeAt(i));
+    if (d < 0) break;
+    // Exact up to 13 digits (52 bits); longer ones are redone with BigInt below.
+    v = v * 16 + d;
+    i++;
+  }
+  const n = i - pos;
+  const min = width > 1 ? width : 1;
+  if (n < min || n > max) return -1;
+  if (n > min && line.charCodeAt(pos) === 48) return -1;
+  if (max > 8) {
+    if (n <= 2 && v < 256) scanned = SMALL_BIGINTS[v] as bigint;
+    else scanned = n <= 13 ? BigInt(v) : BigInt(`0x${line.slice(pos, i)}`);
+  } else {
+    scanned = v;
+  }
+  return i;
+}
+
+/**
+ * A decimal number at `pos`, right-aligned with spaces to `width` characters, canonical
+ * (no leading zeros, no "-0"), within [lo, hi]. Returns the end position or -1.
+ */
+function scanDec(line: string, pos: number, width: number, lo: number, hi: number): number {
+  const len = line.length;
+  let i = pos;
+  if (width > 0) while (i < len && line.charCodeAt(i) === 32) i++;
+  const spaces = i - pos;
+  const neg = lo < 0 && i < len && line.charCodeAt(i) === 45;
+  if (neg) i++;
+  const start = i;
+  let v = 0;
+  while (i < len) {
+    const c = line.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    v = v * 10 + (c - 48);
+    i++;
+    if (i - start > 16) return -1;
+  }
+  const n = i - start;
+  if (n === 0) return -1;
+  if (n > 1 && line.charCodeAt(start) === 48) return -1;
+  if (neg) {
+    if (v === 0) return -1;
+    v = -v;
+  }
+  if (v < lo || v > hi) return -1;
+  const text = n + (neg ? 1 : 0);
+  if (spaces !== (width > text ? width - text : 0)) return -1;
+  scanned = v;
+  return i;
+}
+
+/** Turns the printed C value back into the field value; undefined if no field value prints so. */
+function toField(t: ConvTok, c: number): number | boolean | undefined {
+  switch (t.ctype) {
+    case 'u8':
+      return c >= 0 && c <= 0xff ? c : undefined;
+    case 'u16':
+      return c >= 0 && c <= 0xffff ? c : undefined;
+    case 'u32':
+      return c >>> 0;
+    case 'int':
+      return c | 0;
+    case 'bool':
+      return c === 0 ? false : c === 1 ? true : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Matches tokens `ti..` of `t` against `line` from `pos` to its end, filling `out`. */
+function matchFrom(t: EventTemplate, ti: number, line: string, pos: number, out: Record<string, unknown>): boolean {
+  const toks = t.toks;
+  for (; ti < toks.length; ti++) {
+    const tok = toks[ti] as Tok;
+    if (tok.kind === LIT) {
+      if (!line.startsWith(tok.text, pos)) return false;
+      pos += tok.text.length;
+      continue;
+    }
+    let end: number;
+    switch (tok.conv) {
+      case 's': {
+        // The string ends where the following text starts; try the last occurrence first so a
+        // string that happens to contain that text still parses as it was printed.
+        const next = (toks[ti + 1] as LitTok).text;
+        let p = line.lastIndexOf(next);
+        while (p >= pos) {
+          if (matchFrom(t, ti + 1, line, p, out)) {
+            out[tok.field] = line.slice(pos, p);
+            return true;
+          }
+          if (p === 0) break;
+          p = line.lastIndexOf(next, p - 1);
+        }
+        return false;
+      }
+      case 'llx':
+        end = scanHex(line, pos, 0, 16);
+        if (end < 0) return false;
+        out[tok.field] = scanned;
+        break;
+      case 'ld':
+        end = scanDec(line, pos, 0, 0, Number.MAX_SAFE_INTEGER);
+        if (end < 0) return false;
+        out[tok.field] = scanned;
+        break;
+      default: {
+        // 'x' and 'u' print the argument as unsigned 32-bit, 'd' as signed.
+        end =
+          tok.conv === 'x'
+            ? scanHex(line, pos, tok.width, 8)
+            : tok.conv === 'u'
+              ? scanDec(line, pos, tok.width, 0, UINT32_MAX)
+              : scanDec(line, pos, tok.width, INT32_MIN, INT32_MAX);
+        if (end < 0) return false;
+        const v = toField(tok, scanned as number);
+        if (v === undefined) return false;
+        out[tok.field] = v;
+      }
+    }
+    pos = end;
+  }
+  return pos === line.length;
+}
+
+function isEventNameChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** Length of a `-msg timestamp=on` prefix (`<tid>@<sec>.<usec>:`) at the line start, else 0. */
+function timestampLength(line: string): number {
+  const len = line.length;
+  let i = 0;
+  while (i < len && isDigit(line.charCodeAt(i))) i++;
+  if (i === 0 || i >= len || line.charCodeAt(i) !== 64) return 0; // '@'
+  const sec = ++i;
+  while (i < len && isDigit(line.charCodeAt(i))) i++;
+  if (i === sec || i >= len || line.charCodeAt(i) !== 46) return 0; // '.'
+  const usec = ++i;
+  while (i < len && isDigit(line.charCodeAt(i))) i++;
+  if (i - usec !== 6 || i >= len || line.charCodeAt(i) !== 58) return 0; // ':'
+  return i + 1;
+}
+
+/** Classifies one log line (without its newline) and decodes the events of the union. */
+export function parseTraceLine(line: string): ParsedLine {
+  const len = line.length;
+  if (len === 0) return BLANK;
+  const first = line.charCodeAt(0);
+  if (first === 32 || first === 9 || first === 13) return /^\s*$/.test(line) ? BLANK : NOT_TRACE;
+  const start = isDigit(first) ? timestampLength(line) : 0;
+  let i = start;
+  while (i < len && isEventNameChar(line.charCodeAt(i))) i++;
+  if (i === start) return start > 0 ? NO_NAME : NOT_TRACE;
+  if (i < len && line.charCodeAt(i) !== 32) return NOT_TRACE;
+  const name = line.slice(start, i);
+  const t = templates.get(name);
+  if (t === undefined) return { kind: 'other', name };
+  if (i === len) return MISMATCH.get(name) as ParsedLine;
+  const out: Record<string, unknown> = { name };
+  if (!matchFrom(t, 0, line, i + 1, out)) return MISMATCH.get(name) as ParsedLine;
+  return { kind: 'event', event: out as unknown as TraceEvent };
+}

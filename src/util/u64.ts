@@ -1,0 +1,18 @@
+/** 64-bit values travel as two unsigned 32-bit halves on hot paths; these join and split them. */
+export function u64(hi: number, lo: number): bigint {
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+}
+
+export function hi32(v: bigint): number {
+  return Number((v >> 32n) & 0xffff_ffffn);
+}
+
+export function lo32(v: bigint): number {
+  return Number(v & 0xffff_ffffn);
+}
+
+export const U64_MASK = 0xffff_ffff_ffff_ffffn;
+
+export function hex(v: number | bigint, width = 0): string {
+  return v.toString(16).padStart(width, '0');
+}

@@ -1,0 +1,136 @@
+/**
+ * XIVE presenter (IVPE): finds the thread context dispatched on an NVT and presents the event
+ * (IPB update of the matching ring). QEMU scans every vCPU on each notification; this presenter
+ * keeps an index CAM line -> (thread, ring) updated whenever a WORD2 changes, so a lookup is O(1)
+ * whatever the number of vCPUs, with the same outcome as the scan (including its errors when
+ * zero or several threads match).
+ */
+import * as R from './regs.ts';
+import type { Presenter } from './router.ts';
+import type { ThreadContext } from './tctx.ts';
+import type { TraceSink } from '../trace/events.ts';
+
+const RINGS_BY_PRIORITY = [R.TM_QW3_HV_PHYS, R.TM_QW2_HV_POOL, R.TM_QW1_OS] as const;
+
+interface CamKeys {
+  phys: number;
+  pool: number;
+  os: number;
+}
+
+export class XivePresenter implements Presenter {
+  /** cam -> threads answering to it, with the ring they answer on. */
+  private readonly index = new Map<number, { tctx: ThreadContext; ring: number }[]>();
+  private readonly keys = new Map<ThreadContext, CamKeys>();
+  trace: TraceSink | null = null;
+
+  /** Start (or refresh) indexing a thread context after any change of its WORD2 registers. */
+  update(tctx: ThreadContext): void {
+    const old = this.keys.get(tctx);
+    const next: CamKeys = {
+      phys: (tctx.regs[R.TM_QW3_WORD2]! & 0x80) !== 0 ? tctx.hwCam() : -1,
+      pool: this.ringCam(tctx, R.TM_QW2_HV_POOL, R.TM_QW2W2_VP, R.TM_QW2W2_POOL_CAM),
+      os: this.ringCam(tctx, R.TM_QW1_OS, R.TM_QW1W2_VO, R.TM_QW1W2_OS_CAM),
+    };
+    if (old !== undefined && old.phys === next.phys && old.pool === next.pool && old.os === next.os) return;
+    if (old !== undefined) this.unindex(tctx, old);
+    this.keys.set(tctx, next);
+    this.add(next.phys, tctx, R.TM_QW3_HV_PHYS);
+    this.add(next.pool, tctx, R.TM_QW2_HV_POOL);
+    this.add(next.os, tctx, R.TM_QW1_OS);
+  }
+
+  /** Forget a thread context (vCPU removed). */
+  remove(tctx: ThreadContext): void {
+    const old = this.keys.get(tctx);
+    if (old !== undefined) this.unindex(tctx, old);
+    this.keys.delete(tctx);
+  }
+
+  private ringCam(tctx: ThreadContext, ring: number, valid: number, mask: number): number {
+    const w2 = tctx.word2(ring);
+    return (w2 & valid) !== 0 ? w2 & mask : -1;
+  }
+
+  private add(cam: number, tctx: ThreadContext, ring: number): void {
+    if (cam < 0) return;
+    const list = this.index.get(cam);
+    if (list === undefined) this.index.set(cam, [{ tctx, ring }]);
+    else {
+      list.push({ tctx, ring });
+      list.sort((a, b) => a.tctx.cpuIndex - b.tctx.cpuIndex);
+    }
+  }
+
+  private unindex(tctx: ThreadContext, keys: CamKeys): void {
+    for (const cam of [keys.phys, keys.pool, keys.os]) {
+      if (cam < 0) continue;
+      const list = this.index.get(cam);
+      if (list === undefined) continue;
+      const kept = list.filter((e) => e.tctx !== tctx);
+      if (kept.length === 0) this.index.delete(cam);
+      else this.index.set(cam, kept);
+    }
+  }
+
+  /**
+   * The ring a thread answers `cam` on, as QEMU's per-thread check orders them (PHYS, POOL, OS),
+   * or -1. For format 1 (user-level EBB) the OS CAM must match and the USER ring must be valid
+   * for `logicServ`.
+   */
+  private ringFor(entries: { tctx: ThreadContext; ring: number }[], at: number, format: number, logicServ: number): number {
+    const tctx = entries[at]!.tctx;
+    if (format === 1) {
+      for (const e of entries) {
+        if (e.tctx === tctx && e.ring === R.TM_QW1_OS) {
+          const w2 = tctx.word2(R.TM_QW0_USER);
+          if ((w2 & R.TM_QW0W2_VU) !== 0 && logicServ === (w2 & R.TM_QW0W2_LOGIC_SERV)) return R.TM_QW0_USER;
+        }
+      }
+      return -1;
+    }
+    for (const ring of RINGS_BY_PRIORITY) {
+      for (const e of entries) if (e.tctx === tctx && e.ring === ring) return ring;
+    }
+    return -1;
+  }
+
+  match(format: number, nvtBlk: number, nvtIdx: number, camIgnore: boolean, priority: number, logicServ: number): boolean {
+    if (camIgnore) {
+      this.guestError(`XIVE: no support for LS NVT ${hx(nvtBlk)}/${hx(nvtIdx)}`);
+      return false;
+    }
+    const entries = this.index.get(R.camLine(nvtBlk, nvtIdx));
+    let found: ThreadContext | null = null;
+    let foundRing = -1;
+    if (entries !== undefined) {
+      for (let i = 0; i < entries.length; i++) {
+        const tctx = entries[i]!.tctx;
+        if (tctx === found || (i > 0 && entries[i - 1]!.tctx === tctx)) continue;
+        const ring = this.ringFor(entries, i, format, logicServ);
+        if (ring < 0) continue;
+        if (found !== null) {
+          this.guestError(`XIVE: already found a thread context NVT ${hx(nvtBlk)}/${hx(nvtIdx)}`);
+          return false;
+        }
+        found = tctx;
+        foundRing = ring;
+      }
+    }
+    if (found === null) {
+      this.guestError(`XIVE: NVT ${hx(nvtBlk)}/${hx(nvtIdx)} is not dispatched`);
+      return false;
+    }
+    if (this.trace !== null) this.trace.emit({ name: 'xive_presenter_notify', nvtBlk, nvtIdx, ring: foundRing });
+    found.ipbUpdate(foundRing, R.prioToIpb(priority));
+    return true;
+  }
+
+  guestError(message: string): void {
+    if (this.trace !== null) this.trace.emit({ name: 'guest_error', message });
+  }
+}
+
+function hx(v: number): string {
+  return (v >>> 0).toString(16);
+}

@@ -1,0 +1,228 @@
+/**
+ * XIVE router (IVRE): the EAS table (LISN -> END + data), the END table (event queue descriptor
+ * + notification target) and the END notification algorithm: enqueue the event data into the
+ * guest event queue (EQ) with the generation bit, ESn coalescing, notification of the NVT through
+ * the presenter, backlog and escalation.
+ *
+ * Tables are DataViews over (optionally shared) buffers holding the architected big-endian words,
+ * so a snapshot is a byte copy.
+ */
+import * as R from './regs.ts';
+import { pqTrigger, pqTriggerForwards } from './esb.ts';
+import type { GuestMemory } from '../ports/memory.ts';
+import type { TraceSink } from '../trace/events.ts';
+import type { SourceNotifier } from './source.ts';
+
+/** Result of an NVT lookup (sPAPR has no NVT table: "valid" iff the vCPU exists). */
+export const NVT_MISSING = -1;
+export const NVT_INVALID = 0;
+export const NVT_VALID = 1;
+
+export interface NvtStore {
+  lookup(blk: number, idx: number): number;
+  /** Record pending priorities for an NVT that is not dispatched (backlog). */
+  backlog(blk: number, idx: number, ipb: number): void;
+}
+
+export interface Presenter {
+  /**
+   * Deliver to the thread(s) dispatched on the NVT. Returns true when a thread was found (and
+   * the event presented), false when no thread matched or the match failed.
+   */
+  match(format: number, nvtBlk: number, nvtIdx: number, camIgnore: boolean, priority: number, logicServ: number): boolean;
+}
+
+export class XiveRouter implements SourceNotifier {
+  readonly eas: DataView;
+  readonly ends: DataView;
+  trace: TraceSink | null = null;
+
+  constructor(
+    readonly blockId: number,
+    readonly nrIrqs: number,
+    readonly nrEnds: number,
+    readonly memory: GuestMemory,
+    readonly nvts: NvtStore,
+    readonly presenter: Presenter,
+    buffers?: { eas: ArrayBufferLike; ends: ArrayBufferLike },
+  ) {
+    this.eas = new DataView(buffers?.eas ?? new ArrayBuffer(nrIrqs * R.EAS_BYTES));
+    this.ends = new DataView(buffers?.ends ?? new ArrayBuffer(nrEnds * R.END_BYTES));
+  }
+
+  // ---- EAS -----------------------------------------------------------------------------------
+  easHi(lisn: number): number {
+    return this.eas.getUint32(lisn * 8, false);
+  }
+  easLo(lisn: number): number {
+    return this.eas.getUint32(lisn * 8 + 4, false);
+  }
+  setEas(lisn: number, hi: number, lo: number): void {
+    this.eas.setUint32(lisn * 8, hi >>> 0, false);
+    this.eas.setUint32(lisn * 8 + 4, lo >>> 0, false);
+  }
+  easValid(lisn: number): boolean {
+    return (this.easHi(lisn) & R.EAS_HI_VALID) !== 0;
+  }
+  easMasked(lisn: number): boolean {
+    return (this.easLo(lisn) & R.EAS_LO_MASKED) !== 0;
+  }
+  easEndIndex(lisn: number): number {
+    return this.easHi(lisn) & R.EAS_HI_END_INDEX;
+  }
+  easEndBlock(lisn: number): number {
+    return (this.easHi(lisn) & R.EAS_HI_END_BLOCK) >>> R.EAS_HI_END_BLOCK_SHIFT;
+  }
+  easData(lisn: number): number {
+    return this.easLo(lisn) & R.EAS_LO_END_DATA;
+  }
+
+  // ---- END -----------------------------------------------------------------------------------
+  endWord(idx: number, w: number): number {
+    return this.ends.getUint32(idx * R.END_BYTES + w * 4, false);
+  }
+  setEndWord(idx: number, w: number, v: number): void {
+    this.ends.setUint32(idx * R.END_BYTES + w * 4, v >>> 0, false);
+  }
+  endValid(idx: number): boolean {
+    return (this.endWord(idx, 0) & R.END_W0_VALID) !== 0;
+  }
+  resetEnd(idx: number): void {
+    for (let w = 0; w < R.END_WORDS; w++) this.setEndWord(idx, w, 0);
+    this.setEndWord(idx, 1, R.END_W1_RESET);
+  }
+  /** EQ guest address. */
+  endQueueAddr(idx: number): number {
+    return (this.endWord(idx, 2) & R.END_W2_OP_DESC_HI) * 0x1_0000_0000 + this.endWord(idx, 3);
+  }
+  endQueueEntries(idx: number): number {
+    return 1 << (((this.endWord(idx, 0) & R.END_W0_QSIZE) >>> R.END_W0_QSIZE_SHIFT) + 10);
+  }
+  endQueueIndex(idx: number): number {
+    return this.endWord(idx, 1) & R.END_W1_PAGE_OFF;
+  }
+  endGeneration(idx: number): number {
+    return (this.endWord(idx, 1) & R.END_W1_GENERATION) !== 0 ? 1 : 0;
+  }
+  endNvtIndex(idx: number): number {
+    return this.endWord(idx, 6) & R.END_W6_NVT_INDEX;
+  }
+  endPriority(idx: number): number {
+    return (this.endWord(idx, 7) & R.END_W7_F0_PRIORITY) >>> R.END_W7_F0_PRIORITY_SHIFT;
+  }
+
+  // ---- Event arrival -------------------------------------------------------------------------
+  /** Entry point of the sources: an event for `lisn` passed the source's PQ check. */
+  notify(lisn: number, pqChecked: boolean): void {
+    const blk = lisn >>> 28;
+    const idx = lisn & 0x0fff_ffff;
+    if (blk !== this.blockId || idx >= this.nrIrqs) {
+      this.guestError(`XIVE: Unknown LISN ${hx(lisn)}`);
+      return;
+    }
+    if (!pqChecked) {
+      // PQ_DISABLE sources leave the coalescing to the router; never the case on sPAPR.
+      return;
+    }
+    const hi = this.easHi(idx);
+    if ((hi & R.EAS_HI_VALID) === 0) {
+      this.guestError(`XIVE: invalid LISN ${hx(lisn)}`);
+      return;
+    }
+    const lo = this.easLo(idx);
+    if ((lo & R.EAS_LO_MASKED) !== 0) return;
+    this.endTrigger((hi & R.EAS_HI_END_BLOCK) >>> R.EAS_HI_END_BLOCK_SHIFT, hi & R.EAS_HI_END_INDEX, lo & R.EAS_LO_END_DATA);
+  }
+
+  /** END notification: enqueue, coalesce, present, then backlog/escalate. */
+  endTrigger(endBlk: number, endIdx: number, data: number): void {
+    if (endBlk !== this.blockId || endIdx >= this.nrEnds) {
+      this.guestError(`XIVE: No END ${hx(endBlk)}/${hx(endIdx)}`);
+      return;
+    }
+    const w0 = this.endWord(endIdx, 0);
+    if ((w0 & R.END_W0_VALID) === 0) {
+      if (this.trace !== null) this.trace.emit({ name: 'xive_router_end_notify', endBlk, endIdx, endData: data });
+      this.guestError(`XIVE: END ${hx(endBlk)}/${hx(endIdx)} is invalid`);
+      return;
+    }
+    if ((w0 & R.END_W0_ENQUEUE) !== 0) this.enqueue(endIdx, data);
+
+    if ((w0 & R.END_W0_SILENT_ESCALATE) === 0) {
+      const format = (this.endWord(endIdx, 6) & R.END_W6_FORMAT_BIT) !== 0 ? 1 : 0;
+      const w7 = this.endWord(endIdx, 7);
+      const priority = (w7 & R.END_W7_F0_PRIORITY) >>> R.END_W7_F0_PRIORITY_SHIFT;
+      if (format === 0 && priority === 0xff) return; // END masked (data already enqueued)
+
+      if ((w0 & R.END_W0_UCOND_NOTIFY) === 0 && !this.esCoalesce(endIdx, R.END_W1_ESN_SHIFT)) return;
+
+      const w6 = this.endWord(endIdx, 6);
+      const nvtBlk = (w6 & R.END_W6_NVT_BLOCK) >>> R.END_W6_NVT_BLOCK_SHIFT;
+      const nvtIdx = w6 & R.END_W6_NVT_INDEX;
+      const nvt = this.nvts.lookup(nvtBlk, nvtIdx);
+      if (nvt === NVT_MISSING) {
+        this.guestError(`XIVE: no NVT ${hx(nvtBlk)}/${hx(nvtIdx)}`);
+        return;
+      }
+      if (nvt === NVT_INVALID) {
+        this.guestError(`XIVE: NVT ${hx(nvtBlk)}/${hx(nvtIdx)} is invalid`);
+        return;
+      }
+      const camIgnore = format === 0 && (w7 & R.END_W7_F0_IGNORE) !== 0;
+      const found = this.presenter.match(format, nvtBlk, nvtIdx, camIgnore, priority, w7 & R.END_W7_F1_LOG_SERVER_ID);
+      if (found) return;
+
+      if ((w0 & R.END_W0_BACKLOG) !== 0) {
+        if (format === 1) {
+          this.guestError(`XIVE: END ${hx(endBlk)}/${hx(endIdx)} invalid config: F1 & backlog`);
+          return;
+        }
+        this.nvts.backlog(nvtBlk, nvtIdx, R.prioToIpb(priority));
+      }
+    }
+
+    // Escalation
+    if ((w0 & R.END_W0_ESCALATE_CTL) === 0) return;
+    if ((w0 & R.END_W0_UNCOND_ESCALATE) === 0 && !this.esCoalesce(endIdx, R.END_W1_ESE_SHIFT)) return;
+    const w4 = this.endWord(endIdx, 4);
+    const escBlk = (w4 & R.END_W4_ESC_END_BLOCK) >>> R.END_W4_ESC_END_BLOCK_SHIFT;
+    const escIdx = w4 & R.END_W4_ESC_END_INDEX;
+    const escData = this.endWord(endIdx, 5) & R.END_W5_ESC_END_DATA;
+    if (this.trace !== null) this.trace.emit({ name: 'xive_router_end_escalate', endBlk, endIdx, escBlk, escIdx, endData: escData });
+    this.endTrigger(escBlk, escIdx, escData);
+  }
+
+  /** Trigger function on the ESn (shift 30) or ESe (shift 28) bits; true = forward. */
+  private esCoalesce(endIdx: number, shift: number): boolean {
+    const w1 = this.endWord(endIdx, 1);
+    const pq = (w1 >>> shift) & 3;
+    const next = pqTrigger(pq);
+    if (next !== pq) this.setEndWord(endIdx, 1, (w1 & ~(3 << shift)) | (next << shift));
+    return pqTriggerForwards(pq);
+  }
+
+  /** Writes one EQ entry (generation bit + data) and advances the index, toggling on wrap. */
+  private enqueue(endIdx: number, data: number): void {
+    const w1 = this.endWord(endIdx, 1);
+    const index = w1 & R.END_W1_PAGE_OFF;
+    const gen = (w1 & R.END_W1_GENERATION) !== 0 ? 1 : 0;
+    const addr = this.endQueueAddr(endIdx) + 4 * index;
+    if (!this.memory.write32(addr, ((gen << 31) | (data & 0x7fff_ffff)) >>> 0)) {
+      this.guestError(`XIVE: failed to write END data @0x${addr.toString(16)}`);
+      return;
+    }
+    const entries = this.endQueueEntries(endIdx);
+    const next = (index + 1) & (entries - 1);
+    let nw1 = (w1 & ~R.END_W1_PAGE_OFF) | next;
+    if (next === 0) nw1 ^= R.END_W1_GENERATION;
+    this.setEndWord(endIdx, 1, nw1);
+  }
+
+  guestError(message: string): void {
+    if (this.trace !== null) this.trace.emit({ name: 'guest_error', message });
+  }
+}
+
+function hx(v: number): string {
+  return (v >>> 0).toString(16);
+}

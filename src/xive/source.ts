@@ -1,0 +1,196 @@
+/**
+ * XIVE interrupt source (IVSE): one PQ state byte per source number, the LSI bitmap, and the ESB
+ * MMIO pages (trigger page + management page) through which a guest triggers, EOIs, masks and
+ * inspects its interrupts. Events let through by the PQ logic are forwarded to the notifier
+ * (the router) as (lisn, pqChecked).
+ */
+import {
+  ESB_64K_2PAGE,
+  PQ_OFF,
+  SRC_FLAG_PQ_DISABLE,
+  SRC_FLAG_STORE_EOI,
+  SRC_STATUS_ASSERTED,
+} from './regs.ts';
+import { pqEoi, pqEoiForwards, pqTrigger, pqTriggerForwards } from './esb.ts';
+import type { TraceSink } from '../trace/events.ts';
+import { u64 } from '../util/u64.ts';
+
+export interface SourceNotifier {
+  notify(srcno: number, pqChecked: boolean): void;
+}
+
+/** An ESB load answered "all ones" (invalid load on a trigger page). */
+export const ESB_ALL_ONES = -1;
+
+export class XiveSource {
+  /** bits 0-1 PQ, bit 2 LSI asserted; the architected status byte. */
+  readonly status: Uint8Array;
+  /** 1 bit per source: LSI (level) instead of MSI. */
+  readonly lsiMap: Uint32Array;
+  notifier: SourceNotifier | null = null;
+  trace: TraceSink | null = null;
+
+  constructor(
+    readonly nrIrqs: number,
+    readonly esbShift: number = ESB_64K_2PAGE,
+    readonly flags = 0,
+    buffers?: { status: Uint8Array; lsiMap: Uint32Array },
+  ) {
+    this.status = buffers?.status ?? new Uint8Array(nrIrqs);
+    this.lsiMap = buffers?.lsiMap ?? new Uint32Array((nrIrqs + 31) >>> 5);
+  }
+
+  /** Machine reset: every source OFF (PQ 01), asserted cleared; the LSI bitmap survives. */
+  reset(): void {
+    this.status.fill(PQ_OFF);
+  }
+
+  isLsi(srcno: number): boolean {
+    return ((this.lsiMap[srcno >>> 5]! >>> (srcno & 31)) & 1) === 1;
+  }
+
+  setLsi(srcno: number, lsi: boolean): void {
+    const bit = 1 << (srcno & 31);
+    if (lsi) this.lsiMap[srcno >>> 5]! |= bit;
+    else this.lsiMap[srcno >>> 5]! &= ~bit;
+  }
+
+  isAsserted(srcno: number): boolean {
+    return (this.status[srcno]! & SRC_STATUS_ASSERTED) !== 0;
+  }
+
+  getPq(srcno: number): number {
+    return this.status[srcno]! & 3;
+  }
+
+  /** Sets PQ and returns the old value (never forwards). */
+  setPq(srcno: number, pq: number): number {
+    const s = this.status[srcno]!;
+    this.status[srcno] = (s & ~3) | (pq & 3);
+    return s & 3;
+  }
+
+  /** Generic ESB trigger; returns true when the event must be forwarded. */
+  private trigger(srcno: number): boolean {
+    const old = this.status[srcno]! & 3;
+    this.status[srcno] = (this.status[srcno]! & ~3) | pqTrigger(old);
+    return pqTriggerForwards(old);
+  }
+
+  private esbEoi(srcno: number): boolean {
+    const old = this.status[srcno]! & 3;
+    this.status[srcno] = (this.status[srcno]! & ~3) | pqEoi(old);
+    return pqEoiForwards(old);
+  }
+
+  private pqDisabled(srcno: number): boolean {
+    return (this.flags & SRC_FLAG_PQ_DISABLE) !== 0 && !this.isLsi(srcno);
+  }
+
+  /** Trigger coming from an ESB store; LSIs use the same generic trigger (Q can be set). */
+  private esbTrigger(srcno: number): boolean {
+    if (this.pqDisabled(srcno)) return true;
+    const fwd = this.trigger(srcno);
+    if (this.isLsi(srcno) && (this.status[srcno]! & 3) === 3) {
+      this.guestError(`XIVE: queued an event on LSI IRQ ${srcno}`);
+    }
+    return fwd;
+  }
+
+  /** EOI of a source; an LSI still asserted is presented again. */
+  private eoi(srcno: number): boolean {
+    if (this.pqDisabled(srcno)) {
+      this.guestError(`XIVE: invalid EOI for IRQ ${srcno}`);
+      return false;
+    }
+    let fwd = this.esbEoi(srcno);
+    if (this.isLsi(srcno) && (this.status[srcno]! & SRC_STATUS_ASSERTED) !== 0) {
+      // Re-presenting an asserted LSI only happens from the ready state, as on input.
+      if ((this.status[srcno]! & 3) === 0) {
+        this.status[srcno] = (this.status[srcno]! & ~3) | 2;
+        fwd = true;
+      } else {
+        fwd = false;
+      }
+    }
+    return fwd;
+  }
+
+  private forward(srcno: number): void {
+    this.notifier?.notify(srcno, !this.pqDisabled(srcno));
+  }
+
+  /** Device input level change. */
+  setIrq(srcno: number, level: boolean): void {
+    if (this.isLsi(srcno)) {
+      if (level) {
+        this.status[srcno]! |= SRC_STATUS_ASSERTED;
+        if ((this.status[srcno]! & 3) === 0) {
+          this.status[srcno] = (this.status[srcno]! & ~3) | 2;
+          this.forward(srcno);
+        }
+      } else {
+        this.status[srcno]! &= ~SRC_STATUS_ASSERTED;
+      }
+    } else if (level) {
+      if (this.pqDisabled(srcno) || this.trigger(srcno)) this.forward(srcno);
+    }
+  }
+
+  /** Is `addr` (offset inside the ESB region) on a trigger page? */
+  isTriggerPage(addr: number): boolean {
+    return this.esbShift === 13 || this.esbShift === 17 ? Math.floor(addr / 2 ** (this.esbShift - 1)) % 2 === 0 : false;
+  }
+
+  /**
+   * 8-byte ESB load at `addr` (offset inside the region, already checked to be inside and
+   * 8-aligned). Returns the value, or ESB_ALL_ONES for the invalid trigger-page load.
+   */
+  esbLoad(addr: number): number {
+    const srcno = Math.floor(addr / 2 ** this.esbShift);
+    const off = addr & 0xfff;
+    if (this.isTriggerPage(addr)) {
+      this.guestError(`XIVE: invalid load on IRQ ${srcno} trigger page at 0x${addr.toString(16)}`);
+      return ESB_ALL_ONES;
+    }
+    let ret: number;
+    if (off < 0x800) {
+      ret = this.eoi(srcno) ? 1 : 0;
+      if (ret) this.forward(srcno);
+    } else if (off < 0xc00) {
+      ret = this.status[srcno]! & 3;
+    } else {
+      ret = this.setPq(srcno, (off >>> 8) & 3);
+    }
+    if (this.trace !== null) this.trace.emit({ name: 'xive_source_esb_read', addr: BigInt(addr), srcno, value: BigInt(ret) });
+    return ret;
+  }
+
+  /** 8-byte ESB store; the data only shows in the trace. */
+  esbStore(addr: number, dataLo: number, dataHi = 0): void {
+    const srcno = Math.floor(addr / 2 ** this.esbShift);
+    const off = addr & 0xfff;
+    if (this.trace !== null) this.trace.emit({ name: 'xive_source_esb_write', addr: BigInt(addr), srcno, value: u64(dataHi, dataLo) });
+    let fwd = false;
+    if (this.isTriggerPage(addr)) {
+      fwd = this.esbTrigger(srcno);
+    } else if (off < 0x400) {
+      fwd = this.esbTrigger(srcno);
+    } else if (off < 0x800) {
+      if ((this.flags & SRC_FLAG_STORE_EOI) === 0) {
+        this.guestError(`XIVE: invalid Store EOI for IRQ ${srcno}`);
+        return;
+      }
+      fwd = this.eoi(srcno);
+    } else if (off < 0xc00) {
+      fwd = true; // inject: forward whatever the PQ state
+    } else {
+      this.setPq(srcno, (off >>> 8) & 3);
+    }
+    if (fwd) this.forward(srcno);
+  }
+
+  guestError(message: string): void {
+    if (this.trace !== null) this.trace.emit({ name: 'guest_error', message });
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * XIVE thread interrupt context (TCTX) of one vCPU: the 64-byte register file of 4 rings
+ * (QW0 USER, QW1 OS, QW2 POOL, QW3 PHYS), each with NSR (notification source), CPPR (current
+ * processor priority), IPB (interrupt pending buffer), LSMFB, ACK#, INC, AGE, PIPR (pending
+ * interrupt priority) and WORD2 (CAM line / valid bit). Implements the ring operations of the
+ * presenter: IPB update, notify (raise the CPU line), accept (ACK) and CPPR changes.
+ */
+import * as R from './regs.ts';
+import { LINE_HINT, LINE_INT, type CpuLines } from '../ports/lines.ts';
+import type { TraceSink } from '../trace/events.ts';
+
+export class ThreadContext {
+  /** The 64-byte architected register file (a view into the machine's TCTX buffer). */
+  readonly regs: Uint8Array;
+  /** Levels of the INT (bit 0) and HINT (bit 1) outputs. */
+  lines = 0;
+  trace: TraceSink | null = null;
+  /** Called when a ring operation needs a state the emulation cannot reach (QEMU would abort). */
+  onUnsupported: ((message: string) => void) | null = null;
+
+  constructor(
+    readonly cpuIndex: number,
+    readonly pir: number,
+    readonly out: CpuLines | null,
+    regs?: Uint8Array,
+  ) {
+    this.regs = regs ?? new Uint8Array(R.TCTX_BYTES);
+  }
+
+  /** CPU reset: all 0, then the OS ring's LSMFB/ACK#/AGE/PIPR and PHYS PIPR at 0xFF. */
+  reset(): void {
+    this.regs.fill(0);
+    const os = R.TM_QW1_OS;
+    this.regs[os + R.TM_LSMFB] = 0xff;
+    this.regs[os + R.TM_ACK_CNT] = 0xff;
+    this.regs[os + R.TM_AGE] = 0xff;
+    this.regs[os + R.TM_PIPR] = 0xff;
+    this.regs[R.TM_QW3_HV_PHYS + R.TM_PIPR] = 0xff;
+    this.setLineLevel(LINE_INT, false);
+    this.setLineLevel(LINE_HINT, false);
+  }
+
+  word2(ring: number): number {
+    const o = ring + R.TM_WORD2;
+    return ((this.regs[o]! << 24) | (this.regs[o + 1]! << 16) | (this.regs[o + 2]! << 8) | this.regs[o + 3]!) >>> 0;
+  }
+
+  setWord2(ring: number, v: number): void {
+    const o = ring + R.TM_WORD2;
+    this.regs[o] = v >>> 24;
+    this.regs[o + 1] = v >>> 16;
+    this.regs[o + 2] = v >>> 8;
+    this.regs[o + 3] = v;
+  }
+
+  /** The HW CAM line of the PHYS ring (block 0). */
+  hwCam(): number {
+    return R.camLine(0, 0x80 | (this.pir & 0x7f));
+  }
+
+  private lineOf(ring: number): number {
+    return ring === R.TM_QW1_OS ? LINE_INT : LINE_HINT;
+  }
+
+  private setLineLevel(line: number, level: boolean): void {
+    const bit = 1 << line;
+    this.lines = level ? this.lines | bit : this.lines & ~bit;
+    if (this.out !== null) this.out.setLine(this.cpuIndex, line, level);
+  }
+
+  private emitRing(name: 'xive_tctx_notify' | 'xive_tctx_accept' | 'xive_tctx_set_cppr', ring: number, cppr: number): void {
+    const r = this.regs;
+    this.trace!.emit({ name, target: this.cpuIndex, ring, ipb: r[ring + R.TM_IPB]!, pipr: r[ring + R.TM_PIPR]!, cppr, nsr: r[ring + R.TM_NSR]! });
+  }
+
+  /** Raise the exception if the most favoured pending priority beats the CPPR. */
+  notify(ring: number): void {
+    const r = this.regs;
+    if (r[ring + R.TM_PIPR]! < r[ring + R.TM_CPPR]!) {
+      if (ring === R.TM_QW1_OS) {
+        r[ring + R.TM_NSR]! |= R.TM_QW1_NSR_EO;
+      } else if (ring === R.TM_QW3_HV_PHYS) {
+        r[ring + R.TM_NSR]! |= R.TM_QW3_NSR_HE_PHYS << R.TM_QW3_NSR_HE_SHIFT;
+      } else {
+        // QEMU 7.2 aborts here (USER/POOL notification is not implemented); keep the IPB only.
+        this.onUnsupported?.(`XIVE: notification on ring 0x${ring.toString(16)} of CPU ${this.cpuIndex} is not supported`);
+        return;
+      }
+      if (this.trace !== null) this.emitRing('xive_tctx_notify', ring, r[ring + R.TM_CPPR]!);
+      this.setLineLevel(this.lineOf(ring), true);
+    }
+  }
+
+  ipbUpdate(ring: number, ipb: number): void {
+    const r = this.regs;
+    r[ring + R.TM_IPB]! |= ipb;
+    r[ring + R.TM_PIPR] = R.ipbToPipr(r[ring + R.TM_IPB]!);
+    this.notify(ring);
+  }
+
+  /** CPPR special operation: values above 7 mean "accept nothing masked" (0xFF). */
+  setCppr(ring: number, cppr: number): void {
+    if (this.trace !== null) this.emitRing('xive_tctx_set_cppr', ring, cppr & 0xff);
+    this.regs[ring + R.TM_CPPR] = cppr > R.XIVE_PRIORITY_MAX ? 0xff : cppr;
+    this.notify(ring);
+  }
+
+  /** ACK: take the pending interrupt; returns (old NSR << 8) | new CPPR. */
+  accept(ring: number): number {
+    const r = this.regs;
+    const nsr = r[ring + R.TM_NSR]!;
+    const mask = ring === R.TM_QW3_HV_PHYS ? R.TM_QW3_NSR_HE : R.TM_QW1_NSR_EO;
+    this.setLineLevel(this.lineOf(ring), false);
+    if ((nsr & mask) !== 0) {
+      const cppr = r[ring + R.TM_PIPR]!;
+      r[ring + R.TM_CPPR] = cppr;
+      r[ring + R.TM_IPB]! &= ~R.prioToIpb(cppr);
+      r[ring + R.TM_PIPR] = R.ipbToPipr(r[ring + R.TM_IPB]!);
+      r[ring + R.TM_NSR] = nsr & ~mask;
+      if (this.trace !== null) this.emitRing('xive_tctx_accept', ring, cppr);
+    }
+    return ((nsr << 8) | r[ring + R.TM_CPPR]!) & 0xffff;
+  }
+
+  /** Lower the output of a ring (context pulled). */
+  lowerLine(ring: number): void {
+    this.setLineLevel(this.lineOf(ring), false);
+  }
+}

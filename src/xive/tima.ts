@@ -1,0 +1,236 @@
+/**
+ * TIMA (Thread Interrupt Management Area): the MMIO window through which a thread reads and
+ * writes its own interrupt context. Four 64 KiB pages give four views of the same 64-byte
+ * register file (HW, HV, OS, USER) with per-byte access rights, plus "special operations" at
+ * fixed offsets (ACK, CPPR change, SET_OS_PENDING, push/pull of contexts).
+ *
+ * Accesses are decoded as QEMU 7.2 does, including its oddities (raw register stores bypass
+ * CPPR clamping; the HW and HV pages are reachable by the guest). The one deliberate difference:
+ * context pulls return the architected word (what a big-endian host returns), not QEMU's
+ * byte-reversed value on little-endian hosts.
+ */
+import * as R from './regs.ts';
+import type { ThreadContext } from './tctx.ts';
+import type { TraceSink } from '../trace/events.ts';
+import { u64 } from '../util/u64.ts';
+
+// Per-byte rights for each page view: 0 none, 1 write, 2 read, 3 both. 64 bytes per page.
+const ROW_ZERO = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+const RIGHTS: readonly Uint8Array[] = [
+  // HW
+  Uint8Array.from([
+    ...[3, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 0, 0, 0, 0],
+    ...[3, 3, 3, 3, 3, 3, 0, 2, 3, 3, 3, 3, 0, 0, 0, 0],
+    ...[0, 0, 3, 3, 0, 0, 0, 0, 3, 3, 3, 3, 0, 0, 0, 0],
+    ...[3, 3, 3, 3, 0, 3, 0, 2, 3, 0, 0, 3, 3, 3, 3, 0],
+  ]),
+  // HV
+  Uint8Array.from([
+    ...[3, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 0, 0, 0, 0],
+    ...[3, 3, 3, 3, 3, 3, 0, 2, 3, 3, 3, 3, 0, 0, 0, 0],
+    ...[0, 0, 3, 3, 0, 0, 0, 0, 0, 3, 3, 3, 0, 0, 0, 0],
+    ...[3, 3, 3, 3, 0, 3, 0, 2, 3, 0, 0, 3, 0, 0, 0, 0],
+  ]),
+  // OS
+  Uint8Array.from([
+    ...[3, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 0, 0, 0, 0],
+    ...[2, 3, 2, 2, 2, 2, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0],
+    ...ROW_ZERO,
+    ...ROW_ZERO,
+  ]),
+  // USER
+  Uint8Array.from([...[3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], ...ROW_ZERO, ...ROW_ZERO, ...ROW_ZERO]),
+];
+
+const enum Op {
+  None,
+  SetOsCppr,
+  PushOsCtx,
+  SetPhysCppr,
+  VtPush,
+  VtPoll,
+  AckOs,
+  SetOsPending,
+  PullOsCtx,
+  PullPoolCtx,
+  AckHv,
+}
+
+/** Special operation table lookup: (lowest page allowed, offset, size, is store). */
+function lookupOp(page: number, off: number, size: number, write: boolean): Op {
+  const os = page <= R.TM_PAGE_OS;
+  const hv = page <= R.TM_PAGE_HV;
+  if (write) {
+    if (off === 0x011 && size === 1 && os) return Op.SetOsCppr;
+    if (off === 0x018 && size === 4 && hv) return Op.PushOsCtx;
+    if (off === 0x031 && size === 1 && hv) return Op.SetPhysCppr;
+    if (off === 0x038 && size === 1 && hv) return Op.VtPush;
+    if (off === R.TM_SPC_SET_OS_PENDING && size === 1 && os) return Op.SetOsPending;
+    return Op.None;
+  }
+  if (off === 0x038 && size === 1 && hv) return Op.VtPoll;
+  if (off === R.TM_SPC_ACK_OS_REG && size === 2 && os) return Op.AckOs;
+  if (off === R.TM_SPC_PULL_OS_CTX && (size === 4 || size === 8) && hv) return Op.PullOsCtx;
+  if (off === R.TM_SPC_PULL_POOL_CTX && (size === 4 || size === 8) && hv) return Op.PullPoolCtx;
+  if (off === R.TM_SPC_ACK_HV_REG && size === 2 && hv) return Op.AckHv;
+  return Op.None;
+}
+
+/** What the TIMA needs from its surroundings besides the thread context itself. */
+export interface TimaHooks {
+  /** A WORD2 of `tctx` changed: the presenter must re-index it. */
+  camChanged(tctx: ThreadContext): void;
+  /** Pending priorities saved in an NVT, taken (and cleared) when its context is pushed. */
+  takeNvtIpb(blk: number, idx: number): number;
+}
+
+export class Tima {
+  /** High 32 bits of the last 8-byte load (the return value carries the low 32). */
+  hi = 0;
+  trace: TraceSink | null = null;
+
+  constructor(readonly hooks: TimaHooks) {}
+
+  /**
+   * Load of `size` bytes (1, 2, 4 or 8, naturally aligned: checked by the caller) at `offset`
+   * inside the 4-page TIMA region, performed by the thread owning `tctx`.
+   */
+  read(tctx: ThreadContext, offset: number, size: number): number {
+    const page = (offset >>> R.TM_SHIFT) & 3;
+    const off = offset & 0xfff;
+    const op = lookupOp(page, off, size, false);
+    let lo: number;
+    let hi = 0;
+    if (op !== Op.None) {
+      lo = this.special(tctx, op, size);
+      if (size === 8 && (op === Op.PullOsCtx || op === Op.PullPoolCtx)) hi = 0;
+    } else if ((offset & 0x800) !== 0) {
+      this.guestError(`XIVE: invalid read access at TIMA @${offset.toString(16)}`);
+      this.hi = size === 8 ? 0xffff_ffff : 0;
+      return size >= 4 ? 0xffff_ffff : (1 << (8 * size)) - 1;
+    } else {
+      const reg = offset & 0x3f;
+      const ring = offset & 0x30;
+      const rights = RIGHTS[page]!;
+      let any = false;
+      for (let i = 0; i < size; i++) if ((rights[reg + i]! & 2) !== 0) any = true;
+      if (size < 4 || !any || ring === R.TM_QW0_USER) {
+        this.guestError(`XIVE: invalid read access at TIMA @${offset.toString(16)}`);
+        if (this.trace !== null) this.trace.emit({ name: 'xive_tctx_tm_read', offset: BigInt(offset), size, value: 0xffff_ffff_ffff_ffffn });
+        this.hi = size === 8 ? 0xffff_ffff : 0;
+        return size >= 4 ? 0xffff_ffff : (1 << (8 * size)) - 1;
+      }
+      lo = 0;
+      const n = Math.min(size, 4);
+      if (size === 8) {
+        for (let i = 0; i < 4; i++) hi = (hi << 8) | ((rights[reg + i]! & 2) !== 0 ? tctx.regs[reg + i]! : 0);
+        for (let i = 4; i < 8; i++) lo = (lo << 8) | ((rights[reg + i]! & 2) !== 0 ? tctx.regs[reg + i]! : 0);
+      } else {
+        for (let i = 0; i < n; i++) lo = (lo << 8) | ((rights[reg + i]! & 2) !== 0 ? tctx.regs[reg + i]! : 0);
+      }
+      lo >>>= 0;
+      hi >>>= 0;
+    }
+    this.hi = hi;
+    if (this.trace !== null) this.trace.emit({ name: 'xive_tctx_tm_read', offset: BigInt(offset), size, value: u64(hi, lo) });
+    return lo;
+  }
+
+  /** Store of `size` bytes; for 8-byte stores `hi` carries the upper 32 bits. */
+  write(tctx: ThreadContext, offset: number, size: number, lo: number, hi = 0): void {
+    if (this.trace !== null) this.trace.emit({ name: 'xive_tctx_tm_write', offset: BigInt(offset), size, value: size === 8 ? u64(hi, lo) : BigInt(lo >>> 0) });
+    const page = (offset >>> R.TM_SHIFT) & 3;
+    const off = offset & 0xfff;
+    const op = lookupOp(page, off, size, true);
+    if (op !== Op.None) {
+      this.specialWrite(tctx, op, lo >>> 0);
+      return;
+    }
+    if ((offset & 0x800) !== 0) {
+      this.guestError(`XIVE: invalid write access at TIMA @${offset.toString(16)}`);
+      return;
+    }
+    const reg = offset & 0x3f;
+    const ring = offset & 0x30;
+    const rights = RIGHTS[page]!;
+    let any = false;
+    for (let i = 0; i < size; i++) if ((rights[reg + i]! & 1) !== 0) any = true;
+    if (size < 4 || !any || ring === R.TM_QW0_USER) {
+      this.guestError(`XIVE: invalid write access at TIMA @${offset.toString(16)}`);
+      return;
+    }
+    let camTouched = false;
+    for (let i = 0; i < size; i++) {
+      if ((rights[reg + i]! & 1) === 0) continue;
+      const byte = size === 8 ? (i < 4 ? hi >>> (24 - 8 * i) : lo >>> (56 - 8 * i)) : lo >>> (8 * (size - 1 - i));
+      tctx.regs[reg + i] = byte & 0xff;
+      if (((reg + i) & 0xc) === 0x8) camTouched = true;
+    }
+    if (camTouched) this.hooks.camChanged(tctx);
+  }
+
+  private special(tctx: ThreadContext, op: Op, size: number): number {
+    switch (op) {
+      case Op.VtPoll:
+        return tctx.regs[R.TM_QW3_WORD2]!;
+      case Op.AckOs:
+        return tctx.accept(R.TM_QW1_OS);
+      case Op.AckHv:
+        return tctx.accept(R.TM_QW3_HV_PHYS);
+      case Op.PullOsCtx: {
+        const w2 = tctx.word2(R.TM_QW1_OS);
+        if ((w2 & R.TM_QW1W2_VO) === 0) {
+          const cam = w2 & R.TM_QW1W2_OS_CAM;
+          this.guestError(`XIVE: pulling invalid NVT ${((cam >>> R.NVT_SHIFT) & 0xf).toString(16)}/${(cam & R.NVT_INDEX_MASK).toString(16)} !?`);
+        }
+        tctx.setWord2(R.TM_QW1_OS, w2 & ~R.TM_QW1W2_VO);
+        tctx.lowerLine(R.TM_QW1_OS);
+        this.hooks.camChanged(tctx);
+        return w2;
+      }
+      case Op.PullPoolCtx: {
+        const w2 = tctx.word2(R.TM_QW2_HV_POOL) & ~R.TM_QW2W2_VP;
+        tctx.setWord2(R.TM_QW2_HV_POOL, w2);
+        this.hooks.camChanged(tctx);
+        return w2 >>> 0;
+      }
+      default:
+        void size;
+        return 0;
+    }
+  }
+
+  private specialWrite(tctx: ThreadContext, op: Op, value: number): void {
+    switch (op) {
+      case Op.SetOsCppr:
+        tctx.setCppr(R.TM_QW1_OS, value & 0xff);
+        return;
+      case Op.SetPhysCppr:
+        tctx.setCppr(R.TM_QW3_HV_PHYS, value & 0xff);
+        return;
+      case Op.VtPush:
+        tctx.regs[R.TM_QW3_WORD2] = value & 0xff;
+        this.hooks.camChanged(tctx);
+        return;
+      case Op.SetOsPending:
+        tctx.ipbUpdate(R.TM_QW1_OS, R.prioToIpb(value & 0xff));
+        return;
+      case Op.PushOsCtx: {
+        tctx.setWord2(R.TM_QW1_OS, value);
+        this.hooks.camChanged(tctx);
+        if ((value & R.TM_QW1W2_VO) !== 0) {
+          const cam = value & R.TM_QW1W2_OS_CAM;
+          const ipb = this.hooks.takeNvtIpb((cam >>> R.NVT_SHIFT) & 0xf, cam & R.NVT_INDEX_MASK);
+          tctx.ipbUpdate(R.TM_QW1_OS, ipb);
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  guestError(message: string): void {
+    if (this.trace !== null) this.trace.emit({ name: 'guest_error', message });
+  }
+}
