@@ -1,0 +1,57 @@
+/**
+ * The `xive` command line: a thin dispatcher over the library. Every command validates its
+ * options; bad input ends with a one-line message and exit status 2, never a stack trace.
+ */
+import { UsageFailure } from './args.ts';
+import { replayCommand, REPLAY_HELP, type Io } from './replay.ts';
+import { demoCommand, DEMO_HELP } from './demo.ts';
+
+const COMMANDS: Record<string, { run: (argv: string[], io: Io) => number | Promise<number>; help: string; summary: string }> = {
+  demo: { run: demoCommand, help: DEMO_HELP, summary: 'run a pseries machine with a reference guest driver, print statistics and info pic' },
+  replay: { run: replayCommand, help: REPLAY_HELP, summary: 'replay a QEMU 7.2 trace log on the model and check every recorded value' },
+};
+
+export const MAIN_HELP = `xive — an exact model of the POWER9 XIVE interrupt controller of pseries (sPAPR) machines
+
+Usage: xive <command> [options]     (xive <command> --help for its options)
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([n, c]) => `  ${n.padEnd(8)} ${c.summary}`)
+  .join('\n')}
+
+Examples:
+  xive demo --smp 4 --ic-mode xive
+  xive replay test/fixtures/qemu/xive-smp2.trace --smp 2 --ic-mode xive --expect-pic test/fixtures/qemu/xive-smp2.pic
+`;
+
+const stdio: Io = {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+};
+
+export async function main(argv: string[], io: Io = stdio): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    if (cmd === 'help' && rest[0] !== undefined && COMMANDS[rest[0]] !== undefined) io.out(COMMANDS[rest[0]]!.help);
+    else io.out(MAIN_HELP);
+    return cmd === undefined ? 2 : 0;
+  }
+  const c = COMMANDS[cmd];
+  if (c === undefined) {
+    io.err(`xive: unknown command '${cmd}' (commands: ${Object.keys(COMMANDS).join(', ')}; see xive --help)\n`);
+    return 2;
+  }
+  try {
+    return await c.run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageFailure) {
+      io.err(`xive ${cmd}: ${e.message}\n`);
+      return 2;
+    }
+    const err = e as Error;
+    io.err(`xive ${cmd}: internal error: ${err.message}\n`);
+    if (process.env.XIVE_DEBUG) io.err(`${err.stack}\n`);
+    return 3;
+  }
+}
