@@ -113,6 +113,7 @@ export class TraceReplay {
   private guestOv5Byte23: number | null = null;
   private readonly result: ReplayResult;
   private maxCpus = 0;
+  private casDone = false;
 
   constructor(
     text: string,
@@ -301,6 +302,17 @@ export class TraceReplay {
   private cas(i: number): void {
     const ev = (this.parsed[i] as { event: TraceEvent }).event;
     this.result.replayed++;
+    if (ev.name === 'spapr_cas_pvr') {
+      // CAS runs once per boot: a second one means the guest rebooted, which resets the machine
+      // (untraced) before its firmware negotiates again.
+      if (this.casDone) {
+        this.machine.reset();
+        this.takeEmitted();
+        this.result.notes.push(`machine reset before line ${i + 1} (the guest negotiates CAS again)`);
+      }
+      this.casDone = true;
+      this.guestOv5Byte23 = null;
+    }
     if (ev.name === 'spapr_ovec_parse_vector' && ev.vector === 5 && ev.byte === 23) this.guestOv5Byte23 = ev.entry;
     if (ev.name !== 'spapr_cas_continue') return;
     const byte = this.guestOv5Byte23 ?? (this.opts.icMode === 'xics' ? 0 : OV5_XIVE_EXPLOIT);

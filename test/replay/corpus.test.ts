@@ -31,3 +31,12 @@ test('a vCPU referenced beyond --smp is hot-plugged at its first reference', () 
   assert.ok(note, `notes: ${r.notes.join('; ')}`);
   assert.equal(r.pic, readFileSync(new URL('xive-smp2.pic', DIR), 'utf8'));
 });
+
+test('a second CAS (guest reboot) resets the machine before negotiating again', () => {
+  const text = readFileSync(new URL('xive-smp1.trace', DIR), 'utf8');
+  const boot = text.split('\n').filter((l) => l !== '' && !l.startsWith('spapr_xive_claim_irq'));
+  const r = replayTrace(text + boot.join('\n') + '\n', { smp: 1, icMode: 'xive' });
+  assert.equal(r.status, 'ok', JSON.stringify(r.divergence));
+  assert.ok(r.notes.some((n) => n.startsWith('machine reset before line')), r.notes.join('; '));
+  assert.equal(r.pic, readFileSync(new URL('xive-smp1.pic', DIR), 'utf8'));
+});

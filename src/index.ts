@@ -1,0 +1,22 @@
+/** Public API of the xive library. */
+export * from './xive/regs.ts';
+export { pqTrigger, pqTriggerForwards, pqEoi, pqEoiForwards } from './xive/esb.ts';
+export { XiveSource, ESB_ALL_ONES } from './xive/source.ts';
+export { XiveRouter, NVT_MISSING, NVT_INVALID, NVT_VALID, type NvtStore, type Presenter } from './xive/router.ts';
+export { XivePresenter } from './xive/presenter.ts';
+export { ThreadContext } from './xive/tctx.ts';
+export { Tima } from './xive/tima.ts';
+export * from './spapr/hcall.ts';
+export * from './spapr/irq-map.ts';
+export * from './spapr/cas.ts';
+export { SpaprXive, SPAPR_XIVE_VC_BASE, SPAPR_XIVE_TM_BASE, SPAPR_XIVE_NVT_BASE } from './spapr/spapr-xive.ts';
+export { xiveHcall, isXiveHcall } from './spapr/xive-hcalls.ts';
+export { SpaprMachine, DEFAULT_RAM_SIZE, type MachineOptions } from './spapr/machine.ts';
+export { SparseGuestMemory, type GuestMemory } from './ports/memory.ts';
+export { LineState, LINE_INT, LINE_HINT, type CpuLines } from './ports/lines.ts';
+export { TraceBuffer, type TraceEvent, type TraceSink } from './trace/events.ts';
+export { formatTraceEvent } from './trace/format.ts';
+export { parseTraceLine } from './trace/parse.ts';
+export { infoPic } from './monitor/info-pic.ts';
+export { replayTrace, type ReplayResult, type ReplayOptions } from './replay/replay.ts';
+export { XiveUsageError } from './errors.ts';

@@ -1,0 +1,88 @@
+/**
+ * The `xive` command: exit codes (0 ok, 1 divergence, 2 unusable input), one-line errors
+ * without stack traces, help texts.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../src/cli/main.ts';
+
+const FIX = new URL('../fixtures/qemu/', import.meta.url).pathname;
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { out: (s) => (out += s), err: (s) => (err += s) });
+  return { code, out, err };
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'xive-cli-'));
+
+test('replay of a corpus trace with --expect-pic exits 0 and prints a summary and info pic', async () => {
+  const r = await run('replay', join(FIX, 'xive-smp2.trace'), '--smp', '2', '--ic-mode', 'xive', '--expect-pic', join(FIX, 'xive-smp2.pic'));
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /replayed \d+ actions, checked \d+ events \(\d+ values\), skipped 0 lines/);
+  assert.ok(r.out.includes(readFileSync(join(FIX, 'xive-smp2.pic'), 'utf8')));
+  assert.match(r.out, /info pic matches/);
+});
+
+test('a divergence exits 1 and names the line, both values and the state', async () => {
+  const lines = readFileSync(join(FIX, 'xive-smp1.trace'), 'utf8').split('\n');
+  const at = lines.findIndex((l) => l.includes('IRQ 0x1000 val=0x1'));
+  lines[at] = lines[at]!.replace('val=0x1', 'val=0x2');
+  const f = join(tmp, 'bad.trace');
+  writeFileSync(f, lines.join('\n'));
+  const r = await run('replay', f, '--smp', '1', '--ic-mode', 'xive');
+  assert.equal(r.code, 1);
+  assert.match(r.out, new RegExp(`DIVERGENCE at .*bad\\.trace:${at + 1}`));
+  assert.match(r.out, /value: expected 0x2, model 0x1/);
+  assert.match(r.out, /model state:/);
+});
+
+test('--expect-pic mismatch exits 1', async () => {
+  const r = await run('replay', join(FIX, 'xive-smp1.trace'), '--smp', '1', '--ic-mode', 'xive', '--expect-pic', join(FIX, 'xive-smp2.pic'));
+  assert.equal(r.code, 1);
+  assert.match(r.out, /info pic differs .* at line \d+:\n  expected: .*\n  model: /);
+});
+
+for (const [what, argv, re] of [
+  ['missing file', ['replay', '/nonexistent.trace', '--smp', '1', '--ic-mode', 'xive'], /cannot read trace '\/nonexistent.trace': ENOENT/],
+  ['garbage file', ['replay', '@GARBAGE', '--smp', '1', '--ic-mode', 'xive'], /unusable trace/],
+  ['binary file', ['replay', '@BINARY', '--smp', '1', '--ic-mode', 'xive'], /is binary/],
+  ['missing --smp', ['replay', join(FIX, 'xive-smp1.trace'), '--ic-mode', 'xive'], /--smp is required/],
+  ['bad --smp', ['replay', join(FIX, 'xive-smp1.trace'), '--smp', 'two', '--ic-mode', 'xive'], /--smp must be an integer/],
+  ['out-of-range --smp', ['replay', join(FIX, 'xive-smp1.trace'), '--smp', '5000', '--ic-mode', 'xive'], /--smp must be an integer in 1\.\.4096/],
+  ['unknown ic-mode', ['replay', join(FIX, 'xive-smp1.trace'), '--smp', '1', '--ic-mode', 'foo'], /--ic-mode must be one of xics, xive, dual/],
+  ['unknown option', ['replay', join(FIX, 'xive-smp1.trace'), '--smp', '1', '--ic-mode', 'xive', '--frobnicate'], /Unknown option '--frobnicate'/],
+  ['max-cpus mismatch', ['replay', join(FIX, 'xive-smp2.trace'), '--smp', '1', '--ic-mode', 'xive'], /use --max-cpus 2/],
+] as const) {
+  test(`bad input exits 2 with one line: ${what}`, async () => {
+    writeFileSync(join(tmp, 'garbage'), 'this is not\na trace\n');
+    writeFileSync(join(tmp, 'binary'), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2]));
+    const args = argv.map((a) => (a === '@GARBAGE' ? join(tmp, 'garbage') : a === '@BINARY' ? join(tmp, 'binary') : a));
+    const r = await run(...args);
+    assert.equal(r.code, 2);
+    assert.match(r.err, re);
+    assert.equal(r.err.trim().split('\n').length, 1, r.err);
+    assert.doesNotMatch(r.err, /\n\s+at /);
+  });
+}
+
+test('unknown command exits 2', async () => {
+  const r = await run('frobnicate');
+  assert.equal(r.code, 2);
+  assert.match(r.err, /unknown command 'frobnicate'/);
+});
+
+test('help lists every command and an example', async () => {
+  const r = await run('--help');
+  assert.equal(r.code, 0);
+  for (const c of ['demo', 'replay']) assert.match(r.out, new RegExp(`^  ${c} `, 'm'));
+  assert.match(r.out, /Examples:/);
+  const h = await run('replay', '--help');
+  assert.equal(h.code, 0);
+  for (const o of ['--smp', '--max-cpus', '--ic-mode', '--expect-pic']) assert.ok(h.out.includes(o));
+  assert.match(h.out, /Example:/);
+});
