@@ -28,6 +28,7 @@ Examples:
 const stdio: Io = {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
+  tty: process.stdout.isTTY === true,
 };
 
 export async function main(argv: string[], io: Io = stdio): Promise<number> {

@@ -34,6 +34,8 @@ Example:
 export interface Io {
   out(s: string): void;
   err(s: string): void;
+  /** Output is an interactive terminal (progress bars allowed). */
+  tty?: boolean;
 }
 
 function readText(path: string, what: string): string {

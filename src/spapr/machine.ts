@@ -118,6 +118,11 @@ export class SpaprMachine {
     this.vcpus.push(vcpuId);
   }
 
+  /** Current level of a vCPU's interrupt input (LINE_INT or LINE_HINT), whatever port is plugged. */
+  lineLevel(vcpuId: number, line: number): boolean {
+    return ((this.tctx(vcpuId).lines >> line) & 1) === 1;
+  }
+
   private tctx(vcpuId: number): ThreadContext {
     const t = this.xive?.tctxById[vcpuId];
     if (t === undefined) throw new XiveUsageError(`no vCPU ${vcpuId} in this machine (plugged: ${this.vcpus.join(', ')})`);

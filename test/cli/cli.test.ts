@@ -86,3 +86,22 @@ test('help lists every command and an example', async () => {
   for (const o of ['--smp', '--max-cpus', '--ic-mode', '--expect-pic']) assert.ok(h.out.includes(o));
   assert.match(h.out, /Example:/);
 });
+
+test('demo runs the reference guest, loses nothing and prints info pic', async () => {
+  const r = await run('demo', '--smp', '2', '--events', '3000', '--seed', '5');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /raised 3000 {2}delivered \d+ {2}coalesced \d+ .* lost 0/);
+  assert.match(r.out, /info pic:\nCPU\[0000\]: {3}QW/);
+  assert.match(r.out, /CPU\[0001\]: {3}OS {4}00 {3}ff {2}00/);
+  assert.match(r.out, /irqchip: emulated\n$/);
+  const again = await run('demo', '--smp', '2', '--events', '3000', '--seed', '5');
+  assert.equal(again.out.replace(/in \d+ ms/, ''), r.out.replace(/in \d+ ms/, ''));
+});
+
+test('demo rejects bad options with exit 2', async () => {
+  for (const argv of [['demo', '--smp', '0'], ['demo', '--ic-mode', 'bogus'], ['demo', '--events', '-1'], ['demo', 'extra']]) {
+    const r = await run(...argv);
+    assert.equal(r.code, 2, argv.join(' '));
+    assert.equal(r.err.trim().split('\n').length, 1);
+  }
+});
