@@ -24,20 +24,10 @@ export interface WorkloadOptions {
   handleProbability?: number;
 }
 
-export interface WorkloadStats {
+export interface WorkloadStats extends Omit<GuestStats, 'perEisn'> {
   events: number;
   /** Scheduler steps in which a vCPU ran its handler (before the final drain). */
   handleSteps: number;
-  raised: number;
-  delivered: number;
-  coalesced: number;
-  represented: number;
-  /** raised + represented − delivered − coalesced over the run; 0 unless an event vanished. */
-  lost: number;
-  /** Indexed by vCPU id, counts over the run. */
-  perCpu: CpuCounters[];
-  /** By LISN, counts over the run (sources idle during the run included with zeros). */
-  perSource: Map<number, SourceCounters>;
 }
 
 /** mulberry32: tiny, fast, good enough to shuffle a test schedule. Returns [0, 1). */
