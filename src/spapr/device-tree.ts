@@ -1,0 +1,195 @@
+/**
+ * The interrupt-controller parts of the pseries device tree as QEMU 7.2 builds it at machine
+ * reset (before CAS), for a TCG machine with `-cpu POWER9` (one thread per core):
+ *
+ * - `/` : `#address-cells` / `#size-cells` (2 and 2, which the XIVE node's `reg` relies on) and,
+ *   when XIVE is active, `ibm,plat-res-int-priorities`;
+ * - `/chosen` : `ibm,arch-vec-5-platform-support` (option vector 5, OV5, byte 23 advertises the
+ *   interrupt modes) and `ibm,architecture-vec-5` (the negotiated OV5, empty at reset);
+ * - `/rtas` : the tokens of the four XICS RTAS calls (only when a XICS object exists);
+ * - `/cpus/PowerPC,POWER9@N` : the interrupt server numbers of each present vCPU;
+ * - the node of the controller that is active at reset: XIVE (eXternal Interrupt Virtualization
+ *   Engine, `interrupt-controller@60302031b0000`) for ic-mode xive, XICS (the legacy eXternal
+ *   Interrupt Controller Specification model, `interrupt-controller`) for xics and dual.
+ *
+ * Everything else QEMU puts in the tree (memory, PHBs, VIO, drc properties, ...) is left out.
+ * Values follow spapr-xive.md §4 and xics.md §8; node names, property order and bytes match the
+ * `dumpdtb` captures in test/fixtures/qemu. The phandle of the controller node is PHANDLE_INTC,
+ * the value every interrupt-map in the full tree refers to.
+ */
+import { DeviceTree, propBytes, propEmpty, propString, propU32, propU64 } from './fdt.ts';
+import { IC_MODES, OV5_INT_CTRL_BYTE, platformSupportByte, type IcMode } from './cas.ts';
+import { SPAPR_XIVE_HV_PRIO, SPAPR_XIVE_TM_BASE } from './spapr-xive.ts';
+import { SPAPR_MAX_CPUS } from './irq-map.ts';
+import { XiveUsageError } from '../errors.ts';
+
+/** Phandle of the interrupt-controller node (XICS or XIVE), in `phandle` and `linux,phandle`. */
+export const PHANDLE_INTC = 0x1111;
+
+/** Each TIMA (Thread Interrupt Management Area) page is 64 KiB; pages: HW, HV, OS, USER. */
+export const XIVE_TM_PAGE_SIZE = 0x10000n;
+export const XIVE_TM_OS_PAGE = BigInt(SPAPR_XIVE_TM_BASE) + 2n * XIVE_TM_PAGE_SIZE;
+export const XIVE_TM_USER_PAGE = BigInt(SPAPR_XIVE_TM_BASE) + 3n * XIVE_TM_PAGE_SIZE;
+
+/** The XIVE node is named after the USER page, its first `reg` entry. */
+export const XIVE_NODE_NAME = `interrupt-controller@${XIVE_TM_USER_PAGE.toString(16)}`;
+export const XIVE_NODE_PATH = `/${XIVE_NODE_NAME}`;
+/** The XICS node has no `reg`, hence no unit address. */
+export const XICS_NODE_NAME = 'interrupt-controller';
+export const XICS_NODE_PATH = `/${XICS_NODE_NAME}`;
+
+/** Event-queue sizes the guest may use, as log2 of bytes: only 64 KiB queues. */
+export const XIVE_EQ_SIZE_SHIFTS: readonly number[] = [16];
+
+/** RTAS tokens of the XICS calls (RTAS_TOKEN_BASE 0x2000 + index). */
+export const RTAS_IBM_SET_XIVE = 0x200a;
+export const RTAS_IBM_GET_XIVE = 0x200b;
+export const RTAS_IBM_INT_OFF = 0x200c;
+export const RTAS_IBM_INT_ON = 0x200d;
+
+/**
+ * OV5 bytes 24 and 26 sit in the same platform-support property: under TCG the MMU supports
+ * both hash and radix (0xC0) and radix with GTSE (0x40); byte 25 is always 0.
+ */
+export const OV5_MMU_BYTE = 24;
+export const OV5_MMU_HASH_AND_RADIX = 0xc0;
+export const OV5_HASH_GTSE_BYTE = 25;
+export const OV5_RADIX_GTSE_BYTE = 26;
+export const OV5_RADIX_GTSE = 0x40;
+
+export interface InterruptControllerTreeOptions {
+  icMode: IcMode;
+  /** vCPUs present at reset (vCPU ids 0 .. smp-1). */
+  smp: number;
+  /** Possible vCPUs; sets the number of interrupt servers. Default = smp. */
+  maxCpus?: number;
+}
+
+/** `nr_servers`: ceil(maxCpus × vsmt / threads) with vsmt = threads = 1 under TCG. */
+export function nrServers(maxCpus: number): number {
+  return maxCpus;
+}
+
+/** Node name of a vCPU: the unit address is the vCPU id in hex, like every unit address. */
+export function cpuNodeName(vcpuId: number): string {
+  return `PowerPC,POWER9@${vcpuId.toString(16)}`;
+}
+
+export function cpuNodePath(vcpuId: number): string {
+  return `/cpus/${cpuNodeName(vcpuId)}`;
+}
+
+/** `/chosen/ibm,arch-vec-5-platform-support`: (OV5 byte index, value) pairs. */
+export function platformSupport(icMode: IcMode): Uint8Array {
+  return propBytes(
+    OV5_INT_CTRL_BYTE,
+    platformSupportByte(icMode),
+    OV5_MMU_BYTE,
+    OV5_MMU_HASH_AND_RADIX,
+    OV5_HASH_GTSE_BYTE,
+    0x00,
+    OV5_RADIX_GTSE_BYTE,
+    OV5_RADIX_GTSE,
+  );
+}
+
+/**
+ * `/chosen/ibm,architecture-vec-5` for a negotiated OV5 (byte n at index n, n ≥ 1): a length
+ * byte N−1 then bytes 1..N, N being the last non-zero byte but at least 1. Reset empties the
+ * negotiated vector, so the tree built at reset always carries `[00 00]`.
+ */
+export function architectureVec5(ov5Cas: Uint8Array = new Uint8Array(0)): Uint8Array {
+  let n = 1;
+  for (let i = ov5Cas.length - 1; i > 1; i--) {
+    if (ov5Cas[i] !== 0) {
+      n = i;
+      break;
+    }
+  }
+  const out = new Uint8Array(n + 1);
+  out[0] = n - 1;
+  for (let i = 1; i <= n; i++) out[i] = ov5Cas[i] ?? 0;
+  return out;
+}
+
+function checkOptions(opts: InterruptControllerTreeOptions): { icMode: IcMode; smp: number; maxCpus: number } {
+  const { icMode, smp } = opts;
+  const maxCpus = opts.maxCpus ?? smp;
+  if (!IC_MODES.includes(icMode)) throw new XiveUsageError(`ic-mode must be one of ${IC_MODES.join(', ')}, got ${String(icMode)}`);
+  if (!Number.isInteger(smp) || smp < 1) throw new XiveUsageError(`smp must be a positive integer, got ${smp}`);
+  if (!Number.isInteger(maxCpus) || maxCpus < smp || maxCpus > SPAPR_MAX_CPUS) {
+    throw new XiveUsageError(`max-cpus must be an integer in ${smp}..${SPAPR_MAX_CPUS}, got ${maxCpus}`);
+  }
+  return { icMode, smp, maxCpus };
+}
+
+/**
+ * The interrupt-controller parts of the tree QEMU 7.2 builds at machine reset.
+ *
+ * QEMU adds properties with libfdt, which puts each new property first in its node, so the
+ * blob lists them in reverse creation order. Properties are added here in QEMU's creation order
+ * through prependProp so that the blob order comes out the same; nodes are created directly in
+ * the order the blob shows them.
+ */
+export function interruptControllerTree(opts: InterruptControllerTreeOptions): DeviceTree {
+  const { icMode, smp, maxCpus } = checkOptions(opts);
+  const servers = nrServers(maxCpus);
+  // At reset the negotiated OV5 is empty: XIVE is active only when there is no XICS object.
+  const xiveActive = icMode === 'xive';
+  const hasXics = icMode !== 'xive';
+
+  const tree = new DeviceTree();
+  const root = tree.root;
+  root.prependProp('#address-cells', propU32(2));
+  root.prependProp('#size-cells', propU32(2));
+
+  const chosen = root.addChild('chosen');
+  chosen.prependProp('ibm,arch-vec-5-platform-support', platformSupport(icMode));
+  chosen.prependProp('ibm,architecture-vec-5', architectureVec5());
+
+  // The XICS RTAS calls are registered when the XICS object is realized, so a dual machine
+  // advertises them even while XIVE could later take over.
+  if (hasXics) {
+    const rtas = root.addChild('rtas');
+    rtas.prependProp('ibm,set-xive', propU32(RTAS_IBM_SET_XIVE));
+    rtas.prependProp('ibm,get-xive', propU32(RTAS_IBM_GET_XIVE));
+    rtas.prependProp('ibm,int-off', propU32(RTAS_IBM_INT_OFF));
+    rtas.prependProp('ibm,int-on', propU32(RTAS_IBM_INT_ON));
+  }
+
+  const cpus = root.addChild('cpus');
+  for (let id = 0; id < smp; id++) {
+    const cpu = cpus.addChild(cpuNodeName(id));
+    // One entry per thread of the core; a TCG core has a single thread whose server is its id.
+    cpu.prependProp('ibm,ppc-interrupt-server#s', propU32(id));
+    // Global interrupt queue 0 for every thread (no distribution queue on QEMU).
+    cpu.prependProp('ibm,ppc-interrupt-gserver#s', propU32(id, 0));
+  }
+
+  if (xiveActive) {
+    const n = root.addChild(XIVE_NODE_NAME);
+    n.prependProp('device_type', propString('power-ivpe'));
+    // The guest only gets the OS and USER TIMA pages; USER first because it names the node.
+    n.prependProp('reg', propU64(XIVE_TM_USER_PAGE, XIVE_TM_PAGE_SIZE, XIVE_TM_OS_PAGE, XIVE_TM_PAGE_SIZE));
+    n.prependProp('compatible', propString('ibm,power-ivpe'));
+    n.prependProp('ibm,xive-eq-sizes', propU32(...XIVE_EQ_SIZE_SHIFTS));
+    // LISNs 0 .. nr_servers-1 are the IPIs claimed at machine init, one per possible vCPU.
+    n.prependProp('ibm,xive-lisn-ranges', propU32(0, servers));
+    n.prependProp('interrupt-controller', propEmpty());
+    n.prependProp('#interrupt-cells', propU32(2));
+    n.prependProp('linux,phandle', propU32(PHANDLE_INTC));
+    n.prependProp('phandle', propU32(PHANDLE_INTC));
+    // Priorities hv-prio .. 0xFE are kept for the hypervisor: <first, count>.
+    root.prependProp('ibm,plat-res-int-priorities', propU32(SPAPR_XIVE_HV_PRIO, 0xff - SPAPR_XIVE_HV_PRIO));
+  } else {
+    const n = root.addChild(XICS_NODE_NAME);
+    n.prependProp('device_type', propString('PowerPC-External-Interrupt-Presentation'));
+    n.prependProp('compatible', propString('IBM,ppc-xicp'));
+    n.prependProp('interrupt-controller', propEmpty());
+    n.prependProp('ibm,interrupt-server-ranges', propU32(0, servers));
+    n.prependProp('#interrupt-cells', propU32(2));
+    n.prependProp('linux,phandle', propU32(PHANDLE_INTC));
+    n.prependProp('phandle', propU32(PHANDLE_INTC));
+  }
+  return tree;
+}
