@@ -72,6 +72,7 @@ export class SpaprXive implements NvtStore {
     this.presenter = new XivePresenter();
     this.router = new XiveRouter(SPAPR_XIVE_BLOCK_ID, this.nrIrqs, this.nrEnds, opts.memory, this, this.presenter, opts.buffers);
     this.source.notifier = this.router;
+    this.router.pqSource = this.source;
     this.tima = new Tima({
       camChanged: (t) => this.presenter.update(t),
       takeNvtIpb: () => 0, // sPAPR keeps no NVT table: nothing was saved

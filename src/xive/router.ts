@@ -36,6 +36,8 @@ export class XiveRouter implements SourceNotifier {
   readonly eas: DataView;
   readonly ends: DataView;
   trace: TraceSink | null = null;
+  /** PQ bits of the sources, run through the trigger for events not PQ-checked (PQ_DISABLE). */
+  pqSource: { getPq(srcno: number): number; setPq(srcno: number, pq: number): number } | null = null;
 
   constructor(
     readonly blockId: number,
@@ -122,7 +124,10 @@ export class XiveRouter implements SourceNotifier {
     }
     if (!pqChecked) {
       // PQ_DISABLE sources leave the coalescing to the router; never the case on sPAPR.
-      return;
+      if (this.pqSource === null) return;
+      const pq = this.pqSource.getPq(idx);
+      this.pqSource.setPq(idx, pqTrigger(pq));
+      if (!pqTriggerForwards(pq)) return;
     }
     const hi = this.easHi(idx);
     if ((hi & R.EAS_HI_VALID) === 0) {
