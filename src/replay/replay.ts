@@ -191,10 +191,24 @@ export class TraceReplay {
   run(): ReplayResult {
     const early = this.prepare();
     if (early !== null) return early;
+    try {
+      return this.loop();
+    } catch (e) {
+      // An action the machine cannot even attempt (a LISN outside the IRQ space, a vCPU beyond
+      // max-cpus...) means the log does not describe this machine.
+      if (e instanceof XiveUsageError) return this.unusable(`line ${this.at + 1}: ${e.message}`);
+      throw e;
+    }
+  }
+
+  private at = 0;
+
+  private loop(): ReplayResult {
     let i = 0;
     const n = this.lines.length;
     let pending = this.takeEmitted();
     while (i < n) {
+      this.at = i;
       const kind = this.kinds[i]!;
       if (pending.length > 0) {
         if (kind === 'skip') {

@@ -111,3 +111,11 @@ test('lines of other subsystems are skipped and counted', () => {
   assert.equal(r.skipped.get('virtio_notify'), 1);
   assert.equal(r.skipped.get('(log text)'), 1);
 });
+
+test('an action outside the machine (LISN beyond the IRQ space) is unusable input, not a crash', () => {
+  const r = replayWith((l) => {
+    l.splice(12, 0, 'spapr_xive_set_irq lisn=0x5000 val=1');
+  });
+  assert.equal(r.status, 'unusable');
+  assert.match(r.reason!, /^line 13: LISN 20480 is outside/);
+});
