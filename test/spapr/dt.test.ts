@@ -32,9 +32,9 @@ import {
   readStrings,
   readU32Cells,
   readU64Cells,
-  toDts,
   type FdtNode,
 } from '../../src/spapr/fdt.ts';
+import { toDts } from '../../src/spapr/dts.ts';
 import {
   PHANDLE_INTC,
   XICS_NODE_PATH,
