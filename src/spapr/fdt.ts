@@ -1,7 +1,7 @@
 /**
  * Flattened device tree (FDT): an in-memory tree of nodes with ordered properties, its binary
  * form (DTB, "device tree blob", the format firmware and QEMU hand to the guest kernel) and a
- * textual form in the style of `dtc -O dts` (DTS, "device tree source").
+ * textual form (DTS, "device tree source", printed by dts.ts).
  *
  * Terms: a property value is raw bytes; by convention integers are big-endian 32-bit "cells"
  * (u32) or pairs of cells (u64), strings are NUL-terminated, a string list is several of them
