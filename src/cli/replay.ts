@@ -36,6 +36,8 @@ export interface Io {
   err(s: string): void;
   /** Output is an interactive terminal (progress bars allowed). */
   tty?: boolean;
+  /** Binary output (FDT blobs). */
+  outBytes?(b: Uint8Array): void;
 }
 
 function readText(path: string, what: string): string {

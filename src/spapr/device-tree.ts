@@ -157,9 +157,15 @@ export function interruptControllerTree(opts: InterruptControllerTreeOptions): D
     rtas.prependProp('ibm,int-on', propU32(RTAS_IBM_INT_ON));
   }
 
+  // The cell sizes of /cpus and each CPU's identity (reg, device_type) make the extract a valid
+  // tree on its own: without them dtc cannot check the unit addresses.
   const cpus = root.addChild('cpus');
+  cpus.prependProp('#address-cells', propU32(1));
+  cpus.prependProp('#size-cells', propU32(0));
   for (let id = 0; id < smp; id++) {
     const cpu = cpus.addChild(cpuNodeName(id));
+    cpu.prependProp('reg', propU32(id));
+    cpu.prependProp('device_type', propString('cpu'));
     // One entry per thread of the core; a TCG core has a single thread whose server is its id.
     cpu.prependProp('ibm,ppc-interrupt-server#s', propU32(id));
     // Global interrupt queue 0 for every thread (no distribution queue on QEMU).
