@@ -27,11 +27,11 @@ export const H_INT_ESB = 0x3c8;
 export const H_INT_SYNC = 0x3cc;
 export const H_INT_RESET = 0x3d0;
 
-export const H_CPPR = 0x14;
-export const H_EOI = 0x18;
-export const H_IPI = 0x1c;
-export const H_IPOLL = 0x20;
-export const H_XIRR = 0x24;
+export const H_EOI = 0x64;
+export const H_CPPR = 0x68;
+export const H_IPI = 0x6c;
+export const H_IPOLL = 0x70;
+export const H_XIRR = 0x74;
 export const H_XIRR_X = 0x2fc;
 
 /** Number of argument/result registers carried (R4..R9). */

@@ -1,0 +1,243 @@
+/**
+ * XICS interrupt presentation controller (ICP) of one vCPU, as QEMU 7.2's pseries emulates it:
+ * the XIRR (external interrupt request register: CPPR, the current processor priority, in bits
+ * 31..24 and XISR, the presented source, in bits 23..0), the pending priority (PP) of the XISR
+ * source, the MFRR (most favoured request register, which requests an IPI, XISR 2) and the
+ * external-interrupt output towards the CPU. It arbitrates ICS (interrupt source controller)
+ * deliveries against the CPPR, and implements accept, EOI, CPPR and MFRR writes with their
+ * reject/resend rules.
+ *
+ * Priorities compare as unsigned bytes: smaller is more favoured, 0xFF is least favoured.
+ */
+import { LINE_INT, type CpuLines } from '../ports/lines.ts';
+import type { TraceSink } from '../trace/events.ts';
+import { XiveUsageError } from '../errors.ts';
+import { XICS_IPI, type Ics, type XicsFabric } from './ics.ts';
+
+const XISR_MASK = 0x00ff_ffff;
+const CPPR_MASK = 0xff00_0000;
+
+export class Icp {
+  private xirrReg = 0;
+  private pp = 0xff;
+  private mfrrReg = 0xff;
+  /** ICS that supplied the current XISR, so a later displacement can be rejected back to it. */
+  private ownerIcs: Ics | null = null;
+  private level = false;
+  trace: TraceSink | null = null;
+
+  /**
+   * @param cpuIndex QEMU cpu_index of the vCPU (printed by traces and `info pic`)
+   * @param server its PAPR server number (vCPU id) that sources and H_IPI target
+   * @param out the CPU's external-interrupt input (line LINE_INT), or null
+   */
+  constructor(
+    readonly cpuIndex: number,
+    readonly server: number,
+    readonly fabric: XicsFabric,
+    readonly out: CpuLines | null = null,
+  ) {}
+
+  get xirr(): number {
+    return this.xirrReg;
+  }
+  get cppr(): number {
+    return this.xirrReg >>> 24;
+  }
+  get xisr(): number {
+    return this.xirrReg & XISR_MASK;
+  }
+  get pendingPriority(): number {
+    return this.pp;
+  }
+  get mfrr(): number {
+    return this.mfrrReg;
+  }
+  /** The ICS the XISR came from; null for none, an IPI, or after an accept. */
+  get owner(): Ics | null {
+    return this.ownerIcs;
+  }
+  /** Level of the external-interrupt output (high exactly while XISR is not 0). */
+  get outputLevel(): boolean {
+    return this.level;
+  }
+
+  /**
+   * ICP reset (with the CPU reset, which lowers the output): CPPR 0, so nothing is presented
+   * until the guest opens it with H_CPPR. The owner is left alone, as QEMU does; it is
+   * unreachable while XISR is 0.
+   */
+  reset(): void {
+    this.xirrReg = 0;
+    this.pp = 0xff;
+    this.mfrrReg = 0xff;
+    this.setOutput(false);
+  }
+
+  /**
+   * Loads migrated state (XIRR, PP, MFRR; the owner is not migrated). The machine then runs
+   * `resend()` on every ICP, as QEMU's post-load does.
+   */
+  loadState(xirr: number, pendingPriority: number, mfrr: number): void {
+    if (!isU32(xirr) || !isU8(pendingPriority) || !isU8(mfrr)) {
+      throw new XiveUsageError(`ICP state must be a 32-bit XIRR and 8-bit PP/MFRR, got ${xirr} / ${pendingPriority} / ${mfrr}`);
+    }
+    this.xirrReg = xirr;
+    this.pp = pendingPriority;
+    this.mfrrReg = mfrr;
+    this.ownerIcs = null;
+    this.setOutput((xirr & XISR_MASK) !== 0);
+  }
+
+  /**
+   * Presentation attempt of `irq` at `priority` from `ics` (the ICS has already traced it).
+   * Ties with the pending interrupt lose; a winner displaces the pending source back to its ICS.
+   */
+  present(ics: Ics, irq: number, priority: number): void {
+    const xisr = this.xirrReg & XISR_MASK;
+    if (priority >= this.xirrReg >>> 24 || (xisr !== 0 && this.pp <= priority)) {
+      ics.reject(irq);
+      return;
+    }
+    // A displaced IPI has no owner: MFRR still requests it, a later resend brings it back.
+    if (xisr !== 0 && this.ownerIcs !== null) {
+      this.ownerIcs.reject(xisr);
+      this.ownerIcs = null;
+    }
+    this.xirrReg = ((this.xirrReg & CPPR_MASK) | (irq & XISR_MASK)) >>> 0;
+    this.ownerIcs = ics;
+    this.pp = priority;
+    if (this.trace !== null) this.trace.emit({ name: 'xics_icp_raise', xirr: this.xirrReg, pendingPriority: this.pp });
+    this.setOutput(true);
+  }
+
+  /** Presents the IPI unless the pending interrupt is at least as favoured as MFRR. */
+  checkIpi(): void {
+    const xisr = this.xirrReg & XISR_MASK;
+    if (xisr !== 0 && this.pp <= this.mfrrReg) return;
+    if (this.trace !== null) this.trace.emit({ name: 'xics_icp_check_ipi', server: this.cpuIndex, mfrr: this.mfrrReg });
+    if (xisr !== 0 && this.ownerIcs !== null) this.ownerIcs.reject(xisr);
+    this.xirrReg = ((this.xirrReg & CPPR_MASK) | XICS_IPI) >>> 0;
+    this.pp = this.mfrrReg;
+    this.ownerIcs = null;
+    this.setOutput(true);
+  }
+
+  /** IPI check, then a resend of every ICS source (to any server, not only this one). */
+  resend(): void {
+    if (this.mfrrReg < this.xirrReg >>> 24) this.checkIpi();
+    this.fabric.resendSources();
+  }
+
+  /** H_CPPR. Raising the priority may push the pending source back; lowering it (or an equal write) resends. */
+  setCppr(cppr: number): void {
+    checkU8(cppr, 'CPPR');
+    const old = this.xirrReg >>> 24;
+    this.xirrReg = ((this.xirrReg & XISR_MASK) | (cppr << 24)) >>> 0;
+    if (cppr < old) {
+      const xisr = this.xirrReg & XISR_MASK;
+      if (xisr !== 0 && cppr <= this.pp) {
+        this.xirrReg = (this.xirrReg & CPPR_MASK) >>> 0;
+        this.pp = 0xff;
+        this.setOutput(false);
+        // A pending IPI is dropped without any reject: MFRR still holds the request.
+        if (this.ownerIcs !== null) {
+          this.ownerIcs.reject(xisr);
+          this.ownerIcs = null;
+        }
+      }
+    } else if ((this.xirrReg & XISR_MASK) === 0) {
+      this.resend();
+    }
+  }
+
+  /** H_IPI on this ICP. A less favoured MFRR neither withdraws a latched IPI nor triggers a resend. */
+  setMfrr(mfrr: number): void {
+    checkU8(mfrr, 'MFRR');
+    this.mfrrReg = mfrr;
+    if (mfrr < this.xirrReg >>> 24) this.checkIpi();
+  }
+
+  /**
+   * H_XIRR: returns the XIRR and takes the interrupt (CPPR := PP). With nothing pending this
+   * still sets CPPR to 0xFF and traces, as QEMU does.
+   */
+  accept(): number {
+    const ret = this.xirrReg;
+    this.setOutput(false);
+    this.xirrReg = (this.pp << 24) >>> 0;
+    this.pp = 0xff;
+    this.ownerIcs = null;
+    if (this.trace !== null) this.trace.emit({ name: 'xics_icp_accept', oldXirr: ret, newXirr: this.xirrReg });
+    return ret;
+  }
+
+  /**
+   * H_EOI with the guest's XIRR value: CPPR from its top byte (not checked against PP), EOI of
+   * its source in the owning ICS (IPIs and unknown numbers are ignored), then a resend if
+   * nothing is presented.
+   */
+  eoi(xirr: number): void {
+    if (!isU32(xirr)) throw new XiveUsageError(`EOI value must be a 32-bit unsigned integer, got ${xirr}`);
+    this.xirrReg = ((this.xirrReg & XISR_MASK) | (xirr & CPPR_MASK)) >>> 0;
+    if (this.trace !== null) this.trace.emit({ name: 'xics_icp_eoi', server: this.cpuIndex, xirr, newXirr: this.xirrReg });
+    const irq = xirr & XISR_MASK;
+    const ics = this.fabric.icsForIrq(irq);
+    if (ics !== null) ics.eoi(irq);
+    if ((this.xirrReg & XISR_MASK) === 0) this.resend();
+  }
+
+  private setOutput(level: boolean): void {
+    if (level === this.level) return;
+    this.level = level;
+    if (this.out !== null) this.out.setLine(this.cpuIndex, LINE_INT, level);
+  }
+}
+
+function isU8(v: number): boolean {
+  return Number.isInteger(v) && v >= 0 && v <= 0xff;
+}
+
+function isU32(v: number): boolean {
+  return Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff;
+}
+
+function checkU8(v: number, what: string): void {
+  if (!isU8(v)) throw new XiveUsageError(`${what} must be an integer in 0..0xff, got ${v}`);
+}
+
+/**
+ * A ready-made fabric for one machine: one ICS (or none) and the ICPs indexed by server number.
+ * A machine that needs more (several ICSes, a guard on the active controller) implements
+ * XicsFabric itself.
+ */
+export class SimpleXicsFabric implements XicsFabric {
+  ics: Ics | null = null;
+  private readonly byServer: (Icp | undefined)[] = [];
+
+  addIcp(icp: Icp): void {
+    const s = icp.server;
+    if (!Number.isInteger(s) || s < 0 || s > 0x7fff_ffff) throw new XiveUsageError(`server number ${s} must be an integer in 0..0x7fffffff`);
+    if (this.byServer[s] !== undefined) throw new XiveUsageError(`server ${s} already has an ICP; remove it first`);
+    if (icp.fabric !== this) throw new XiveUsageError(`the ICP of server ${s} was built for another fabric`);
+    this.byServer[s] = icp;
+  }
+
+  removeIcp(server: number): void {
+    this.byServer[server] = undefined;
+  }
+
+  icpByServer(server: number): Icp | null {
+    if (server < 0 || server >= this.byServer.length) return null;
+    return this.byServer[server] ?? null;
+  }
+
+  icsForIrq(irq: number): Ics | null {
+    const ics = this.ics;
+    return ics !== null && ics.validIrq(irq) ? ics : null;
+  }
+
+  resendSources(): void {
+    if (this.ics !== null) this.ics.resend();
+  }
+}
