@@ -9,6 +9,7 @@ import { SPAPR_XIVE_NVT_BASE } from '../spapr/spapr-xive.ts';
 import type { GuestMemory } from '../ports/memory.ts';
 import type { ThreadContext } from '../xive/tctx.ts';
 import type { SpaprMachine } from '../spapr/machine.ts';
+import { xicsInfoPic } from '../xics/info-pic.ts';
 
 const RING_NAMES = ['USER', 'OS', 'POOL', 'PHYS'];
 
@@ -78,11 +79,16 @@ export function lisnPicLines(x: SpaprXive, memory: GuestMemory): string[] {
   return out;
 }
 
-/** The whole `info pic` text (with the trailing newline), as QEMU 7.2 prints it. */
+/**
+ * The whole `info pic` text (with the trailing newline), as QEMU 7.2 prints it for the active
+ * controller. For XICS, QEMU prints host pointers; a stable token stands in their place
+ * (XICS_PIC_POINTER; compare with maskPicPointers).
+ */
 export function infoPic(m: SpaprMachine): string {
+  if (m.activeController() === 'xics' && m.xics !== null) return xicsInfoPic(m.xics.icps, m.xics.ics);
   const lines: string[] = [];
   const x = m.xive;
-  if (x !== null && m.activeController() === 'xive') {
+  if (x !== null) {
     for (const t of x.cpus) lines.push(...tctxPicLines(t));
     lines.push(...lisnPicLines(x, m.memory));
   }

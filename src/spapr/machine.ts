@@ -4,12 +4,14 @@
  * entry points (hcalls and MMIO) routed to the active controller.
  */
 import { SpaprXive, MMIO_OK } from './spapr-xive.ts';
+import { SpaprXics } from './spapr-xics.ts';
+import { isXicsHcall, isXicsRtas, xicsHcall, xicsRtas, XICS_RTAS_TOKENS, RTAS_OUT_PARAM_ERROR, type XicsHcallContext } from '../xics/xics-hcalls.ts';
 import { isXiveHcall, xiveHcall, type XiveHcallContext } from './xive-hcalls.ts';
 import * as H from './hcall.ts';
 import { SPAPR_IRQ_EPOW, SPAPR_IRQ_HOTPLUG, SPAPR_MAX_CPUS, SPAPR_XIVE_NR_IRQS, SPAPR_XIRQ_BASE, SPAPR_NR_XIRQS, MsiAllocator, vioIrq, pciLsiIrq } from './irq-map.ts';
 import { IC_MODES, negotiateIcMode, OV5_INT_CTRL_BYTE, OV5_XIVE_EXPLOIT, type CasOutcome, type IcMode } from './cas.ts';
 import { SparseGuestMemory, type GuestMemory } from '../ports/memory.ts';
-import { LineState, type CpuLines } from '../ports/lines.ts';
+import { LineState, LINE_INT, type CpuLines } from '../ports/lines.ts';
 import type { TraceSink } from '../trace/events.ts';
 import { XiveUsageError } from '../errors.ts';
 import type { ThreadContext } from '../xive/tctx.ts';
@@ -42,6 +44,7 @@ export class SpaprMachine {
   readonly memory: GuestMemory;
   readonly lines: CpuLines;
   readonly xive: SpaprXive | null;
+  readonly xics: SpaprXics | null;
   readonly msi = new MsiAllocator();
   /** Negotiated option vector 5 (byte n at index n). */
   readonly ov5Cas = new Uint8Array(256);
@@ -51,7 +54,8 @@ export class SpaprMachine {
   halted: string | null = null;
   private active: 'xive' | 'xics';
   private traceSink: TraceSink | null;
-  private readonly hcallCtx: XiveHcallContext;
+  private readonly hcallCtx: XiveHcallContext | null;
+  private readonly xicsCtx: XicsHcallContext | null;
   /** High 32 bits of the last 8-byte MMIO load. */
   mmioHi = 0;
   private readonly scratch = new Uint32Array(2);
@@ -65,19 +69,22 @@ export class SpaprMachine {
     }
     const icMode = opts.icMode ?? 'dual';
     if (!IC_MODES.includes(icMode)) throw new XiveUsageError(`ic-mode must be one of ${IC_MODES.join(', ')}, got ${String(icMode)}`);
-    if (icMode !== 'xive') throw new XiveUsageError(`ic-mode ${icMode} needs the XICS backend, which this build does not include yet; use ic-mode xive`);
     this.smp = smp;
     this.maxCpus = maxCpus;
     this.icMode = icMode;
     this.memory = opts.memory ?? new SparseGuestMemory(opts.ramSize ?? DEFAULT_RAM_SIZE);
     this.lines = opts.lines ?? new LineState();
     this.traceSink = opts.trace ?? null;
-    this.xive = new SpaprXive({ nrIrqs: SPAPR_XIVE_NR_IRQS, nrServers: maxCpus, memory: this.memory, lines: this.lines, trace: this.traceSink });
-    this.active = 'xive';
+    this.xive = icMode === 'xics' ? null : new SpaprXive({ nrIrqs: SPAPR_XIVE_NR_IRQS, nrServers: maxCpus, memory: this.memory, lines: this.lines, trace: this.traceSink });
+    this.xics = icMode === 'xive' ? null : new SpaprXics(this.lines, this.traceSink);
+    this.active = this.xics === null ? 'xive' : 'xics';
     const xive = this.xive;
-    this.hcallCtx = { xive, memory: this.memory, xiveNegotiated: () => (this.ov5Cas[OV5_INT_CTRL_BYTE]! & OV5_XIVE_EXPLOIT) !== 0 };
-    // IPIs of every possible vCPU are claimed first, then the vCPUs are created.
-    for (let i = 0; i < maxCpus; i++) xive.claim(i, false);
+    this.hcallCtx =
+      xive === null ? null : { xive, memory: this.memory, xiveNegotiated: () => (this.ov5Cas[OV5_INT_CTRL_BYTE]! & OV5_XIVE_EXPLOIT) !== 0 };
+    this.xicsCtx = this.xics === null ? null : this.xics.hcallContext(() => this.active === 'xics');
+    // IPIs of every possible vCPU are claimed first (XIVE only: XICS IPIs live in the ICPs),
+    // then the vCPUs are created.
+    if (xive !== null) for (let i = 0; i < maxCpus; i++) xive.claim(i, false);
     for (let i = 0; i < smp; i++) this.plugCpu(i);
     if ((opts.devices ?? 'default') === 'default') {
       this.claimIrq(SPAPR_IRQ_EPOW, false);
@@ -96,6 +103,7 @@ export class SpaprMachine {
   setTrace(sink: TraceSink | null): void {
     this.traceSink = sink;
     this.xive?.setTrace(sink);
+    this.xics?.setTrace(sink);
   }
 
   /** The controller the guest currently talks to. */
@@ -115,12 +123,19 @@ export class SpaprMachine {
     }
     if (this.hasCpu(vcpuId)) throw new XiveUsageError(`vCPU ${vcpuId} is already plugged`);
     this.xive?.addCpu(vcpuId, vcpuId);
+    this.xics?.addCpu(vcpuId, vcpuId);
     this.vcpus.push(vcpuId);
   }
 
   /** Current level of a vCPU's interrupt input (LINE_INT or LINE_HINT), whatever port is plugged. */
   lineLevel(vcpuId: number, line: number): boolean {
+    this.checkCpu(vcpuId);
+    if (this.active === 'xics') return line === LINE_INT && this.xics!.icpOfCpu(vcpuId)!.outputLevel;
     return ((this.tctx(vcpuId).lines >> line) & 1) === 1;
+  }
+
+  private checkCpu(vcpuId: number): void {
+    if (!this.hasCpu(vcpuId)) throw new XiveUsageError(`no vCPU ${vcpuId} in this machine (plugged: ${this.vcpus.join(', ')})`);
   }
 
   private tctx(vcpuId: number): ThreadContext {
@@ -135,19 +150,29 @@ export class SpaprMachine {
     if (!Number.isInteger(irq) || irq < SPAPR_XIRQ_BASE || irq >= SPAPR_XIRQ_BASE + SPAPR_NR_XIRQS) {
       throw new XiveUsageError(`device IRQ ${irq} is outside 0x1000..0x1fff`);
     }
-    return this.xive!.claim(irq, lsi);
+    // Dual mode: both backends get every claim (QEMU errors out when either refuses).
+    const okXics = this.xics === null ? true : this.xics.ics.claim(irq, lsi);
+    const okXive = this.xive === null ? true : this.xive.claim(irq, lsi);
+    return okXics && okXive;
   }
 
   freeIrq(irq: number): void {
     if (!Number.isInteger(irq) || irq < SPAPR_XIRQ_BASE || irq >= SPAPR_XIRQ_BASE + SPAPR_NR_XIRQS) {
       throw new XiveUsageError(`device IRQ ${irq} is outside 0x1000..0x1fff`);
     }
-    this.xive!.free(irq);
+    this.xics?.ics.free(irq);
+    this.xive?.free(irq);
   }
 
   /** Device input level change (an MSI is a pulse: level 1 then 0). */
   setIrq(irq: number, level: boolean): void {
     if (this.active === 'xive') this.xive!.setIrq(irq, level);
+    else {
+      if (!Number.isInteger(irq) || irq < SPAPR_XIRQ_BASE || irq >= SPAPR_XIRQ_BASE + SPAPR_NR_XIRQS) {
+        throw new XiveUsageError(`device IRQ ${irq} is outside 0x1000..0x1fff`);
+      }
+      this.xics!.ics.setIrq(irq - SPAPR_XIRQ_BASE, level);
+    }
   }
 
   /** A device's MSI: the pulse QEMU sends through the active controller. */
@@ -159,6 +184,7 @@ export class SpaprMachine {
   // ---- Reset and CAS -------------------------------------------------------------------------
   reset(): void {
     this.xive?.reset();
+    this.xics?.reset();
     this.ov5Cas.fill(0);
     this.halted = null;
     this.updateActive();
@@ -166,7 +192,7 @@ export class SpaprMachine {
 
   /** The guest's CAS call with its option vector 5 byte 23. */
   cas(guestByte23: number): CasOutcome {
-    const out = negotiateIcMode(false, this.xive !== null, guestByte23 & 0xff);
+    const out = negotiateIcMode(this.xics !== null, this.xive !== null, guestByte23 & 0xff);
     if (!out.ok) {
       this.halted = out.fatal;
       return out;
@@ -177,8 +203,18 @@ export class SpaprMachine {
     return out;
   }
 
+  /**
+   * Active controller: XIVE when there is no XICS or when XIVE was negotiated. The backend that
+   * goes inactive is reset (claims kept): the guest can no longer reach it, and it must not keep
+   * state from before the switch.
+   */
   private updateActive(): void {
-    this.active = 'xive';
+    const next = this.xics === null || (this.ov5Cas[OV5_INT_CTRL_BYTE]! & OV5_XIVE_EXPLOIT) !== 0 ? 'xive' : 'xics';
+    if (next !== this.active) {
+      if (this.active === 'xive') this.xive?.reset();
+      else this.xics?.reset();
+    }
+    this.active = next;
     if (this.xive !== null) this.xive.mmioEnabled = this.active === 'xive';
   }
 
@@ -188,13 +224,26 @@ export class SpaprMachine {
    * taken modulo 2^64). `problemState`: the caller ran with MSR[PR]=1.
    */
   hcall(vcpuId: number, opcode: number, args: readonly bigint[] = [], problemState = false): H.HcallResult {
-    this.tctx(vcpuId);
+    this.checkCpu(vcpuId);
     const regs = new Array<bigint>(H.HCALL_REGS).fill(0n);
     for (let i = 0; i < Math.min(args.length, H.HCALL_REGS); i++) regs[i] = BigInt.asUintN(64, args[i]!);
     if (problemState) return { ret: H.H_PRIVILEGE, regs };
-    if (this.xive !== null && isXiveHcall(opcode)) return { ret: xiveHcall(this.hcallCtx, opcode, regs), regs };
+    if (this.hcallCtx !== null && isXiveHcall(opcode)) return { ret: xiveHcall(this.hcallCtx, opcode, regs), regs };
+    if (this.xicsCtx !== null && isXicsHcall(opcode)) return { ret: xicsHcall(this.xicsCtx, vcpuId, opcode, regs), regs };
     this.traceSink?.emit({ name: 'guest_error', message: `Unimplemented SPAPR hcall 0x${(opcode >>> 0).toString(16)}` });
     return { ret: H.H_FUNCTION, regs };
+  }
+
+  /**
+   * An RTAS call by name or token with its argument words; returns the return words (status
+   * first, as the signed RTAS status). Only the XICS calls exist here; an unknown call answers
+   * the parameter error QEMU gives an unknown token.
+   */
+  rtas(vcpuId: number, call: string | number, args: readonly number[], nret: number): number[] {
+    this.checkCpu(vcpuId);
+    const name = typeof call === 'string' ? call : Object.entries(XICS_RTAS_TOKENS).find(([, t]) => t === call)?.[0];
+    if (this.xicsCtx === null || name === undefined || !isXicsRtas(name)) return [RTAS_OUT_PARAM_ERROR];
+    return xicsRtas(this.xicsCtx, name, args.map((a) => a >>> 0), nret);
   }
 
   /**
