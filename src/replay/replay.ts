@@ -22,6 +22,7 @@ import { parseTraceLine, KNOWN_EVENTS, type ParsedLine } from '../trace/parse.ts
 import { infoPic, tctxPicLines, lisnPicLines } from '../monitor/info-pic.ts';
 import { SparseGuestMemory } from '../ports/memory.ts';
 import { XiveUsageError } from '../errors.ts';
+import { XicsInference, XICS_ACTIONS, XICS_OUTPUTS, inferGuestChoice } from './xics-actions.ts';
 
 export interface ReplayOptions {
   smp: number;
@@ -88,7 +89,7 @@ const HCALL_EVENTS: ReadonlyMap<string, number> = new Map([
 
 /** Events of the model's own subsystems: they are checked, never skipped. */
 function isModelEvent(name: string): boolean {
-  return name.startsWith('xive_') || name.startsWith('spapr_xive_');
+  return name.startsWith('xive_') || name.startsWith('spapr_xive_') || name.startsWith('xics_');
 }
 
 type Kind = 'pre' | 'post' | 'output' | 'cas' | 'skip';
@@ -114,6 +115,7 @@ export class TraceReplay {
   private readonly result: ReplayResult;
   private maxCpus = 0;
   private casDone = false;
+  private xics!: XicsInference;
 
   constructor(
     text: string,
@@ -131,7 +133,7 @@ export class TraceReplay {
     const n = p.event.name;
     if (n === 'spapr_cas_pvr' || n === 'spapr_cas_continue' || n === 'spapr_ovec_parse_vector') return 'cas';
     if (!isModelEvent(n)) return 'skip';
-    if (OUTPUT_ONLY.has(n)) return 'output';
+    if (OUTPUT_ONLY.has(n) || XICS_OUTPUTS.has(n)) return 'output';
     if (n === 'xive_source_esb_read' || n === 'xive_tctx_tm_read' || n === 'xive_end_source_read') return 'post';
     return 'pre';
   }
@@ -175,7 +177,9 @@ export class TraceReplay {
         smp,
         maxCpus,
         icMode,
-        devices: 'none',
+        // A log that starts with the machine's claims shows every device claim; otherwise (XICS
+        // claims are never traced) the default pseries devices are there.
+        devices: ipis === 0 ? 'default' : 'none',
         trace: this.buf,
         memory: new SparseGuestMemory(this.opts.ramSize ?? 1 << 30),
       });
@@ -184,6 +188,20 @@ export class TraceReplay {
       throw e;
     }
     this.result.machine = this.machine;
+    const self = this;
+    this.xics = new XicsInference({
+      machine: this.machine,
+      parsed: this.parsed,
+      nextRelevant: (k) => this.nextRelevant(k),
+      note: (t) => this.result.notes.push(t),
+      takeEmitted: () => this.takeEmitted(),
+      get currentCpu() {
+        return self.currentCpu;
+      },
+      set currentCpu(c: number) {
+        self.currentCpu = c;
+      },
+    });
     if (ipis === 0) this.buf.clear(); // the log starts later than machine creation
     return null;
   }
@@ -260,6 +278,12 @@ export class TraceReplay {
     this.result.skipped.set(key, (this.result.skipped.get(key) ?? 0) + 1);
   }
 
+  /** Index of the first line at or after i that is not skipped, or -1. */
+  private nextRelevant(i: number): number {
+    for (let j = i; j < this.lines.length; j++) if (this.kinds[j] !== 'skip') return j;
+    return -1;
+  }
+
   /** Index of the next action line (pre/post/cas) after i, skipping outputs and skipped lines. */
   private nextAction(i: number): number {
     for (let j = i + 1; j < this.lines.length; j++) {
@@ -306,6 +330,7 @@ export class TraceReplay {
       let id = -1;
       if ('target' in ev) id = typeof ev.target === 'bigint' ? Number(ev.target & 0xffff_ffffn) : ev.target;
       else if (ev.name === 'xive_presenter_notify') id = ev.nvtIdx - SPAPR_XIVE_NVT_BASE;
+      else if (ev.name === 'xics_icp_check_ipi' || ev.name === 'xics_icp_eoi' || ev.name === 'xics_icp_irq') id = ev.server;
       if (id >= this.opts.smp && id < this.maxCpus && !this.machine.hasCpu(id)) {
         this.machine.plugCpu(id);
         this.result.notes.push(`vCPU ${id} hot-plugged at line ${k + 1} (first reference)`);
@@ -321,6 +346,7 @@ export class TraceReplay {
       // (untraced) before its firmware negotiates again.
       if (this.casDone) {
         this.machine.reset();
+        this.xics.reset();
         this.takeEmitted();
         this.result.notes.push(`machine reset before line ${i + 1} (the guest negotiates CAS again)`);
       }
@@ -329,7 +355,9 @@ export class TraceReplay {
     }
     if (ev.name === 'spapr_ovec_parse_vector' && ev.vector === 5 && ev.byte === 23) this.guestOv5Byte23 = ev.entry;
     if (ev.name !== 'spapr_cas_continue') return;
-    const byte = this.guestOv5Byte23 ?? (this.opts.icMode === 'xics' ? 0 : OV5_XIVE_EXPLOIT);
+    const mode = this.opts.icMode;
+    const choice = mode === 'dual' ? inferGuestChoice(this.parsed, i) : mode;
+    const byte = this.guestOv5Byte23 ?? (choice === 'xics' ? 0 : OV5_XIVE_EXPLOIT);
     const out = this.machine.cas(byte);
     this.result.notes.push(
       out.ok ? `CAS at line ${i + 1}: the guest chose ${out.xive ? 'XIVE' : 'XICS'}` : `CAS at line ${i + 1}: QEMU would stop the VM: ${out.fatal}`,
@@ -357,6 +385,7 @@ export class TraceReplay {
     const m = this.machine;
     this.result.replayed++;
     this.lastHcallStore = false;
+    if (XICS_ACTIONS.has(ev.name)) return this.xics.execute(at, ev, this.groupEnd(at));
     switch (ev.name) {
       case 'spapr_xive_claim_irq':
         if (ev.lisn >= SPAPR_IRQ_NR_IPIS) m.claimIrq(ev.lisn, ev.lsi);
@@ -449,7 +478,8 @@ export class TraceReplay {
 
   private stateFor(ev: TraceEvent | null): string {
     const m = this.machine;
-    const x = m.xive!;
+    if (m.activeController() === 'xics' || m.xive === null) return infoPic(m).trimEnd();
+    const x = m.xive;
     if (ev !== null && 'target' in ev && typeof ev.target === 'number' && x.tctxById[ev.target] !== undefined) {
       return tctxPicLines(x.tctxById[ev.target]!).join('\n');
     }

@@ -1,0 +1,176 @@
+/**
+ * What a QEMU 7.2 trace log says about XICS guest actions. The XICS hcalls and RTAS calls have
+ * no trace events of their own; each is recognised from the first event it causes:
+ *   xics_icp_check_ipi (not caused by a previous action) -> H_IPI(server, mfrr)
+ *   xics_icp_accept  -> H_XIRR on the vCPU whose XIRR / pending priority give those values
+ *   xics_icp_eoi     -> H_EOI(xirr) on that server
+ *   xics_ics_write_xive -> ibm,set-xive (or ibm,int-off for a first masking write)
+ *   xics_ics_set_irq_msi / _lsi -> a device level change (level 1 iff a delivery follows)
+ * and the untraced calls Linux makes around them are supplied: H_CPPR(0xFF) when a vCPU first
+ * takes part (its CPPR is 0 from reset), H_IPI(self, 0xFF) before the EOI of an IPI.
+ */
+import type { SpaprMachine } from '../spapr/machine.ts';
+import type { TraceEvent } from '../trace/events.ts';
+import type { ParsedLine } from '../trace/parse.ts';
+import * as H from '../spapr/hcall.ts';
+import { XICS_IPI } from '../xics/ics.ts';
+
+export const XICS_ACTIONS: ReadonlySet<string> = new Set([
+  'xics_icp_check_ipi',
+  'xics_icp_accept',
+  'xics_icp_eoi',
+  'xics_ics_write_xive',
+  'xics_ics_set_irq_msi',
+  'xics_ics_set_irq_lsi',
+]);
+
+export const XICS_OUTPUTS: ReadonlySet<string> = new Set(['xics_icp_irq', 'xics_icp_raise', 'xics_ics_reject', 'xics_ics_eoi', 'xics_masked_pending']);
+
+/** What the inference needs from the replay. */
+export interface XicsReplayContext {
+  readonly machine: SpaprMachine;
+  readonly parsed: readonly ParsedLine[];
+  /** Index of the next line that is not skipped (other subsystems), or -1. */
+  nextRelevant(i: number): number;
+  note(text: string): void;
+  takeEmitted(): TraceEvent[];
+  currentCpu: number;
+}
+
+export class XicsInference {
+  /** vCPUs that have opened their CPPR (Linux's xics_setup_cpu), since the last reset. */
+  private readonly up = new Set<number>();
+
+  constructor(private readonly ctx: XicsReplayContext) {}
+
+  reset(): void {
+    this.up.clear();
+  }
+
+  private icp(cpu: number) {
+    return this.ctx.machine.xics!.icpOfCpu(cpu);
+  }
+
+  /** Untraced H_CPPR(0xFF) of a vCPU that has not opened its CPPR yet. */
+  private bringUp(cpu: number, out: TraceEvent[]): void {
+    if (this.up.has(cpu)) return;
+    const icp = this.icp(cpu);
+    if (icp === null) return;
+    this.up.add(cpu);
+    if (icp.cppr !== 0) return;
+    this.ctx.machine.hcall(cpu, H.H_CPPR, [0xffn]);
+    out.push(...this.ctx.takeEmitted());
+  }
+
+  /** vCPUs that lines i..j make take part: bring each up before the action. */
+  bringUpReferenced(i: number, j: number, out: TraceEvent[]): void {
+    for (let k = i; k <= j && k < this.ctx.parsed.length; k++) {
+      const p = this.ctx.parsed[k]!;
+      if (p.kind !== 'event') continue;
+      const ev = p.event;
+      if (ev.name === 'xics_icp_check_ipi' || ev.name === 'xics_icp_eoi' || ev.name === 'xics_icp_irq') this.bringUp(ev.server, out);
+    }
+  }
+
+  /** Claims a source the log uses but whose claim it does not show (XICS claims are untraced). */
+  private ensureClaimed(irq: number, line: number): void {
+    const m = this.ctx.machine;
+    const ics = m.xics!.ics;
+    if (!ics.validIrq(irq) || ics.isClaimed(irq - ics.offset)) return;
+    const lsi = irq >= 0x1200 && irq < 0x1280;
+    m.claimIrq(irq, lsi);
+    this.ctx.takeEmitted();
+    this.ctx.note(`IRQ 0x${irq.toString(16)} claimed as ${lsi ? 'LSI' : 'MSI'} at line ${line + 1} (first reference)`);
+  }
+
+  /** The vCPU that made the H_XIRR giving this accept line. */
+  private acceptCpu(at: number, oldXirr: number, newXirr: number): number {
+    const m = this.ctx.machine;
+    const cands = m.vcpus.filter((c) => {
+      const icp = this.icp(c);
+      return icp !== null && icp.xirr === oldXirr >>> 0 && ((icp.pendingPriority << 24) >>> 0) === newXirr >>> 0;
+    });
+    if (cands.length <= 1) return cands[0] ?? this.ctx.currentCpu;
+    // Identical states: the one whose EOI comes first took this accept.
+    for (let k = at + 1; k < this.ctx.parsed.length; k++) {
+      const p = this.ctx.parsed[k]!;
+      if (p.kind === 'event' && p.event.name === 'xics_icp_eoi' && cands.includes(p.event.server)) return p.event.server;
+    }
+    return cands[0]!;
+  }
+
+  /** Level of a device input change: 1 iff the log shows it being delivered or latched. */
+  private levelOf(at: number, nr: number, msi: boolean): boolean {
+    const j = this.ctx.nextRelevant(at + 1);
+    if (j < 0) return false;
+    const p = this.ctx.parsed[j]!;
+    if (p.kind !== 'event') return false;
+    if (p.event.name === 'xics_icp_irq' && p.event.nr === nr) return true;
+    return msi && p.event.name === 'xics_masked_pending';
+  }
+
+  /** Performs the action recorded at line `at`; returns the model's events (untraced ones first). */
+  execute(at: number, ev: TraceEvent, groupEnd: number): TraceEvent[] {
+    const m = this.ctx.machine;
+    const out: TraceEvent[] = [];
+    this.bringUpReferenced(at, groupEnd, out);
+    switch (ev.name) {
+      case 'xics_icp_check_ipi':
+        m.hcall(this.ctx.currentCpu, H.H_IPI, [BigInt(ev.server), BigInt(ev.mfrr)]);
+        break;
+      case 'xics_icp_accept': {
+        const cpu = this.acceptCpu(at, ev.oldXirr, ev.newXirr);
+        this.ctx.currentCpu = cpu;
+        m.hcall(cpu, H.H_XIRR, [0n]);
+        break;
+      }
+      case 'xics_icp_eoi': {
+        const icp = this.icp(ev.server);
+        this.ctx.currentCpu = ev.server;
+        // Linux's IPI handler clears its own MFRR before the EOI (no event: 0xFF never beats CPPR).
+        if (icp !== null && (ev.xirr & 0xffffff) === XICS_IPI && icp.mfrr !== 0xff) {
+          m.hcall(ev.server, H.H_IPI, [BigInt(ev.server), 0xffn]);
+          out.push(...this.ctx.takeEmitted());
+        }
+        m.hcall(ev.server, H.H_EOI, [BigInt(ev.xirr >>> 0)]);
+        break;
+      }
+      case 'xics_ics_write_xive': {
+        this.ensureClaimed(ev.nr, at);
+        const ics = m.xics!.ics;
+        const srcno = ev.nr - ics.offset;
+        const cpu = this.ctx.currentCpu;
+        // A first masking write of a live source is Linux's ibm,int-off (the priority is saved).
+        if (ev.priority === 0xff && ics.validIrq(ev.nr) && ics.priority[srcno] !== 0xff && ics.server[srcno] === ev.server) {
+          m.rtas(cpu, 'ibm,int-off', [ev.nr], 1);
+        } else {
+          m.rtas(cpu, 'ibm,set-xive', [ev.nr, ev.server, ev.priority], 1);
+        }
+        break;
+      }
+      case 'xics_ics_set_irq_msi':
+      case 'xics_ics_set_irq_lsi': {
+        this.ensureClaimed(ev.nr, at);
+        m.setIrq(ev.nr, this.levelOf(at, ev.nr, ev.name === 'xics_ics_set_irq_msi'));
+        break;
+      }
+      default:
+        return out;
+    }
+    out.push(...this.ctx.takeEmitted());
+    return out;
+  }
+}
+
+/** The controller a dual-mode guest chose at the CAS at line `at`, from the events that follow. */
+export function inferGuestChoice(parsed: readonly ParsedLine[], at: number): 'xive' | 'xics' | null {
+  for (let k = at + 1; k < parsed.length; k++) {
+    const p = parsed[k]!;
+    if (p.kind !== 'event') continue;
+    const n = p.event.name;
+    if (n === 'spapr_cas_pvr') return null;
+    if (n.startsWith('xics_')) return 'xics';
+    if (n.startsWith('xive_') || (n.startsWith('spapr_xive_') && n !== 'spapr_xive_claim_irq' && n !== 'spapr_xive_free_irq')) return 'xive';
+  }
+  return null;
+}
