@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { replayTrace } from '../../src/replay/replay.ts';
+import { maskPicPointers } from '../../src/xics/info-pic.ts';
 
 const DIR = new URL('../fixtures/qemu/', import.meta.url);
 const SMP: Record<string, number> = { 'xive-smp1': 1, 'xive-smp2': 2, 'xive-smp3-rng': 3 };
@@ -40,3 +41,20 @@ test('a second CAS (guest reboot) resets the machine before negotiating again', 
   assert.ok(r.notes.some((n) => n.startsWith('machine reset before line')), r.notes.join('; '));
   assert.equal(r.pic, readFileSync(new URL('xive-smp1.pic', DIR), 'utf8'));
 });
+
+test('replay xics-smp2 (ic-mode xics): every XICS event re-emitted, info pic equal but for host pointers', () => {
+  const r = replayTrace(readFileSync(new URL('xics-smp2.trace', DIR), 'utf8'), { smp: 2, icMode: 'xics' });
+  assert.equal(r.status, 'ok', JSON.stringify(r.divergence, null, 2));
+  assert.equal(r.eventsChecked, 8163);
+  assert.ok(r.notes.includes('CAS at line 2: the guest chose XICS'), r.notes.join('; '));
+  assert.equal(maskPicPointers(r.pic), maskPicPointers(readFileSync(new URL('xics-smp2.pic', DIR), 'utf8')));
+});
+
+for (const [name, chose] of [['xics-smp2', 'XICS'], ['xive-smp2', 'XIVE']] as const) {
+  test(`replay ${name} on an ic-mode dual machine follows the guest's CAS choice (${chose})`, () => {
+    const r = replayTrace(readFileSync(new URL(`${name}.trace`, DIR), 'utf8'), { smp: 2, icMode: 'dual' });
+    assert.equal(r.status, 'ok', JSON.stringify(r.divergence, null, 2));
+    assert.ok(r.notes.some((n) => n.endsWith(`the guest chose ${chose}`)), r.notes.join('; '));
+    assert.equal(maskPicPointers(r.pic), maskPicPointers(readFileSync(new URL(`${name}.pic`, DIR), 'utf8')));
+  });
+}
