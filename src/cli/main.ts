@@ -13,7 +13,7 @@ const COMMANDS: Record<string, { run: (argv: string[], io: Io) => number | Promi
   replay: { run: replayCommand, help: REPLAY_HELP, summary: 'replay a QEMU 7.2 trace log on the model and check every recorded value' },
 };
 
-export const MAIN_HELP = `xive — an exact model of the POWER9 XIVE interrupt controller of pseries (sPAPR) machines
+export const MAIN_HELP = `xive — an exact model of the XIVE and XICS interrupt controllers of pseries (sPAPR) machines
 
 Usage: xive <command> [options]     (xive <command> --help for its options)
 
@@ -25,6 +25,7 @@ ${Object.entries(COMMANDS)
 Examples:
   xive demo --smp 4 --ic-mode xive
   xive replay test/fixtures/qemu/xive-smp2.trace --smp 2 --ic-mode xive --expect-pic test/fixtures/qemu/xive-smp2.pic
+  xive dt --ic-mode dual --smp 2
 `;
 
 const stdio: Io = {

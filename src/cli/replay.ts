@@ -11,12 +11,14 @@ import { IC_MODES } from '../spapr/cas.ts';
 import { SPAPR_MAX_CPUS } from '../spapr/irq-map.ts';
 import { maskPicPointers } from '../xics/info-pic.ts';
 
-export const REPLAY_HELP = `Usage: xive replay TRACE --smp N --ic-mode xive [--max-cpus M] [--ram SIZE] [--expect-pic FILE]
+export const REPLAY_HELP = `Usage: xive replay TRACE --smp N --ic-mode xics|xive|dual [--max-cpus M] [--ram SIZE] [--expect-pic FILE]
 
-Replays a QEMU 7.2 trace log (the "log" trace backend, events spapr_xive*, xive_* enabled) on a
-fresh model of the same machine and checks every value the log records: ESB and TIMA load
-results, thread-context registers of notify/accept/set_cppr, presenter matches and END
-notifications. Prints the first divergence, a summary and the model's \`info pic\`.
+Replays a QEMU 7.2 trace log (the "log" trace backend, events spapr_xive*, xive_*, xics_*,
+spapr_cas* enabled) on a fresh model of the same machine and checks every value the log records:
+ESB and TIMA load results, thread-context registers of notify/accept/set_cppr, presenter
+matches, END notifications, and every XICS event (IPIs, accepts, EOIs, deliveries, rejects).
+In dual mode it follows the guest's CAS choice. Prints the first divergence, a summary and the
+model's \`info pic\` (XICS host pointers are compared as one token).
 
 Options:
   --smp N            vCPUs at start (as QEMU's -smp)
@@ -30,6 +32,7 @@ Exit status: 0 no divergence, 1 divergence, 2 unusable input.
 
 Example:
   xive replay test/fixtures/qemu/xive-smp2.trace --smp 2 --ic-mode xive --expect-pic test/fixtures/qemu/xive-smp2.pic
+  xive replay test/fixtures/qemu/xics-smp2.trace --smp 2 --ic-mode dual --expect-pic test/fixtures/qemu/xics-smp2.pic
 `;
 
 export interface Io {
