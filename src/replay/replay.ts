@@ -13,7 +13,6 @@
 import { SpaprMachine } from '../spapr/machine.ts';
 import { SPAPR_IRQ_NR_IPIS, SPAPR_MAX_CPUS } from '../spapr/irq-map.ts';
 import { SPAPR_XIVE_NVT_BASE } from '../spapr/spapr-xive.ts';
-import * as H from '../spapr/hcall.ts';
 import type { IcMode } from '../spapr/cas.ts';
 import { OV5_XIVE_EXPLOIT } from '../spapr/cas.ts';
 import { TraceBuffer, type TraceEvent } from '../trace/events.ts';
@@ -22,6 +21,8 @@ import { parseTraceLine, KNOWN_EVENTS, type ParsedLine } from '../trace/parse.ts
 import { infoPic, tctxPicLines, lisnPicLines } from '../monitor/info-pic.ts';
 import { SparseGuestMemory } from '../ports/memory.ts';
 import { XiveUsageError } from '../errors.ts';
+import { leHostEquivalent } from './le-host.ts';
+import { HCALL_EVENTS, OUTPUT_ONLY, isModelEvent } from './classes.ts';
 import { XicsInference, XICS_ACTIONS, XICS_OUTPUTS, inferGuestChoice } from './xics-actions.ts';
 
 export interface ReplayOptions {
@@ -64,45 +65,7 @@ export interface ReplayResult {
 const BASE_ESB = 0x0006_0100_0000_0000;
 const BASE_TIMA = 0x0006_0302_0318_0000;
 
-const OUTPUT_ONLY = new Set([
-  'xive_presenter_notify',
-  'xive_tctx_notify',
-  'xive_tctx_accept',
-  'xive_tctx_set_cppr',
-  'xive_router_end_notify',
-  'xive_router_end_escalate',
-]);
-
-const HCALL_EVENTS: ReadonlyMap<string, number> = new Map([
-  ['spapr_xive_get_source_info', H.H_INT_GET_SOURCE_INFO],
-  ['spapr_xive_set_source_config', H.H_INT_SET_SOURCE_CONFIG],
-  ['spapr_xive_get_source_config', H.H_INT_GET_SOURCE_CONFIG],
-  ['spapr_xive_get_queue_info', H.H_INT_GET_QUEUE_INFO],
-  ['spapr_xive_set_queue_config', H.H_INT_SET_QUEUE_CONFIG],
-  ['spapr_xive_get_queue_config', H.H_INT_GET_QUEUE_CONFIG],
-  ['spapr_xive_set_os_reporting_line', H.H_INT_SET_OS_REPORTING_LINE],
-  ['spapr_xive_get_os_reporting_line', H.H_INT_GET_OS_REPORTING_LINE],
-  ['spapr_xive_esb', H.H_INT_ESB],
-  ['spapr_xive_sync', H.H_INT_SYNC],
-  ['spapr_xive_reset', H.H_INT_RESET],
-]);
-
-/** Events of the model's own subsystems: they are checked, never skipped. */
-function isModelEvent(name: string): boolean {
-  return name.startsWith('xive_') || name.startsWith('spapr_xive_') || name.startsWith('xics_');
-}
-
 type Kind = 'pre' | 'post' | 'output' | 'cas' | 'skip';
-
-function bswap32(v: number): number {
-  return (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0;
-}
-
-function bswap64(v: bigint): bigint {
-  let r = 0n;
-  for (let i = 0; i < 8; i++) r = (r << 8n) | ((v >> BigInt(8 * i)) & 0xffn);
-  return r;
-}
 
 export class TraceReplay {
   private readonly lines: string[];
@@ -512,24 +475,6 @@ export class TraceReplay {
     this.result.pic = infoPic(this.machine);
     return this.result;
   }
-}
-
-/**
- * Differences that only come from QEMU running on a little-endian host, where it returns the
- * byte-reversed word for context pulls and passes H_INT_ESB store data byte-reversed. The model
- * gives the architected values; the log may hold either.
- */
-function leHostEquivalent(model: TraceEvent, logged: TraceEvent, hcallStore: boolean): boolean {
-  if (model.name === 'xive_tctx_tm_read' && logged.name === 'xive_tctx_tm_read') {
-    const op = Number(model.offset & 0xfffn);
-    if ((op === 0x818 || op === 0x828) && model.offset === logged.offset && model.size === logged.size) {
-      return BigInt(bswap32(Number(model.value & 0xffff_ffffn))) === logged.value;
-    }
-  }
-  if (hcallStore && model.name === 'xive_source_esb_write' && logged.name === 'xive_source_esb_write') {
-    return model.addr === logged.addr && model.srcno === logged.srcno && bswap64(model.value) === logged.value;
-  }
-  return false;
 }
 
 export function replayTrace(text: string, opts: ReplayOptions): ReplayResult {
