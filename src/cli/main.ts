@@ -6,10 +6,12 @@ import { UsageFailure } from './args.ts';
 import { replayCommand, REPLAY_HELP, type Io } from './replay.ts';
 import { demoCommand, DEMO_HELP } from './demo.ts';
 import { dtCommand, DT_HELP } from './dt.ts';
+import { monitorCommand, MONITOR_HELP } from './monitor.ts';
 
 const COMMANDS: Record<string, { run: (argv: string[], io: Io) => number | Promise<number>; help: string; summary: string }> = {
   demo: { run: demoCommand, help: DEMO_HELP, summary: 'run a pseries machine with a reference guest driver, print statistics and info pic' },
   dt: { run: dtCommand, help: DT_HELP, summary: 'print the interrupt-controller parts of the pseries device tree (DTS or DTB)' },
+  monitor: { run: monitorCommand, help: MONITOR_HELP, summary: 'HMP-like console: info pic, info irq, hcalls, MMIO, device interrupts, snapshots' },
   replay: { run: replayCommand, help: REPLAY_HELP, summary: 'replay a QEMU 7.2 trace log on the model and check every recorded value' },
 };
 

@@ -1,0 +1,111 @@
+/**
+ * `xive monitor`: the HMP-like console over a pseries machine, interactive (readline with
+ * history and completion) or scripted with -c. Bad commands print one error line; the console
+ * keeps going.
+ */
+import { createInterface } from 'node:readline';
+import { parse, intOption, enumOption, UsageFailure } from './args.ts';
+import type { Io } from './replay.ts';
+import { SpaprMachine } from '../spapr/machine.ts';
+import { SPAPR_MAX_CPUS } from '../spapr/irq-map.ts';
+import { IC_MODES } from '../spapr/cas.ts';
+import { Monitor, MONITOR_COMMANDS, type MonitorHost } from '../monitor/commands.ts';
+import { XiveGuest } from '../guest/xive-driver.ts';
+import { snapshotHost } from './snapshot-files.ts';
+
+export const MONITOR_HELP = `Usage: xive monitor [--smp N] [--max-cpus M] [--ic-mode MODE] [--boot] [--load FILE] [-c CMD]...
+
+An HMP-like console over a pseries machine. With -c the commands run in order, their output is
+printed and the program exits (status 1 if a command failed); without -c it is interactive
+(history, Tab completion, 'quit' or Ctrl-D to leave).
+
+Options:
+  --smp N          vCPUs (default 2)
+  --max-cpus M     possible vCPUs (default N)
+  --ic-mode MODE   ${IC_MODES.join(' | ')} (default xive)
+  --boot           boot the reference guest driver first (CAS, queues, IPIs; XIVE)
+  --load FILE      start from a snapshot written by savevm or --save-snapshot
+  -c CMD           run CMD (repeatable)
+  -h, --help       this help
+
+Commands:
+${MONITOR_COMMANDS.map((c) => `  ${c.name}${c.args ? ' ' + c.args : ''}\n      ${c.help}`).join('\n')}
+
+Example:
+  xive monitor --smp 2 --boot -c 'trigger 0x1000' -c 'info irq' -c 'info pic'
+`;
+
+export async function monitorCommand(argv: string[], io: Io): Promise<number> {
+  const { values } = parse(
+    argv,
+    {
+      smp: { type: 'string' },
+      'max-cpus': { type: 'string' },
+      'ic-mode': { type: 'string' },
+      boot: { type: 'boolean' },
+      load: { type: 'string' },
+      c: { type: 'string', short: 'c', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+    },
+    false,
+  );
+  if (values.help) {
+    io.out(MONITOR_HELP);
+    return 0;
+  }
+  const host: MonitorHost = snapshotHost();
+  let machine: SpaprMachine;
+  if (typeof values.load === 'string') {
+    if (values.smp !== undefined || values['ic-mode'] !== undefined || values['max-cpus'] !== undefined) {
+      throw new UsageFailure('--load takes the machine from the snapshot: drop --smp/--max-cpus/--ic-mode');
+    }
+    if (host.loadSnapshot === undefined) throw new UsageFailure('snapshots are not available in this build');
+    machine = host.loadSnapshot(values.load);
+  } else {
+    const smp = intOption(values, 'smp', 1, SPAPR_MAX_CPUS, 2);
+    const maxCpus = intOption(values, 'max-cpus', smp, SPAPR_MAX_CPUS, smp);
+    const icMode = enumOption(values, 'ic-mode', IC_MODES, 'xive');
+    machine = new SpaprMachine({ smp, maxCpus, icMode });
+  }
+  if (values.boot) {
+    if (machine.icMode === 'xics') throw new UsageFailure('--boot runs the XIVE reference guest: use --ic-mode xive or dual');
+    new XiveGuest(machine).boot();
+  }
+  const mon = new Monitor(machine, host);
+  const script = (values.c as string[] | undefined) ?? [];
+  if (script.length > 0) {
+    let failed = false;
+    for (const cmd of script) {
+      const r = mon.run(cmd);
+      io.out(r.output);
+      if (!r.ok) failed = true;
+      if (r.quit) break;
+    }
+    return failed ? 1 : 0;
+  }
+  return interactive(mon, io);
+}
+
+function interactive(mon: Monitor, io: Io): Promise<number> {
+  return new Promise((resolve) => {
+    const rl = createInterface({
+      input: process.stdin,
+      output: process.stdout,
+      prompt: '(xive) ',
+      historySize: 1000,
+      completer: (line: string) => [mon.complete(line), line],
+    });
+    io.out(`xive monitor: ${mon.machine.vcpus.length} vCPUs, ic-mode ${mon.machine.icMode}; type 'help'\n`);
+    rl.prompt();
+    rl.on('line', (line) => {
+      const r = mon.run(line);
+      io.out(r.output);
+      if (r.quit) {
+        rl.close();
+        return;
+      }
+      rl.prompt();
+    });
+    rl.on('close', () => resolve(0));
+  });
+}

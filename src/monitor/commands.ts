@@ -1,0 +1,270 @@
+/**
+ * Monitor commands (an HMP-like console over a pseries machine): `info pic` exactly as QEMU 7.2
+ * prints it, interrupt statistics, and commands that act as a guest or a device would
+ * (hcalls, RTAS calls, MMIO, device interrupts, CAS, reset, CPU hotplug), plus snapshots through
+ * host-provided file access. Every command answers with text; bad input gives a one-line error
+ * and never stops the console.
+ */
+import type { SpaprMachine } from '../spapr/machine.ts';
+import { infoPic } from './info-pic.ts';
+import * as H from '../spapr/hcall.ts';
+import type { TraceEvent, TraceSink } from '../trace/events.ts';
+import { XiveUsageError } from '../errors.ts';
+import { SPAPR_XIRQ_BASE, SPAPR_NR_XIRQS } from '../spapr/irq-map.ts';
+
+/** Counts of interrupt activity per LISN and per vCPU, fed by the machine's trace events. */
+export class IrqStats implements TraceSink {
+  readonly raised = new Map<number, number>();
+  readonly presented = new Map<number, number>();
+  readonly accepted = new Map<number, number>();
+
+  constructor(private readonly next: TraceSink | null = null) {}
+
+  private bump(m: Map<number, number>, k: number): void {
+    m.set(k, (m.get(k) ?? 0) + 1);
+  }
+
+  emit(ev: TraceEvent): void {
+    switch (ev.name) {
+      case 'spapr_xive_set_irq':
+        if (ev.val !== 0) this.bump(this.raised, ev.lisn);
+        break;
+      case 'xive_source_esb_write':
+        if (Number(ev.addr & 0x1ffffn) < 0x10000) this.bump(this.raised, ev.srcno); // trigger page
+        break;
+      case 'xics_ics_set_irq_msi':
+      case 'xics_ics_set_irq_lsi':
+        this.bump(this.raised, ev.nr);
+        break;
+      case 'xics_icp_check_ipi':
+        this.bump(this.raised, 2);
+        this.bump(this.presented, ev.server);
+        break;
+      case 'xive_presenter_notify':
+        this.bump(this.presented, ev.nvtIdx - 0x400);
+        break;
+      case 'xics_icp_raise':
+        break;
+      case 'xics_icp_irq':
+        this.bump(this.presented, ev.server);
+        break;
+      case 'xive_tctx_accept':
+        this.bump(this.accepted, ev.target);
+        break;
+      case 'xics_icp_accept':
+        if ((ev.oldXirr & 0xffffff) !== 0) this.bump(this.accepted, -1);
+        break;
+      default:
+        break;
+    }
+    this.next?.emit(ev);
+  }
+}
+
+/** What the host lets the monitor do outside the machine (files). */
+export interface MonitorHost {
+  saveSnapshot?(path: string, machine: SpaprMachine): string;
+  loadSnapshot?(path: string): SpaprMachine;
+}
+
+export class MonitorError extends Error {
+  override readonly name = 'MonitorError';
+}
+
+const HCALLS: Record<string, number> = Object.fromEntries(Object.entries(H.HCALL_NAMES).map(([n, name]) => [name.toLowerCase(), Number(n)]));
+
+export const MONITOR_COMMANDS: readonly { name: string; args: string; help: string }[] = [
+  { name: 'help', args: '[command]', help: 'list the commands' },
+  { name: 'info', args: 'pic|irq|cpus|mode', help: 'show the interrupt controller (pic: as QEMU prints it), IRQ statistics, vCPU lines, ic-mode' },
+  { name: 'trigger', args: 'IRQ', help: 'a device interrupt: pulse an MSI, or raise an LSI (lower it with "irq IRQ 0")' },
+  { name: 'irq', args: 'IRQ 0|1', help: 'set a device interrupt input level' },
+  { name: 'hcall', args: 'CPU NAME|OPCODE [R4 [R5 ...]]', help: 'make an hcall as vCPU CPU (e.g. hcall 0 h_int_get_source_info 0 0x1000)' },
+  { name: 'rtas', args: 'CPU NAME NRET [ARGS...]', help: 'an RTAS call (e.g. rtas 0 ibm,get-xive 3 0x1000)' },
+  { name: 'mmio', args: 'read CPU ADDR SIZE | write CPU ADDR SIZE VALUE', help: 'a guest load/store of 1, 2, 4 or 8 bytes' },
+  { name: 'cas', args: 'BYTE23', help: 'the guest CAS call with option vector 5 byte 23 (0x40: XIVE, 0: XICS)' },
+  { name: 'system_reset', args: '', help: 'machine reset' },
+  { name: 'cpu-add', args: 'ID', help: 'hot-plug vCPU ID' },
+  { name: 'savevm', args: 'FILE', help: 'write a snapshot of the interrupt state (and guest RAM) to FILE' },
+  { name: 'loadvm', args: 'FILE', help: 'replace the machine by the snapshot in FILE' },
+];
+
+function num(s: string | undefined, what: string): bigint {
+  if (s === undefined) throw new MonitorError(`missing ${what}`);
+  try {
+    if (!/^(0x[0-9a-f]+|\d+|-\d+)$/i.test(s)) throw new Error();
+    const v = BigInt(s);
+    return v;
+  } catch {
+    throw new MonitorError(`${what} must be a number (decimal or 0x hex), got '${s}'`);
+  }
+}
+
+function small(s: string | undefined, what: string, max = Number.MAX_SAFE_INTEGER): number {
+  const v = num(s, what);
+  if (v < 0n || v > BigInt(max)) throw new MonitorError(`${what} must be in 0..${max}, got '${s}'`);
+  return Number(v);
+}
+
+export class Monitor {
+  stats: IrqStats;
+
+  constructor(
+    public machine: SpaprMachine,
+    private readonly host: MonitorHost = {},
+  ) {
+    this.stats = new IrqStats(machine.trace);
+    machine.setTrace(this.stats);
+  }
+
+  /** Runs one command line; returns its output (possibly empty). Errors come back as text. */
+  run(line: string): { output: string; ok: boolean; quit?: boolean } {
+    const words = line.trim().split(/\s+/).filter((w) => w !== '');
+    if (words.length === 0) return { output: '', ok: true };
+    try {
+      const out = this.exec(words);
+      if (out === null) return { output: '', ok: true, quit: true };
+      return { output: out, ok: true };
+    } catch (e) {
+      if (e instanceof MonitorError || e instanceof XiveUsageError) return { output: `Error: ${e.message}\n`, ok: false };
+      return { output: `Error: ${(e as Error).message}\n`, ok: false };
+    }
+  }
+
+  /** Completion candidates for a partial line. */
+  complete(line: string): string[] {
+    const words = line.split(/\s+/);
+    if (words.length <= 1) return [...MONITOR_COMMANDS.map((c) => c.name), 'quit'].filter((c) => c.startsWith(words[0] ?? ''));
+    if (words[0] === 'info' && words.length === 2) return ['pic', 'irq', 'cpus', 'mode'].filter((c) => c.startsWith(words[1]!)).map((c) => `info ${c}`);
+    if (words[0] === 'hcall' && words.length === 3) return Object.keys(HCALLS).filter((c) => c.startsWith(words[2]!)).map((c) => `hcall ${words[1]} ${c}`);
+    return [];
+  }
+
+  private exec(w: string[]): string | null {
+    const m = this.machine;
+    const cmd = w[0]!;
+    switch (cmd) {
+      case 'quit':
+      case 'q':
+        return null;
+      case 'help':
+      case '?':
+        return MONITOR_COMMANDS.filter((c) => w[1] === undefined || c.name === w[1])
+          .map((c) => `${c.name}${c.args ? ' ' + c.args : ''} -- ${c.help}\n`)
+          .join('') + (w[1] === undefined ? 'quit -- leave the monitor\n' : '');
+      case 'info':
+        return this.info(w[1]);
+      case 'trigger': {
+        const irq = this.irqArg(w[1]);
+        if (this.isLsi(irq)) m.setIrq(irq, true);
+        else m.pulseMsi(irq);
+        return '';
+      }
+      case 'irq': {
+        const irq = this.irqArg(w[1]);
+        const level = small(w[2], 'level', 1);
+        m.setIrq(irq, level === 1);
+        return '';
+      }
+      case 'hcall': {
+        const cpu = this.cpuArg(w[1]);
+        const name = w[2];
+        if (name === undefined) throw new MonitorError('missing hcall name or opcode');
+        const op = HCALLS[name.toLowerCase()] ?? small(name, 'hcall opcode', 0xffff);
+        const args = w.slice(3).map((a, i) => BigInt.asUintN(64, num(a, `R${4 + i}`)));
+        if (args.length > H.HCALL_REGS) throw new MonitorError(`at most ${H.HCALL_REGS} arguments (R4..R9)`);
+        const r = m.hcall(cpu, op, args);
+        return `${H.HCALL_STATUS_NAMES[r.ret] ?? r.ret} ${r.regs.map((v, i) => `R${4 + i}=0x${v.toString(16)}`).join(' ')}\n`;
+      }
+      case 'rtas': {
+        const cpu = this.cpuArg(w[1]);
+        const name = w[2];
+        if (name === undefined) throw new MonitorError('missing RTAS call name');
+        const nret = small(w[3], 'nret', 16);
+        const args = w.slice(4).map((a) => small(a, 'argument', 0xffff_ffff));
+        return `${m.rtas(cpu, name, args, nret).join(' ')}\n`;
+      }
+      case 'mmio': {
+        const dir = w[1];
+        const cpu = this.cpuArg(w[2]);
+        const addr = small(w[3], 'address');
+        const size = small(w[4], 'size', 8);
+        if (![1, 2, 4, 8].includes(size)) throw new MonitorError('size must be 1, 2, 4 or 8');
+        if (dir === 'read') {
+          const lo = m.mmioRead(cpu, addr, size);
+          const v = size === 8 ? (BigInt(m.mmioHi) << 32n) | BigInt(lo) : BigInt(lo);
+          return `0x${v.toString(16)}\n`;
+        }
+        if (dir === 'write') {
+          const v = BigInt.asUintN(64, num(w[5], 'value'));
+          m.mmioWrite(cpu, addr, size, Number(v & 0xffff_ffffn), Number(v >> 32n));
+          return '';
+        }
+        throw new MonitorError("mmio needs 'read' or 'write'");
+      }
+      case 'cas': {
+        const out = m.cas(small(w[1], 'byte 23', 0xff));
+        return out.ok ? `negotiated ${out.xive ? 'XIVE' : 'XICS'}\n` : `the VM would stop: ${out.fatal}\n`;
+      }
+      case 'system_reset':
+        m.reset();
+        return '';
+      case 'cpu-add':
+        m.plugCpu(small(w[1], 'vCPU id', m.maxCpus - 1));
+        return '';
+      case 'savevm': {
+        if (w[1] === undefined) throw new MonitorError('missing FILE');
+        if (this.host.saveSnapshot === undefined) throw new MonitorError('snapshots are not available here');
+        return this.host.saveSnapshot(w[1], m);
+      }
+      case 'loadvm': {
+        if (w[1] === undefined) throw new MonitorError('missing FILE');
+        if (this.host.loadSnapshot === undefined) throw new MonitorError('snapshots are not available here');
+        const next = this.host.loadSnapshot(w[1]);
+        this.machine = next;
+        this.stats = new IrqStats(next.trace);
+        next.setTrace(this.stats);
+        return '';
+      }
+      default:
+        throw new MonitorError(`unknown command: '${cmd}' (try 'help')`);
+    }
+  }
+
+  private isLsi(irq: number): boolean {
+    const m = this.machine;
+    if (m.activeController() === 'xive') return m.xive!.source.isLsi(irq);
+    return m.xics!.ics.isLsi(irq - m.xics!.ics.offset);
+  }
+
+  private irqArg(s: string | undefined): number {
+    const irq = small(s, 'IRQ', 0xffff_ffff);
+    if (irq < SPAPR_XIRQ_BASE || irq >= SPAPR_XIRQ_BASE + SPAPR_NR_XIRQS) throw new MonitorError(`device IRQ must be in 0x1000..0x1fff, got ${s}`);
+    return irq;
+  }
+
+  private cpuArg(s: string | undefined): number {
+    const cpu = small(s, 'vCPU', 0xffff_ffff);
+    if (!this.machine.hasCpu(cpu)) throw new MonitorError(`no vCPU ${cpu} (plugged: ${this.machine.vcpus.join(', ')})`);
+    return cpu;
+  }
+
+  private info(what: string | undefined): string {
+    const m = this.machine;
+    switch (what) {
+      case 'pic':
+        return infoPic(m);
+      case 'mode':
+        return `ic-mode ${m.icMode}, active controller ${m.activeController().toUpperCase()}${m.halted ? `, stopped: ${m.halted}` : ''}\n`;
+      case 'cpus':
+        return m.vcpus.map((c) => `CPU ${c}: INT ${m.lineLevel(c, 0) ? 'raised' : 'low'}${m.activeController() === 'xive' ? `, HINT ${m.lineLevel(c, 1) ? 'raised' : 'low'}` : ''}\n`).join('');
+      case 'irq': {
+        const s = this.stats;
+        const rows = [...s.raised].sort((a, b) => a[0] - b[0]).map(([irq, n]) => `  ${irq.toString(16).padStart(8, '0')} ${String(n).padStart(10)}\n`);
+        const cpus = m.vcpus.map((c) => `  CPU ${String(c).padEnd(5)} ${String(s.presented.get(c) ?? 0).padStart(10)} ${String(s.accepted.get(c) ?? 0).padStart(10)}\n`);
+        return `  IRQ          raised\n${rows.join('')}  vCPU       presented  accepted\n${cpus.join('')}`;
+      }
+      default:
+        throw new MonitorError(`info needs one of: pic, irq, cpus, mode`);
+    }
+  }
+}

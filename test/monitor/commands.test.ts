@@ -1,0 +1,64 @@
+/**
+ * The monitor console: commands act on the machine as a guest or device would, `info pic` is
+ * the QEMU text, and a script full of bad commands gets one error line each without stopping.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SpaprMachine } from '../../src/spapr/machine.ts';
+import { Monitor } from '../../src/monitor/commands.ts';
+import { infoPic } from '../../src/monitor/info-pic.ts';
+import { XiveGuest } from '../../src/guest/xive-driver.ts';
+import { main } from '../../src/cli/main.ts';
+
+test('commands drive the machine; info pic is the QEMU text', () => {
+  const m = new SpaprMachine({ smp: 2, icMode: 'xive' });
+  const mon = new Monitor(m);
+  assert.equal(mon.run('cas 0x40').output, 'negotiated XIVE\n');
+  const r = mon.run('hcall 0 h_int_get_source_info 0 0x1000');
+  assert.equal(r.output, 'H_SUCCESS R4=0x0 R5=0x6010020010000 R6=0x6010020000000 R7=0x10 R8=0x0 R9=0x0\n');
+  assert.equal(mon.run('hcall 0 h_int_get_source_info 1 0x1000').output.split(' ')[0], 'H_PARAMETER');
+  assert.equal(mon.run('mmio read 0 0x6010020010800 8').output, '0x1\n'); // GET: PQ 01 (off)
+  assert.equal(mon.run('info pic').output, infoPic(m));
+  assert.equal(mon.run('info mode').output, 'ic-mode xive, active controller XIVE\n');
+});
+
+test('trigger and info irq count what happened', () => {
+  const m = new SpaprMachine({ smp: 2, icMode: 'xive' });
+  new XiveGuest(m).boot();
+  const mon = new Monitor(m);
+  mon.run('hcall 0 h_int_set_source_config 2 0x1000 1 6 0x99');
+  mon.run('mmio read 0 0x6010020010c00 8');
+  assert.equal(mon.run('trigger 0x1000').ok, true);
+  const out = mon.run('info irq').output;
+  assert.match(out, /^ {2}00001000 +1$/m);
+  assert.match(out, /^ {2}CPU 1 +1 +0$/m);
+  assert.match(mon.run('info cpus').output, /^CPU 1: INT raised, HINT low$/m);
+});
+
+test('a script of bad commands: one error line each, the console survives', () => {
+  const m = new SpaprMachine({ smp: 1, icMode: 'dual' });
+  const mon = new Monitor(m);
+  const bad = ['frobnicate', 'info', 'info nope', 'hcall', 'hcall 7 h_cppr', 'hcall 0 h_nothing', 'hcall 0 0x3a8 zz', 'mmio read 0 0x10 3', 'mmio poke 0 1 1',
+    'trigger 5', 'trigger 0x1000 extra', 'irq 0x1000 2', 'cpu-add 1', 'cas 0x80', 'cas 999', 'rtas 0 ibm,nope 1', 'savevm', 'loadvm /nonexistent', 'hcall 0 h_cppr 1 2 3 4 5 6 7'];
+  for (const b of bad) {
+    const r = mon.run(b);
+    const lines = r.output.trimEnd().split('\n');
+    assert.equal(lines.length, 1, `${b}: ${r.output}`);
+    assert.doesNotMatch(r.output, /\n\s+at /);
+  }
+  assert.equal(mon.run('info mode').ok, true);
+  assert.equal(mon.run('help').ok, true);
+  assert.equal(mon.run('quit').quit, true);
+});
+
+test('xive monitor -c runs a script and exits; a failing command gives status 1', async () => {
+  let out = '';
+  const io = { out: (s: string) => (out += s), err: (s: string) => (out += s) };
+  assert.equal(await main(['monitor', '--smp', '2', '--boot', '-c', 'info pic'], io), 0);
+  assert.match(out, /^CPU\[0001\]: {3}OS {4}00 {3}ff/m);
+  out = '';
+  assert.equal(await main(['monitor', '-c', 'nonsense', '-c', 'info mode'], io), 1);
+  assert.match(out, /^Error: unknown command: 'nonsense'/m);
+  assert.match(out, /^ic-mode xive, active controller XIVE$/m);
+  assert.equal(await main(['monitor', '--ic-mode', 'bogus', '-c', 'info pic'], io), 2);
+});
