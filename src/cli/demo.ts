@@ -3,7 +3,8 @@
  * seeded workload of IPIs, MSIs and LSIs, then prints statistics and `info pic`.
  */
 import { parse, intOption, enumOption, UsageFailure } from './args.ts';
-import type { Io } from './replay.ts';
+import { writeText, type Io } from './replay.ts';
+import { PerfettoSink } from '../trace/perfetto.ts';
 import { SpaprMachine } from '../spapr/machine.ts';
 import { SPAPR_MAX_CPUS } from '../spapr/irq-map.ts';
 import { IC_MODES } from '../spapr/cas.ts';
@@ -24,6 +25,7 @@ Options:
   --events K     interrupts to raise (default 20000)
   --seconds S    run batches of events for S seconds instead of a fixed count
   --seed X       workload seed (default 1): the same seed gives the same run
+  --perfetto F   write the interrupt activity as Chrome Trace Event JSON (ui.perfetto.dev)
   -h, --help     this help
 
 Example:
@@ -41,6 +43,7 @@ export function demoCommand(argv: string[], io: Io): number {
     events: { type: 'string' },
     seconds: { type: 'string' },
     seed: { type: 'string' },
+    perfetto: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   }, false);
   void positionals;
@@ -57,6 +60,8 @@ export function demoCommand(argv: string[], io: Io): number {
   const events = intOption(values, 'events', 1, 1e9, 20000);
 
   const machine = new SpaprMachine({ smp, icMode, devices: 'default' });
+  const perfetto = typeof values.perfetto === 'string' ? new PerfettoSink() : null;
+  if (perfetto !== null) machine.setTrace(perfetto);
   const guest = new XiveGuest(machine);
   guest.boot();
   io.out(`pseries machine: ${smp} vCPU${smp > 1 ? 's' : ''}, ic-mode ${icMode}; guest negotiated XIVE at CAS and configured its queues\n`);
@@ -103,5 +108,6 @@ export function demoCommand(argv: string[], io: Io): number {
     );
   }
   io.out(`\ninfo pic:\n${infoPic(machine)}`);
+  if (perfetto !== null) writeText(values.perfetto as string, perfetto.serialize(), io);
   return s.lost === 0 ? 0 : 1;
 }

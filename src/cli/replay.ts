@@ -3,7 +3,8 @@
  * divergence, a summary and the model's `info pic`.
  * Exit status: 0 no divergence (and `info pic` equal to --expect-pic), 1 divergence, 2 unusable input.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { PerfettoSink } from '../trace/perfetto.ts';
 import { parse, intOption, enumOption, sizeOption, UsageFailure } from './args.ts';
 import { replayTrace, type ReplayResult } from '../replay/replay.ts';
 import { parseTraceLine } from '../trace/parse.ts';
@@ -26,6 +27,7 @@ Options:
   --ic-mode MODE     interrupt controller mode of the machine: ${IC_MODES.join(' | ')}
   --ram SIZE         guest RAM (default 1G, as in the reference captures)
   --expect-pic FILE  also require the final \`info pic\` to equal FILE
+  --perfetto FILE    write the interrupt activity as Chrome Trace Event JSON (ui.perfetto.dev)
   -h, --help         this help
 
 Exit status: 0 no divergence, 1 divergence, 2 unusable input.
@@ -42,6 +44,15 @@ export interface Io {
   tty?: boolean;
   /** Binary output (FDT blobs). */
   outBytes?(b: Uint8Array): void;
+}
+
+export function writeText(path: string, text: string, io: Io): void {
+  try {
+    writeFileSync(path, text);
+  } catch (e) {
+    throw new UsageFailure(`cannot write '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  io.out(`wrote ${path}\n`);
 }
 
 function readText(path: string, what: string): string {
@@ -99,6 +110,7 @@ export function replayCommand(argv: string[], io: Io): number {
     'ic-mode': { type: 'string' },
     ram: { type: 'string' },
     'expect-pic': { type: 'string' },
+    perfetto: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -113,9 +125,11 @@ export function replayCommand(argv: string[], io: Io): number {
   const path = positionals[0]!;
   const text = readText(path, 'trace');
   const expectPic = typeof values['expect-pic'] === 'string' ? readText(values['expect-pic'], 'expected info pic') : null;
-  const r = replayTrace(text, { smp, maxCpus, icMode, ramSize });
+  const perfetto = typeof values.perfetto === 'string' ? new PerfettoSink() : undefined;
+  const r = replayTrace(text, { smp, maxCpus, icMode, ramSize, tap: perfetto });
   if (r.status === 'unusable') throw new UsageFailure(`unusable trace '${path}': ${r.reason}`);
   printReplay(r, io, path);
+  if (perfetto !== undefined) writeText(values.perfetto as string, perfetto.serialize(), io);
   if (r.status === 'diverged') return 1;
   if (expectPic !== null) {
     // QEMU's XICS output shows host pointers: both sides get the same token there.

@@ -15,7 +15,7 @@ import { SPAPR_IRQ_NR_IPIS, SPAPR_MAX_CPUS } from '../spapr/irq-map.ts';
 import { SPAPR_XIVE_NVT_BASE } from '../spapr/spapr-xive.ts';
 import type { IcMode } from '../spapr/cas.ts';
 import { OV5_XIVE_EXPLOIT } from '../spapr/cas.ts';
-import { TraceBuffer, type TraceEvent } from '../trace/events.ts';
+import { TraceBuffer, type TraceEvent, type TraceSink } from '../trace/events.ts';
 import { formatTraceEvent } from '../trace/format.ts';
 import { parseTraceLine, KNOWN_EVENTS, type ParsedLine } from '../trace/parse.ts';
 import { infoPic, tctxPicLines, lisnPicLines } from '../monitor/info-pic.ts';
@@ -30,6 +30,8 @@ export interface ReplayOptions {
   maxCpus?: number;
   icMode: IcMode;
   ramSize?: number;
+  /** Receives every model event that matched the log, in order (e.g. a Perfetto exporter). */
+  tap?: TraceSink;
 }
 
 export interface Divergence {
@@ -199,7 +201,8 @@ export class TraceReplay {
         }
         const ok = this.matchAt(i, pending[0]!);
         if (!ok) return this.diverge(i, pending[0]!);
-        pending.shift();
+        const matched = pending.shift()!;
+        this.opts.tap?.emit(matched);
         i++;
         continue;
       }
