@@ -132,3 +132,21 @@ test('dt rejects bad options with exit 2', async () => {
     assert.equal(r.err.trim().split('\n').length, 1);
   }
 });
+
+test('demo on xics and dual machines: the guest negotiates its model at CAS, nothing is lost', async () => {
+  for (const [mode, guest, pic] of [
+    ['xics', 'XICS', /^CPU 1 XIRR=ff000000 \(\(nil\)\) PP=ff MFRR=ff$/m],
+    ['dual', 'XIVE', /^CPU\[0001\]: {3}OS {4}00 {3}ff/m],
+  ] as const) {
+    const r = await run('demo', '--smp', '2', '--ic-mode', mode, '--events', '2000');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, new RegExp(`the guest negotiated ${guest} at CAS`));
+    assert.match(r.out, / lost 0\n/);
+    assert.match(r.out, pic);
+  }
+  const x = await run('demo', '--smp', '2', '--ic-mode', 'dual', '--guest', 'xics', '--events', '1000');
+  assert.equal(x.code, 0, x.err);
+  assert.match(x.out, /negotiated XICS/);
+  const bad = await run('demo', '--ic-mode', 'xive', '--guest', 'xics');
+  assert.equal(bad.code, 2);
+});
