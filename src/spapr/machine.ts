@@ -204,6 +204,17 @@ export class SpaprMachine {
   }
 
   /**
+   * Restores the negotiated option vector after a migration and selects the active controller
+   * from it without resetting either backend: both were just loaded, as QEMU's post-load does.
+   */
+  restoreMode(ov5Cas: Uint8Array): void {
+    this.ov5Cas.fill(0);
+    this.ov5Cas.set(ov5Cas.subarray(0, this.ov5Cas.length));
+    this.active = this.xics === null || (this.ov5Cas[OV5_INT_CTRL_BYTE]! & OV5_XIVE_EXPLOIT) !== 0 ? 'xive' : 'xics';
+    if (this.xive !== null) this.xive.mmioEnabled = this.active === 'xive';
+  }
+
+  /**
    * Active controller: XIVE when there is no XICS or when XIVE was negotiated. The backend that
    * goes inactive is reset (claims kept): the guest can no longer reach it, and it must not keep
    * state from before the switch.

@@ -1,0 +1,150 @@
+/**
+ * Versioned snapshots of a pseries machine's interrupt state: the public entry points.
+ *
+ *   captureSnapshot(machine, { includeMemory })  quiesce, sync queues, capture -> bytes
+ *   restoreSnapshot(bytes, opts)                  a new machine built from the snapshot's config
+ *   restoreInto(machine, bytes, opts)             replace the state of a machine of the same shape
+ *   inspectSnapshot(bytes)                        check a snapshot and describe it
+ *
+ * Every refusal is a SnapshotError (errors.ts) with a one-line message; the target is then left
+ * untouched. The byte layout is described in container.ts (envelope) and sections.ts (payloads).
+ */
+import { DEFAULT_RAM_SIZE, SpaprMachine } from '../spapr/machine.ts';
+import { OV5_INT_CTRL_BYTE, OV5_XIVE_EXPLOIT } from '../spapr/cas.ts';
+import { SparseGuestMemory, type GuestMemory } from '../ports/memory.ts';
+import type { CpuLines } from '../ports/lines.ts';
+import type { TraceSink } from '../trace/events.ts';
+import { encodeContainer, type Section } from './container.ts';
+import { captureState, type CaptureOptions } from './capture.ts';
+import {
+  checkCapabilities,
+  checkRamFits,
+  checkTarget,
+  commit,
+  decodeSnapshot,
+  KNOWN_CAPABILITIES,
+  requiredCapabilities,
+  targetCapabilities,
+  type Capability,
+} from './restore.ts';
+import {
+  encodeConfig,
+  encodeIcp,
+  encodeIcs,
+  encodeRam,
+  encodeSpapr,
+  encodeTctx,
+  encodeXive,
+  encodeXiveSource,
+  SECTIONS,
+  type ConfigState,
+  type SnapshotState,
+} from './sections.ts';
+
+export { SnapshotError, type SnapshotErrorCode } from './errors.ts';
+export { SNAPSHOT_FORMAT_VERSION, SNAPSHOT_MAGIC, READABLE_FORMAT_VERSIONS } from './container.ts';
+export { KNOWN_CAPABILITIES, type Capability } from './restore.ts';
+export type { CaptureOptions } from './capture.ts';
+
+export interface RestoreOptions {
+  trace?: TraceSink | null;
+  lines?: CpuLines;
+  /** Guest RAM for the new machine; default a SparseGuestMemory of the snapshot's RAM size. */
+  memory?: GuestMemory;
+  /** Restrict what this restorer offers (e.g. a tool that must not load guest RAM). */
+  capabilities?: readonly string[];
+}
+
+export interface RestoreIntoOptions {
+  capabilities?: readonly string[];
+}
+
+export interface SnapshotInfo {
+  formatVersion: number;
+  capabilities: string[];
+  sections: { id: string; version: number; length: number }[];
+  config: ConfigState;
+  /** Controller the snapshot's negotiated option vector selects. */
+  activeController: 'xive' | 'xics';
+  halted: string | null;
+}
+
+/** Serialises a decoded state (also used by tests to build snapshots of other shapes). */
+export function encodeState(s: SnapshotState): Uint8Array {
+  const sections: Section[] = [];
+  const add = (id: keyof typeof SECTIONS, payload: Uint8Array): void => {
+    sections.push({ id, version: SECTIONS[id].writes, payload });
+  };
+  add('config', encodeConfig(s.config));
+  add('spapr', encodeSpapr(s.spapr));
+  if (s.xive !== null) add('spapr-xive', encodeXive(s.xive));
+  if (s.xiveSource !== null) add('xive-source', encodeXiveSource(s.xiveSource));
+  if (s.tctx !== null) add('xive-tctx', encodeTctx(s.tctx));
+  if (s.ics !== null) add('ics', encodeIcs(s.ics));
+  if (s.icp !== null) add('icp', encodeIcp(s.icp));
+  if (s.ram !== null) add('guest-ram', encodeRam(s.ram));
+  return encodeContainer(requiredCapabilities(s), sections);
+}
+
+/**
+ * Takes a snapshot: quiesce, sync the event queues, capture (capture.ts). Throws SnapshotError
+ * ('unsupported') when includeMemory is asked of a memory that cannot be enumerated.
+ */
+export function captureSnapshot(machine: SpaprMachine, opts: CaptureOptions = {}): Uint8Array {
+  return encodeState(captureState(machine, opts));
+}
+
+/** Checks a snapshot completely (as a restore would, short of a target) and describes it. */
+export function inspectSnapshot(bytes: Uint8Array): SnapshotInfo {
+  const d = decodeSnapshot(bytes);
+  const ov5 = d.state.spapr.ov5Cas;
+  return {
+    formatVersion: d.formatVersion,
+    capabilities: d.capabilities,
+    sections: d.sections,
+    config: { ...d.state.config, vcpus: d.state.config.vcpus.slice() },
+    activeController: d.state.config.icMode === 'xive' || (d.state.config.icMode === 'dual' && (ov5[OV5_INT_CTRL_BYTE]! & OV5_XIVE_EXPLOIT) !== 0) ? 'xive' : 'xics',
+    halted: d.state.spapr.halted,
+  };
+}
+
+/**
+ * Builds a new machine from the snapshot's config and loads the snapshot into it. The trace
+ * sink is attached only after the machine is built, so it sees what the restore itself does
+ * (the XICS post-load resends) and not the construction of an empty machine.
+ */
+export function restoreSnapshot(bytes: Uint8Array, opts: RestoreOptions = {}): SpaprMachine {
+  const { state } = decodeSnapshot(bytes);
+  const c = state.config;
+  const have = new Set<string>(opts.capabilities ?? KNOWN_CAPABILITIES);
+  // Only RAM this module can clear and enumerate can be replaced.
+  if (opts.memory !== undefined && !(opts.memory instanceof SparseGuestMemory)) have.delete('guest-ram');
+  checkCapabilities(requiredCapabilities(state), have, 'this restore');
+  // A snapshot whose source memory did not tell its size (ramSize 0) gets the default RAM.
+  const memory = opts.memory ?? new SparseGuestMemory(c.ramSize !== 0 ? c.ramSize : DEFAULT_RAM_SIZE);
+  checkRamFits(memory, state);
+  const m = new SpaprMachine({ smp: c.smp, maxCpus: c.maxCpus, icMode: c.icMode, memory, lines: opts.lines, trace: null, devices: 'none' });
+  checkTarget(m, state);
+  m.setTrace(opts.trace ?? null);
+  commit(m, state);
+  return m;
+}
+
+/**
+ * Replaces the interrupt state of `machine` with the snapshot's. The machine must have the same
+ * shape (ic-mode, smp, max-cpus, RAM size, table sizes) and its vCPUs must be the snapshot's
+ * first ones (the others are plugged). On any refusal the machine is left untouched.
+ */
+export function restoreInto(machine: SpaprMachine, bytes: Uint8Array, opts: RestoreIntoOptions = {}): void {
+  const { state } = decodeSnapshot(bytes);
+  checkTarget(machine, state);
+  checkCapabilities(requiredCapabilities(state), targetCapabilities(machine, opts.capabilities), 'the target machine');
+  checkRamFits(machine.memory, state);
+  commit(machine, state);
+}
+
+/** Capabilities a restoreInto on `machine` offers. */
+export function machineCapabilities(machine: SpaprMachine): Capability[] {
+  const have = targetCapabilities(machine);
+  return KNOWN_CAPABILITIES.filter((c) => have.has(c));
+}
