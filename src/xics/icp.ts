@@ -75,8 +75,11 @@ export class Icp {
   }
 
   /**
-   * Loads migrated state (XIRR, PP, MFRR; the owner is not migrated). The machine then runs
-   * `resend()` on every ICP, as QEMU's post-load does.
+   * Loads migrated state (XIRR, PP, MFRR). The machine then runs `resend()` on every ICP, as
+   * QEMU's post-load does. QEMU does not migrate the owner either, so a pending source displaced
+   * after a migration would never be rejected back to its ICS and would be lost; the owner is
+   * re-derived here from the XISR (the ICS whose range holds it), so that a run continues after
+   * a restore exactly as it would have without it.
    */
   loadState(xirr: number, pendingPriority: number, mfrr: number): void {
     if (!isU32(xirr) || !isU8(pendingPriority) || !isU8(mfrr)) {
@@ -85,7 +88,7 @@ export class Icp {
     this.xirrReg = xirr;
     this.pp = pendingPriority;
     this.mfrrReg = mfrr;
-    this.ownerIcs = null;
+    this.ownerIcs = this.fabric.icsForIrq(xirr & XISR_MASK);
     this.setOutput((xirr & XISR_MASK) !== 0);
   }
 
