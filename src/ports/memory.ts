@@ -1,10 +1,11 @@
 /**
  * GuestMemory port: the guest RAM the interrupt controller reads and writes (event queues).
  * An embedder plugs in its own RAM; SparseGuestMemory is a ready-made one that only allocates
- * the 64 KiB pages that are written.
+ * the 64 KiB pages that are written, FlatGuestMemory one over a single (possibly shared) buffer.
  *
  * Values are big-endian 32-bit words, as the XIVE writes them into guest memory.
  */
+import { fromBigEndian, isSharedBuffer, toBigEndian } from '../util/endian.ts';
 
 export interface GuestMemory {
   /** True when [addr, addr+len) is entirely guest RAM (what QEMU's address_space_map checks). */
@@ -13,6 +14,12 @@ export interface GuestMemory {
   read32(addr: number): number;
   /** BE 32-bit store; false when addr is not RAM. */
   write32(addr: number, value: number): boolean;
+  /**
+   * True when write32 also takes the word as a signed 32-bit integer (bit 31 as the sign). The
+   * controller then passes event-queue entries, whose bit 31 is the generation, as small
+   * integers rather than as numbers above 2^31, which a call boxes into a new heap object.
+   */
+  readonly signedWrite32?: boolean;
 }
 
 const PAGE_SHIFT = 16;
@@ -21,6 +28,7 @@ const PAGE_SIZE = 1 << PAGE_SHIFT;
 /** RAM of `size` bytes at guest physical 0, allocated page by page on first write. */
 export class SparseGuestMemory implements GuestMemory {
   private readonly pages = new Map<number, DataView>();
+  readonly signedWrite32 = true;
 
   constructor(readonly size: number) {
     if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`guest RAM size must be a positive integer, got ${size}`);
@@ -80,4 +88,67 @@ export class SparseGuestMemory implements GuestMemory {
     }
     return p;
   }
+}
+
+/**
+ * RAM of `size` bytes at guest physical 0 in one contiguous buffer: what an embedder that already
+ * holds its guest RAM as an ArrayBuffer (or a SharedArrayBuffer shared with worker threads) plugs
+ * in. Event-queue accesses are one bounds check and one DataView access, with no page lookup.
+ *
+ * Over a SharedArrayBuffer, aligned words go through Atomics on an Int32Array view: a queue entry
+ * written by one thread (generation bit and data) is then seen by another whole, never half
+ * written, and ordered with the other atomic updates of the controller.
+ */
+export class FlatGuestMemory implements GuestMemory {
+  readonly size: number;
+  readonly bytes: Uint8Array;
+  private readonly view: DataView;
+  /** Int32 view of the whole buffer when it is shared (atomic word accesses), else null. */
+  private readonly words: Int32Array | null;
+  readonly signedWrite32 = true;
+
+  constructor(sizeOrBuffer: number | ArrayBufferLike) {
+    const buffer = typeof sizeOrBuffer === 'number' ? new ArrayBuffer(checkedSize(sizeOrBuffer)) : sizeOrBuffer;
+    this.size = buffer.byteLength;
+    if (this.size === 0) throw new RangeError('guest RAM size must be a positive integer, got 0');
+    this.bytes = new Uint8Array(buffer);
+    this.view = new DataView(buffer);
+    this.words = isSharedBuffer(buffer) ? new Int32Array(buffer, 0, Math.floor(this.size / 4)) : null;
+  }
+
+  get buffer(): ArrayBufferLike {
+    return this.bytes.buffer;
+  }
+
+  isRam(addr: number, len: number): boolean {
+    return addr >= 0 && len >= 0 && addr + len <= this.size && Number.isSafeInteger(addr + len);
+  }
+
+  // Kept small (the shared-buffer path is a method of its own) so that the compiler inlines them
+  // into the event-queue code: a word with bit 31 set returned or passed by a real call is boxed.
+  read32(addr: number): number {
+    if (!(addr >= 0 && addr + 4 <= this.size && Number.isSafeInteger(addr))) return -1;
+    return this.words === null ? this.view.getUint32(addr, false) : this.sharedRead32(addr);
+  }
+
+  write32(addr: number, value: number): boolean {
+    if (!(addr >= 0 && addr + 4 <= this.size && Number.isSafeInteger(addr))) return false;
+    if (this.words === null) this.view.setUint32(addr, value >>> 0, false);
+    else this.sharedWrite32(addr, value);
+    return true;
+  }
+
+  private sharedRead32(addr: number): number {
+    return (addr & 3) === 0 ? fromBigEndian(Atomics.load(this.words!, addr / 4)) : this.view.getUint32(addr, false);
+  }
+
+  private sharedWrite32(addr: number, value: number): void {
+    if ((addr & 3) === 0) Atomics.store(this.words!, addr / 4, toBigEndian(value));
+    else this.view.setUint32(addr, value >>> 0, false);
+  }
+}
+
+function checkedSize(size: number): number {
+  if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`guest RAM size must be a positive integer, got ${size}`);
+  return size;
 }

@@ -267,8 +267,12 @@ export class SpaprMachine {
     out[0] = 0;
     out[1] = 0;
     if (x !== null && x.mmioEnabled) {
-      if (x.inEsb(addr)) x.esbRead(addr - x.vcBase, size, out);
-      else if (x.inTima(addr)) x.timaRead(this.tctx(vcpuId), addr - x.tmBase, size, out);
+      // Guest addresses are 50-bit floating-point numbers; only small integers (source, offset
+      // in its pages or in the TIMA) are passed on, so no call has to box a number.
+      if (x.inEsb(addr)) {
+        const srcno = x.esbSourceOf(addr);
+        x.esbReadAt(srcno, addr - x.esbPageOf(srcno), size, out);
+      } else if (x.inTima(addr)) x.timaRead(this.tctx(vcpuId), addr - x.tmBase, size, out);
     }
     this.mmioHi = out[1]!;
     return out[0]!;
@@ -284,8 +288,10 @@ export class SpaprMachine {
   mmioWrite(vcpuId: number, addr: number, size: number, lo: number, hi = 0): void {
     const x = this.xive;
     if (x === null || !x.mmioEnabled) return;
-    if (x.inEsb(addr)) x.esbWrite(addr - x.vcBase, size, lo, hi);
-    else if (x.inTima(addr)) x.timaWrite(this.tctx(vcpuId), addr - x.tmBase, size, lo, hi);
+    if (x.inEsb(addr)) {
+      const srcno = x.esbSourceOf(addr);
+      x.esbWriteAt(srcno, addr - x.esbPageOf(srcno), size, lo, hi);
+    } else if (x.inTima(addr)) x.timaWrite(this.tctx(vcpuId), addr - x.tmBase, size, lo, hi);
   }
 
   mmioWrite64(vcpuId: number, addr: number, v: bigint): void {

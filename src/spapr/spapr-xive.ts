@@ -35,7 +35,19 @@ export interface SpaprXiveOptions {
   lines: CpuLines | null;
   trace?: TraceSink | null;
   /** Backing buffers (e.g. SharedArrayBuffer) for the tables; fresh ones otherwise. */
-  buffers?: { eas: ArrayBufferLike; ends: ArrayBufferLike; status: Uint8Array; lsiMap: Uint32Array; tctx: Uint8Array };
+  buffers?: {
+    eas: ArrayBufferLike;
+    ends: ArrayBufferLike;
+    status: Uint8Array;
+    lsiMap: Uint32Array;
+    tctx: Uint8Array;
+    /**
+     * One lock word per possible vCPU, in shared memory. Giving it declares that other threads
+     * drive the same tables concurrently: PQ updates, END queue-index updates and thread-context
+     * ring operations then use Atomics (src/xive/atomics.ts), as the hardware makes them atomic.
+     */
+    locks?: Int32Array;
+  };
 }
 
 export class SpaprXive implements NvtStore {
@@ -61,11 +73,23 @@ export class SpaprXive implements NvtStore {
   mmioEnabled = false;
   private traceSink: TraceSink | null = null;
   private readonly lines: CpuLines | null;
+  private readonly locks: Int32Array | null;
+  /** Size of the ESB region (fixed: the number of sources and the page size never change). */
+  private readonly esbBytes: number;
+  /** 1 / ESB bytes per source (an exact power of two). */
+  private readonly esbPerByte: number;
+  /** First guest address past the ESB region and past the TIMA. */
+  private readonly esbEnd: number;
+  private readonly tmEnd: number;
 
   constructor(opts: SpaprXiveOptions) {
     this.nrIrqs = opts.nrIrqs;
     this.nrServers = opts.nrServers;
     this.nrEnds = opts.nrServers * 8;
+    this.esbBytes = this.nrIrqs * 2 ** this.esbShift;
+    this.esbPerByte = 1 / 2 ** this.esbShift;
+    this.esbEnd = this.vcBase + this.esbBytes;
+    this.tmEnd = this.tmBase + 4 * (1 << R.TM_SHIFT);
     this.lines = opts.lines;
     this.tctxRegs = opts.buffers?.tctx ?? new Uint8Array(opts.nrServers * R.TCTX_BYTES);
     this.source = new XiveSource(this.nrIrqs, R.ESB_64K_2PAGE, 0, opts.buffers);
@@ -73,6 +97,12 @@ export class SpaprXive implements NvtStore {
     this.router = new XiveRouter(SPAPR_XIVE_BLOCK_ID, this.nrIrqs, this.nrEnds, opts.memory, this, this.presenter, opts.buffers);
     this.source.notifier = this.router;
     this.router.pqSource = this.source;
+    this.locks = opts.buffers?.locks ?? null;
+    if (this.locks !== null) {
+      if (this.locks.length < this.nrServers) throw new XiveUsageError(`buffers.locks holds ${this.locks.length} lock words, ${this.nrServers} are needed (one per possible vCPU)`);
+      this.source.atomic = true;
+      this.router.atomic = true;
+    }
     this.tima = new Tima({
       camChanged: (t) => this.presenter.update(t),
       takeNvtIpb: () => 0, // sPAPR keeps no NVT table: nothing was saved
@@ -96,6 +126,23 @@ export class SpaprXive implements NvtStore {
   // ---- vCPUs ---------------------------------------------------------------------------------
   /** Creates the thread context of a vCPU (machine init or CPU hotplug) and resets it. */
   addCpu(vcpuId: number, cpuIndex = vcpuId): ThreadContext {
+    const t = this.createCpu(vcpuId, cpuIndex);
+    this.resetCpu(t);
+    return t;
+  }
+
+  /**
+   * Creates the thread context of a vCPU over registers that already hold its state, without
+   * resetting them: for a second thread that drives tables another thread set up (shared
+   * buffers), so that it can present to that vCPU or run it.
+   */
+  attachCpu(vcpuId: number, cpuIndex = vcpuId): ThreadContext {
+    const t = this.createCpu(vcpuId, cpuIndex);
+    this.presenter.update(t);
+    return t;
+  }
+
+  private createCpu(vcpuId: number, cpuIndex: number): ThreadContext {
     if (!Number.isInteger(vcpuId) || vcpuId < 0 || vcpuId >= this.nrServers) {
       throw new XiveUsageError(`vCPU id ${vcpuId} is outside 0..${this.nrServers - 1}; raise max-cpus to add it`);
     }
@@ -104,9 +151,12 @@ export class SpaprXive implements NvtStore {
     const t = new ThreadContext(cpuIndex, vcpuId, this.lines, regs);
     t.trace = this.traceSink;
     t.onUnsupported = (m) => this.diag(m);
+    if (this.locks !== null) {
+      t.locks = this.locks;
+      t.lockIndex = vcpuId;
+    }
     this.tctxById[vcpuId] = t;
     this.cpus.push(t);
-    this.resetCpu(t);
     return t;
   }
 
@@ -173,15 +223,26 @@ export class SpaprXive implements NvtStore {
 
   // ---- MMIO ----------------------------------------------------------------------------------
   esbRegionSize(): number {
-    return this.nrIrqs * 2 ** this.esbShift;
+    return this.esbBytes;
   }
 
   /** Is `addr` (guest physical) inside the ESB region / the TIMA? */
   inEsb(addr: number): boolean {
-    return addr >= this.vcBase && addr < this.vcBase + this.esbRegionSize();
+    // Bounds kept in fields: a region size above 2^31 returned by a call would be boxed.
+    return addr >= this.vcBase && addr < this.esbEnd;
   }
   inTima(addr: number): boolean {
-    return addr >= this.tmBase && addr < this.tmBase + 4 * (1 << R.TM_SHIFT);
+    return addr >= this.tmBase && addr < this.tmEnd;
+  }
+
+  /** The source whose ESB pages hold guest address `addr` (inside the ESB region). */
+  esbSourceOf(addr: number): number {
+    return Math.floor((addr - this.vcBase) * this.esbPerByte);
+  }
+
+  /** Guest address of the ESB pages of source `srcno`. */
+  esbPageOf(srcno: number): number {
+    return this.vcBase + srcno * this.source.pageBytes;
   }
 
   /**
@@ -189,29 +250,46 @@ export class SpaprXive implements NvtStore {
    * (hi). Returns MMIO_INVALID when the memory core would reject the access (size/alignment).
    */
   esbRead(off: number, size: number, out: Uint32Array): number {
-    if (size !== 8 || off % 8 !== 0) {
-      this.rejected('read', off, size, ESB_REGION_NAME, 8, 8);
+    const srcno = Math.floor(off / this.source.pageBytes);
+    return this.esbReadAt(srcno, off - srcno * this.source.pageBytes, size, out);
+  }
+
+  esbWrite(off: number, size: number, lo: number, hi: number): number {
+    const srcno = Math.floor(off / this.source.pageBytes);
+    return this.esbWriteAt(srcno, off - srcno * this.source.pageBytes, size, lo, hi);
+  }
+
+  /**
+   * esbRead at region offset srcno * pageBytes + inPage. ESB region offsets go beyond 2^31 with
+   * many sources; split this way they are two small integers, which the MMIO dispatch passes on
+   * without boxing a floating-point offset on every access.
+   */
+  esbReadAt(srcno: number, inPage: number, size: number, out: Uint32Array): number {
+    // The page size is a multiple of 8: the offset is aligned exactly when inPage is.
+    if (size !== 8 || misaligned(inPage, 8)) {
+      this.rejected('read', srcno * this.source.pageBytes + inPage, size, ESB_REGION_NAME, 8, 8);
       out[0] = 0;
       out[1] = 0;
       return MMIO_INVALID;
     }
-    const v = this.source.esbLoad(off);
+    const v = this.source.esbLoadAt(srcno, inPage);
     out[0] = v === ESB_ALL_ONES ? 0xffff_ffff : v;
     out[1] = v === ESB_ALL_ONES ? 0xffff_ffff : 0;
     return MMIO_OK;
   }
 
-  esbWrite(off: number, size: number, lo: number, hi: number): number {
-    if (size !== 8 || off % 8 !== 0) {
-      this.rejected('write', off, size, ESB_REGION_NAME, 8, 8);
+  /** esbWrite at region offset srcno * pageBytes + inPage (see esbReadAt). */
+  esbWriteAt(srcno: number, inPage: number, size: number, lo: number, hi: number): number {
+    if (size !== 8 || misaligned(inPage, 8)) {
+      this.rejected('write', srcno * this.source.pageBytes + inPage, size, ESB_REGION_NAME, 8, 8);
       return MMIO_INVALID;
     }
-    this.source.esbStore(off, lo, hi);
+    this.source.esbStoreAt(srcno, inPage, lo, hi);
     return MMIO_OK;
   }
 
   timaRead(t: ThreadContext, off: number, size: number, out: Uint32Array): number {
-    if (!(size === 1 || size === 2 || size === 4 || size === 8) || off % size !== 0) {
+    if (!(size === 1 || size === 2 || size === 4 || size === 8) || misaligned(off, size)) {
       this.rejected('read', off, size, TIMA_REGION_NAME, 1, 8);
       out[0] = 0;
       out[1] = 0;
@@ -223,7 +301,7 @@ export class SpaprXive implements NvtStore {
   }
 
   timaWrite(t: ThreadContext, off: number, size: number, lo: number, hi: number): number {
-    if (!(size === 1 || size === 2 || size === 4 || size === 8) || off % size !== 0) {
+    if (!(size === 1 || size === 2 || size === 4 || size === 8) || misaligned(off, size)) {
       this.rejected('write', off, size, TIMA_REGION_NAME, 1, 8);
       return MMIO_INVALID;
     }
@@ -239,4 +317,13 @@ export class SpaprXive implements NvtStore {
   diag(message: string): void {
     this.traceSink?.emit({ name: 'guest_error', message });
   }
+}
+
+/**
+ * `off % n !== 0` for a power of two `n`. Offsets computed from 50-bit guest addresses are
+ * floating-point values; their remainder is an x87 instruction loop, while the same test on an
+ * int32 is a mask.
+ */
+function misaligned(off: number, n: number): boolean {
+  return (off | 0) === off ? (off & (n - 1)) !== 0 : off % n !== 0;
 }

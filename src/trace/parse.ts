@@ -42,6 +42,40 @@ for (const t of templates.values()) {
   MISMATCH.set(t.name, Object.freeze({ kind: 'bad', reason: `${t.name}: message does not match "${t.fmt}"` }));
 }
 
+/**
+ * Templates by a hash of the event name, computed while the name is scanned: looking a name up
+ * this way needs neither the name as a string nor hashing it (a string hash per line showed in
+ * profiles of whole-capture parsing). Several names can share a hash; each is compared in place.
+ */
+const BY_HASH = new Map<number, EventTemplate[]>();
+for (const t of templates.values()) {
+  let h = 0;
+  for (let k = 0; k < t.name.length; k++) h = nameHashStep(h, t.name.charCodeAt(k));
+  const list = BY_HASH.get(h);
+  if (list === undefined) BY_HASH.set(h, [t]);
+  else list.push(t);
+}
+
+function nameHashStep(h: number, c: number): number {
+  return (Math.imul(h, 31) + c) | 0;
+}
+
+/** The template whose name is line[start, end), or undefined. */
+function templateAt(line: string, start: number, end: number, h: number): EventTemplate | undefined {
+  const list = BY_HASH.get(h);
+  if (list === undefined) return undefined;
+  const n = end - start;
+  for (let j = 0; j < list.length; j++) {
+    const t = list[j]!;
+    const name = t.name;
+    if (name.length !== n) continue;
+    let k = 0;
+    while (k < n && name.charCodeAt(k) === line.charCodeAt(start + k)) k++;
+    if (k === n) return t;
+  }
+  return undefined;
+}
+
 const INT32_MIN = -0x8000_0000;
 const INT32_MAX = 0x7fff_ffff;
 const UINT32_MAX = 0xffff_ffff;
@@ -49,6 +83,24 @@ const UINT32_MAX = 0xffff_ffff;
 // Small bigints are the common case (flags, priorities, ESB values); sharing them spares a heap
 // allocation per field.
 const SMALL_BIGINTS: readonly bigint[] = Array.from({ length: 256 }, (_, i) => BigInt(i));
+
+/**
+ * Larger values recur too (TIMA offsets, ESB addresses, queue pages): a capture holds a few
+ * thousand distinct ones over tens of thousands of lines. Sharing them keeps a parsed capture
+ * from holding one heap bigint per field, which the garbage collector would copy and promote.
+ * Bounded, so that parsing arbitrary text cannot grow it without limit.
+ */
+const BIGINT_CACHE = new Map<number, bigint>();
+const BIGINT_CACHE_MAX = 1 << 14;
+
+function sharedBigInt(v: number): bigint {
+  let b = BIGINT_CACHE.get(v);
+  if (b === undefined) {
+    b = BigInt(v);
+    if (BIGINT_CACHE.size < BIGINT_CACHE_MAX) BIGINT_CACHE.set(v, b);
+  }
+  return b;
+}
 
 /** Value of the last successful scan (number or bigint), read right after the scan returns. */
 let scanned: number | bigint = 0;
@@ -80,7 +132,7 @@ function scanHex(line: string, pos: number, width: number, max: number): number 
   if (n > min && line.charCodeAt(pos) === 48) return -1;
   if (max > 8) {
     if (n <= 2 && v < 256) scanned = SMALL_BIGINTS[v] as bigint;
-    else scanned = n <= 13 ? BigInt(v) : BigInt(`0x${line.slice(pos, i)}`);
+    else scanned = n <= 13 ? sharedBigInt(v) : BigInt(`0x${line.slice(pos, i)}`);
   } else {
     scanned = v;
   }
@@ -226,12 +278,18 @@ export function parseTraceLine(line: string): ParsedLine {
   if (first === 32 || first === 9 || first === 13) return /^\s*$/.test(line) ? BLANK : NOT_TRACE;
   const start = isDigit(first) ? timestampLength(line) : 0;
   let i = start;
-  while (i < len && isEventNameChar(line.charCodeAt(i))) i++;
+  let h = 0;
+  while (i < len) {
+    const c = line.charCodeAt(i);
+    if (!isEventNameChar(c)) break;
+    h = nameHashStep(h, c);
+    i++;
+  }
   if (i === start) return start > 0 ? NO_NAME : NOT_TRACE;
   if (i < len && line.charCodeAt(i) !== 32) return NOT_TRACE;
-  const name = line.slice(start, i);
-  const t = templates.get(name);
-  if (t === undefined) return { kind: 'other', name };
+  const t = templateAt(line, start, i, h);
+  if (t === undefined) return { kind: 'other', name: line.slice(start, i) };
+  const name = t.name;
   if (i === len) return MISMATCH.get(name) as ParsedLine;
   const out: Record<string, unknown> = { name };
   if (!matchFrom(t, 0, line, i + 1, out)) return MISMATCH.get(name) as ParsedLine;

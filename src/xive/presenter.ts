@@ -18,10 +18,38 @@ interface CamKeys {
   os: number;
 }
 
+/** Outcome of a CAM match: the one thread found and its ring, or none, or several threads. */
+interface Resolved {
+  readonly tctx: ThreadContext | null;
+  readonly ring: number;
+  readonly several: boolean;
+}
+
+const enum MatchError {
+  LogicalServer,
+  Several,
+  NotDispatched,
+}
+
+/** CAM lines with a cached format-0 outcome: below 2^16 (sPAPR uses 0x400 + vCPU id). */
+const F0_CACHED = 1 << 16;
+
+const NOT_FOUND: Resolved = { tctx: null, ring: -1, several: false };
+const SEVERAL: Resolved = { tctx: null, ring: -1, several: true };
+
 export class XivePresenter implements Presenter {
   /** cam -> threads answering to it, with the ring they answer on. */
   private readonly index = new Map<number, { tctx: ThreadContext; ring: number }[]>();
   private readonly keys = new Map<ThreadContext, CamKeys>();
+  /**
+   * Format-0 outcomes by CAM line, for CAM lines below F0_CACHED. They depend on the index alone,
+   * which changes only when a context's WORD2 does (push, pull, reset), while every event is
+   * matched: each is worked out once and kept until the index changes. A dense array, sized to
+   * the largest CAM line indexed, makes the lookup one load.
+   */
+  private f0: (Resolved | undefined)[] = [];
+  private f0Used = false;
+  private maxCam = -1;
   trace: TraceSink | null = null;
 
   /** Start (or refresh) indexing a thread context after any change of its WORD2 registers. */
@@ -54,6 +82,8 @@ export class XivePresenter implements Presenter {
 
   private add(cam: number, tctx: ThreadContext, ring: number): void {
     if (cam < 0) return;
+    if (cam > this.maxCam) this.maxCam = cam;
+    this.forgetOutcomes();
     const list = this.index.get(cam);
     if (list === undefined) this.index.set(cam, [{ tctx, ring }]);
     else {
@@ -63,6 +93,7 @@ export class XivePresenter implements Presenter {
   }
 
   private unindex(tctx: ThreadContext, keys: CamKeys): void {
+    this.forgetOutcomes();
     for (const cam of [keys.phys, keys.pool, keys.os]) {
       if (cam < 0) continue;
       const list = this.index.get(cam);
@@ -97,10 +128,59 @@ export class XivePresenter implements Presenter {
 
   match(format: number, nvtBlk: number, nvtIdx: number, camIgnore: boolean, priority: number, logicServ: number): boolean {
     if (camIgnore) {
-      this.guestError(`XIVE: no support for LS NVT ${hx(nvtBlk)}/${hx(nvtIdx)}`);
+      this.matchError(MatchError.LogicalServer, nvtBlk, nvtIdx);
       return false;
     }
-    const entries = this.index.get(R.camLine(nvtBlk, nvtIdx));
+    const cam = R.camLine(nvtBlk, nvtIdx);
+    let m: Resolved | undefined;
+    if (format === 0) {
+      m = cam < this.f0.length ? this.f0[cam] : undefined;
+      if (m === undefined) m = this.resolveF0(cam);
+    } else {
+      m = this.resolve(cam, format, logicServ);
+    }
+    const found = m.tctx;
+    if (found === null) {
+      this.matchError(m.several ? MatchError.Several : MatchError.NotDispatched, nvtBlk, nvtIdx);
+      return false;
+    }
+    if (this.trace !== null) this.traceNotify(nvtBlk, nvtIdx, m.ring);
+    found.ipbUpdate(m.ring, R.prioToIpb(priority));
+    return true;
+  }
+
+  // Kept out of match(), which runs for every event and is then small enough to be inlined.
+  private matchError(kind: MatchError, nvtBlk: number, nvtIdx: number): void {
+    const nvt = `${hx(nvtBlk)}/${hx(nvtIdx)}`;
+    if (kind === MatchError.LogicalServer) this.guestError(`XIVE: no support for LS NVT ${nvt}`);
+    else if (kind === MatchError.Several) this.guestError(`XIVE: already found a thread context NVT ${nvt}`);
+    else this.guestError(`XIVE: NVT ${nvt} is not dispatched`);
+  }
+
+  private traceNotify(nvtBlk: number, nvtIdx: number, ring: number): void {
+    this.trace!.emit({ name: 'xive_presenter_notify', nvtBlk, nvtIdx, ring });
+  }
+
+  private forgetOutcomes(): void {
+    if (!this.f0Used) return;
+    this.f0.fill(undefined);
+    this.f0Used = false;
+  }
+
+  private resolveF0(cam: number): Resolved {
+    const m = this.resolve(cam, 0, 0);
+    // Above the largest CAM line indexed nothing matches; beyond F0_CACHED lines are not kept.
+    if (cam <= this.maxCam && cam < F0_CACHED) {
+      if (this.f0.length <= cam) this.f0 = Array.from({ length: Math.min(this.maxCam + 1, F0_CACHED) }, () => undefined);
+      this.f0[cam] = m;
+      this.f0Used = true;
+    }
+    return m;
+  }
+
+  /** The scan QEMU does over every thread, on the threads indexed under `cam`. */
+  private resolve(cam: number, format: number, logicServ: number): Resolved {
+    const entries = this.index.get(cam);
     let found: ThreadContext | null = null;
     let foundRing = -1;
     if (entries !== undefined) {
@@ -109,21 +189,12 @@ export class XivePresenter implements Presenter {
         if (tctx === found || (i > 0 && entries[i - 1]!.tctx === tctx)) continue;
         const ring = this.ringFor(entries, i, format, logicServ);
         if (ring < 0) continue;
-        if (found !== null) {
-          this.guestError(`XIVE: already found a thread context NVT ${hx(nvtBlk)}/${hx(nvtIdx)}`);
-          return false;
-        }
+        if (found !== null) return SEVERAL;
         found = tctx;
         foundRing = ring;
       }
     }
-    if (found === null) {
-      this.guestError(`XIVE: NVT ${hx(nvtBlk)}/${hx(nvtIdx)} is not dispatched`);
-      return false;
-    }
-    if (this.trace !== null) this.trace.emit({ name: 'xive_presenter_notify', nvtBlk, nvtIdx, ring: foundRing });
-    found.ipbUpdate(foundRing, R.prioToIpb(priority));
-    return true;
+    return found === null ? NOT_FOUND : { tctx: found, ring: foundRing, several: false };
   }
 
   guestError(message: string): void {

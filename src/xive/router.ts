@@ -9,6 +9,7 @@
  */
 import * as R from './regs.ts';
 import { pqTrigger, pqTriggerForwards } from './esb.ts';
+import { atomicEnqueue, atomicEsCoalesce } from './atomics.ts';
 import type { GuestMemory } from '../ports/memory.ts';
 import type { TraceSink } from '../trace/events.ts';
 import type { SourceNotifier } from './source.ts';
@@ -36,6 +37,13 @@ export class XiveRouter implements SourceNotifier {
   readonly eas: DataView;
   readonly ends: DataView;
   trace: TraceSink | null = null;
+  /**
+   * The END table is shared with other threads: word 1 (queue index, generation, ESn/ESe) is
+   * updated with Atomics (atomics.ts). Set by the owner of the tables before use.
+   */
+  atomic = false;
+  /** Host-order Int32 view of the END table, for the atomic updates. */
+  private readonly endWords: Int32Array;
   /** PQ bits of the sources, run through the trigger for events not PQ-checked (PQ_DISABLE). */
   pqSource: { getPq(srcno: number): number; setPq(srcno: number, pq: number): number } | null = null;
 
@@ -50,6 +58,7 @@ export class XiveRouter implements SourceNotifier {
   ) {
     this.eas = new DataView(buffers?.eas ?? new ArrayBuffer(nrIrqs * R.EAS_BYTES));
     this.ends = new DataView(buffers?.ends ?? new ArrayBuffer(nrEnds * R.END_BYTES));
+    this.endWords = new Int32Array(this.ends.buffer, this.ends.byteOffset, nrEnds * R.END_WORDS);
   }
 
   // ---- EAS -----------------------------------------------------------------------------------
@@ -86,6 +95,13 @@ export class XiveRouter implements SourceNotifier {
   setEndWord(idx: number, w: number, v: number): void {
     this.ends.setUint32(idx * R.END_BYTES + w * 4, v >>> 0, false);
   }
+  /**
+   * Word `w` of END `idx` as a signed 32-bit integer: the hot paths only test bits, and a signed
+   * value stays a small integer where an unsigned one above 2^31 would be boxed.
+   */
+  private endBits(idx: number, w: number): number {
+    return this.ends.getInt32(idx * R.END_BYTES + w * 4, false);
+  }
   endValid(idx: number): boolean {
     return (this.endWord(idx, 0) & R.END_W0_VALID) !== 0;
   }
@@ -119,24 +135,33 @@ export class XiveRouter implements SourceNotifier {
     const blk = lisn >>> 28;
     const idx = lisn & 0x0fff_ffff;
     if (blk !== this.blockId || idx >= this.nrIrqs) {
-      this.guestError(`XIVE: Unknown LISN ${hx(lisn)}`);
+      this.lisnError('Unknown', lisn);
       return;
     }
-    if (!pqChecked) {
-      // PQ_DISABLE sources leave the coalescing to the router; never the case on sPAPR.
-      if (this.pqSource === null) return;
-      const pq = this.pqSource.getPq(idx);
-      this.pqSource.setPq(idx, pqTrigger(pq));
-      if (!pqTriggerForwards(pq)) return;
-    }
-    const hi = this.easHi(idx);
+    if (!pqChecked && !this.routerPqTrigger(idx)) return;
+    // Signed reads: only bits are tested (see endBits).
+    const hi = this.eas.getInt32(idx * 8, false);
     if ((hi & R.EAS_HI_VALID) === 0) {
-      this.guestError(`XIVE: invalid LISN ${hx(lisn)}`);
+      this.lisnError('invalid', lisn);
       return;
     }
-    const lo = this.easLo(idx);
+    const lo = this.eas.getInt32(idx * 8 + 4, false);
     if ((lo & R.EAS_LO_MASKED) !== 0) return;
     this.endTrigger((hi & R.EAS_HI_END_BLOCK) >>> R.EAS_HI_END_BLOCK_SHIFT, hi & R.EAS_HI_END_INDEX, lo & R.EAS_LO_END_DATA);
+  }
+
+  /** PQ_DISABLE sources leave the coalescing to the router (never the case on sPAPR). */
+  private routerPqTrigger(idx: number): boolean {
+    if (this.pqSource === null) return false;
+    const pq = this.pqSource.getPq(idx);
+    this.pqSource.setPq(idx, pqTrigger(pq));
+    return pqTriggerForwards(pq);
+  }
+
+  // Messages, trace events and the rare branches live in methods of their own: the paths every
+  // event takes stay small enough for the compiler to inline them into one another.
+  private lisnError(what: 'Unknown' | 'invalid', lisn: number): void {
+    this.guestError(`XIVE: ${what} LISN ${hx(lisn)}`);
   }
 
   /** END notification: enqueue, coalesce, present, then backlog/escalate. */
@@ -145,82 +170,114 @@ export class XiveRouter implements SourceNotifier {
       this.guestError(`XIVE: No END ${hx(endBlk)}/${hx(endIdx)}`);
       return;
     }
-    const w0 = this.endWord(endIdx, 0);
+    const w0 = this.endBits(endIdx, 0);
     if ((w0 & R.END_W0_VALID) === 0) {
-      if (this.trace !== null) this.trace.emit({ name: 'xive_router_end_notify', endBlk, endIdx, endData: data });
-      this.guestError(`XIVE: END ${hx(endBlk)}/${hx(endIdx)} is invalid`);
+      this.invalidEnd(endBlk, endIdx, data);
       return;
     }
-    if ((w0 & R.END_W0_ENQUEUE) !== 0) this.enqueue(endIdx, data);
+    if ((w0 & R.END_W0_ENQUEUE) !== 0) this.enqueue(endIdx, data, w0);
 
     if ((w0 & R.END_W0_SILENT_ESCALATE) === 0) {
-      const format = (this.endWord(endIdx, 6) & R.END_W6_FORMAT_BIT) !== 0 ? 1 : 0;
-      const w7 = this.endWord(endIdx, 7);
+      // Words 6 and 7 are read once: nothing on this path writes them.
+      const w6 = this.endBits(endIdx, 6);
+      const w7 = this.endBits(endIdx, 7);
+      const format = (w6 & R.END_W6_FORMAT_BIT) !== 0 ? 1 : 0;
       const priority = (w7 & R.END_W7_F0_PRIORITY) >>> R.END_W7_F0_PRIORITY_SHIFT;
       if (format === 0 && priority === 0xff) return; // END masked (data already enqueued)
 
       if ((w0 & R.END_W0_UCOND_NOTIFY) === 0 && !this.esCoalesce(endIdx, R.END_W1_ESN_SHIFT)) return;
 
-      const w6 = this.endWord(endIdx, 6);
       const nvtBlk = (w6 & R.END_W6_NVT_BLOCK) >>> R.END_W6_NVT_BLOCK_SHIFT;
       const nvtIdx = w6 & R.END_W6_NVT_INDEX;
       const nvt = this.nvts.lookup(nvtBlk, nvtIdx);
-      if (nvt === NVT_MISSING) {
-        this.guestError(`XIVE: no NVT ${hx(nvtBlk)}/${hx(nvtIdx)}`);
-        return;
-      }
-      if (nvt === NVT_INVALID) {
-        this.guestError(`XIVE: NVT ${hx(nvtBlk)}/${hx(nvtIdx)} is invalid`);
+      if (nvt === NVT_MISSING || nvt === NVT_INVALID) {
+        this.nvtError(nvt, nvtBlk, nvtIdx);
         return;
       }
       const camIgnore = format === 0 && (w7 & R.END_W7_F0_IGNORE) !== 0;
       const found = this.presenter.match(format, nvtBlk, nvtIdx, camIgnore, priority, w7 & R.END_W7_F1_LOG_SERVER_ID);
       if (found) return;
 
-      if ((w0 & R.END_W0_BACKLOG) !== 0) {
-        if (format === 1) {
-          this.guestError(`XIVE: END ${hx(endBlk)}/${hx(endIdx)} invalid config: F1 & backlog`);
-          return;
-        }
-        this.nvts.backlog(nvtBlk, nvtIdx, R.prioToIpb(priority));
-      }
+      if ((w0 & R.END_W0_BACKLOG) !== 0 && !this.backlog(endBlk, endIdx, format, nvtBlk, nvtIdx, priority)) return;
     }
 
-    // Escalation
-    if ((w0 & R.END_W0_ESCALATE_CTL) === 0) return;
+    if ((w0 & R.END_W0_ESCALATE_CTL) !== 0) this.escalate(endBlk, endIdx, w0);
+  }
+
+  private invalidEnd(endBlk: number, endIdx: number, data: number): void {
+    if (this.trace !== null) this.trace.emit({ name: 'xive_router_end_notify', endBlk, endIdx, endData: data });
+    this.guestError(`XIVE: END ${hx(endBlk)}/${hx(endIdx)} is invalid`);
+  }
+
+  private nvtError(nvt: number, nvtBlk: number, nvtIdx: number): void {
+    this.guestError(nvt === NVT_MISSING ? `XIVE: no NVT ${hx(nvtBlk)}/${hx(nvtIdx)}` : `XIVE: NVT ${hx(nvtBlk)}/${hx(nvtIdx)} is invalid`);
+  }
+
+  /** No thread took the event: record it in the NVT. False when the END forbids escalating. */
+  private backlog(endBlk: number, endIdx: number, format: number, nvtBlk: number, nvtIdx: number, priority: number): boolean {
+    if (format === 1) {
+      this.guestError(`XIVE: END ${hx(endBlk)}/${hx(endIdx)} invalid config: F1 & backlog`);
+      return false;
+    }
+    this.nvts.backlog(nvtBlk, nvtIdx, R.prioToIpb(priority));
+    return true;
+  }
+
+  private escalate(endBlk: number, endIdx: number, w0: number): void {
     if ((w0 & R.END_W0_UNCOND_ESCALATE) === 0 && !this.esCoalesce(endIdx, R.END_W1_ESE_SHIFT)) return;
-    const w4 = this.endWord(endIdx, 4);
+    const w4 = this.endBits(endIdx, 4);
     const escBlk = (w4 & R.END_W4_ESC_END_BLOCK) >>> R.END_W4_ESC_END_BLOCK_SHIFT;
     const escIdx = w4 & R.END_W4_ESC_END_INDEX;
-    const escData = this.endWord(endIdx, 5) & R.END_W5_ESC_END_DATA;
+    const escData = this.endBits(endIdx, 5) & R.END_W5_ESC_END_DATA;
     if (this.trace !== null) this.trace.emit({ name: 'xive_router_end_escalate', endBlk, endIdx, escBlk, escIdx, endData: escData });
     this.endTrigger(escBlk, escIdx, escData);
   }
 
   /** Trigger function on the ESn (shift 30) or ESe (shift 28) bits; true = forward. */
   private esCoalesce(endIdx: number, shift: number): boolean {
-    const w1 = this.endWord(endIdx, 1);
+    if (this.atomic) return atomicEsCoalesce(this.endWords, endIdx, shift);
+    const w1 = this.endBits(endIdx, 1);
     const pq = (w1 >>> shift) & 3;
     const next = pqTrigger(pq);
     if (next !== pq) this.setEndWord(endIdx, 1, (w1 & ~(3 << shift)) | (next << shift));
     return pqTriggerForwards(pq);
   }
 
-  /** Writes one EQ entry (generation bit + data) and advances the index, toggling on wrap. */
-  private enqueue(endIdx: number, data: number): void {
-    const w1 = this.endWord(endIdx, 1);
-    const index = w1 & R.END_W1_PAGE_OFF;
-    const gen = (w1 & R.END_W1_GENERATION) !== 0 ? 1 : 0;
-    const addr = this.endQueueAddr(endIdx) + 4 * index;
-    if (!this.memory.write32(addr, ((gen << 31) | (data & 0x7fff_ffff)) >>> 0)) {
-      this.guestError(`XIVE: failed to write END data @0x${addr.toString(16)}`);
+  /**
+   * Writes one EQ entry (generation bit + data) and advances the index, toggling on wrap.
+   * `w0` is the END's word 0, which holds the queue size.
+   */
+  private enqueue(endIdx: number, data: number, w0: number): void {
+    if (this.atomic) {
+      this.enqueueAtomic(endIdx, data);
       return;
     }
-    const entries = this.endQueueEntries(endIdx);
+    const e = this.ends;
+    const at = endIdx * R.END_BYTES;
+    const w1 = e.getInt32(at + 4, false);
+    const index = w1 & R.END_W1_PAGE_OFF;
+    const gen = (w1 & R.END_W1_GENERATION) !== 0 ? 1 : 0;
+    // Queue address (word 2 high bits, word 3) as endQueueAddr computes it.
+    const addr = (e.getInt32(at + 8, false) & R.END_W2_OP_DESC_HI) * 0x1_0000_0000 + e.getUint32(at + 12, false) + 4 * index;
+    const word = (gen << 31) | (data & 0x7fff_ffff);
+    if (!this.memory.write32(addr, this.memory.signedWrite32 === true ? word : word >>> 0)) {
+      this.enqueueFailed(addr);
+      return;
+    }
+    const entries = 1 << (((w0 & R.END_W0_QSIZE) >>> R.END_W0_QSIZE_SHIFT) + 10);
     const next = (index + 1) & (entries - 1);
     let nw1 = (w1 & ~R.END_W1_PAGE_OFF) | next;
     if (next === 0) nw1 ^= R.END_W1_GENERATION;
-    this.setEndWord(endIdx, 1, nw1);
+    e.setInt32(at + 4, nw1, false);
+  }
+
+  private enqueueAtomic(endIdx: number, data: number): void {
+    const failed = atomicEnqueue(this.endWords, endIdx, this.memory, data);
+    if (failed >= 0) this.enqueueFailed(failed);
+  }
+
+  private enqueueFailed(addr: number): void {
+    this.guestError(`XIVE: failed to write END data @0x${addr.toString(16)}`);
   }
 
   guestError(message: string): void {

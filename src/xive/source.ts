@@ -12,6 +12,7 @@ import {
   SRC_STATUS_ASSERTED,
 } from './regs.ts';
 import { pqEoi, pqEoiForwards, pqTrigger, pqTriggerForwards } from './esb.ts';
+import { atomicLsiAssert, atomicLsiDeassert, atomicPqTrigger, atomicSetPq, atomicSourceEoi } from './atomics.ts';
 import type { TraceSink } from '../trace/events.ts';
 import { u64 } from '../util/u64.ts';
 
@@ -29,6 +30,18 @@ export class XiveSource {
   readonly lsiMap: Uint32Array;
   notifier: SourceNotifier | null = null;
   trace: TraceSink | null = null;
+  /**
+   * The status bytes are shared with other threads: PQ updates use Atomics (atomics.ts). Set by
+   * the owner of the tables before use.
+   */
+  atomic = false;
+  /** ESB bytes per source (2^esbShift) and half of it (the trigger page of two-page modes). */
+  readonly pageBytes: number;
+  private readonly halfPageBytes: number;
+  /** 1 / pageBytes and 1 / halfPageBytes, exact powers of two. */
+  private readonly perPage: number;
+  private readonly perHalfPage: number;
+  private readonly twoPage: boolean;
 
   constructor(
     readonly nrIrqs: number,
@@ -38,6 +51,12 @@ export class XiveSource {
   ) {
     this.status = buffers?.status ?? new Uint8Array(nrIrqs);
     this.lsiMap = buffers?.lsiMap ?? new Uint32Array((nrIrqs + 31) >>> 5);
+    // Precomputed: a non-constant power is a library call, and these run on every ESB access.
+    this.pageBytes = 2 ** esbShift;
+    this.halfPageBytes = 2 ** (esbShift - 1);
+    this.perPage = 1 / this.pageBytes;
+    this.perHalfPage = 1 / this.halfPageBytes;
+    this.twoPage = esbShift === 13 || esbShift === 17;
   }
 
   /** Machine reset: every source OFF (PQ 01), asserted cleared; the LSI bitmap survives. */
@@ -65,6 +84,7 @@ export class XiveSource {
 
   /** Sets PQ and returns the old value (never forwards). */
   setPq(srcno: number, pq: number): number {
+    if (this.atomic) return atomicSetPq(this.status, srcno, pq);
     const s = this.status[srcno]!;
     this.status[srcno] = (s & ~3) | (pq & 3);
     return s & 3;
@@ -72,6 +92,7 @@ export class XiveSource {
 
   /** Generic ESB trigger; returns true when the event must be forwarded. */
   private trigger(srcno: number): boolean {
+    if (this.atomic) return atomicPqTrigger(this.status, srcno);
     const old = this.status[srcno]! & 3;
     this.status[srcno] = (this.status[srcno]! & ~3) | pqTrigger(old);
     return pqTriggerForwards(old);
@@ -91,10 +112,14 @@ export class XiveSource {
   private esbTrigger(srcno: number): boolean {
     if (this.pqDisabled(srcno)) return true;
     const fwd = this.trigger(srcno);
-    if (this.isLsi(srcno) && (this.status[srcno]! & 3) === 3) {
-      this.guestError(`XIVE: queued an event on LSI IRQ ${srcno}`);
-    }
+    if (this.isLsi(srcno) && (this.status[srcno]! & 3) === 3) this.queuedOnLsi(srcno);
     return fwd;
+  }
+
+  // Messages and trace events are built in separate methods: kept out of the access paths, they
+  // leave those small enough for the compiler to inline.
+  private queuedOnLsi(srcno: number): void {
+    this.guestError(`XIVE: queued an event on LSI IRQ ${srcno}`);
   }
 
   /** EOI of a source; an LSI still asserted is presented again. */
@@ -103,6 +128,7 @@ export class XiveSource {
       this.guestError(`XIVE: invalid EOI for IRQ ${srcno}`);
       return false;
     }
+    if (this.atomic) return atomicSourceEoi(this.status, srcno, this.isLsi(srcno));
     let fwd = this.esbEoi(srcno);
     if (this.isLsi(srcno) && (this.status[srcno]! & SRC_STATUS_ASSERTED) !== 0) {
       // Re-presenting an asserted LSI only happens from the ready state, as on input.
@@ -123,6 +149,11 @@ export class XiveSource {
   /** Device input level change. */
   setIrq(srcno: number, level: boolean): void {
     if (this.isLsi(srcno)) {
+      if (this.atomic) {
+        if (!level) atomicLsiDeassert(this.status, srcno);
+        else if (atomicLsiAssert(this.status, srcno)) this.forward(srcno);
+        return;
+      }
       if (level) {
         this.status[srcno]! |= SRC_STATUS_ASSERTED;
         if ((this.status[srcno]! & 3) === 0) {
@@ -139,7 +170,7 @@ export class XiveSource {
 
   /** Is `addr` (offset inside the ESB region) on a trigger page? */
   isTriggerPage(addr: number): boolean {
-    return this.esbShift === 13 || this.esbShift === 17 ? Math.floor(addr / 2 ** (this.esbShift - 1)) % 2 === 0 : false;
+    return this.twoPage ? Math.floor(addr * this.perHalfPage) % 2 === 0 : false;
   }
 
   /**
@@ -147,10 +178,19 @@ export class XiveSource {
    * 8-aligned). Returns the value, or ESB_ALL_ONES for the invalid trigger-page load.
    */
   esbLoad(addr: number): number {
-    const srcno = Math.floor(addr / 2 ** this.esbShift);
-    const off = addr & 0xfff;
-    if (this.isTriggerPage(addr)) {
-      this.guestError(`XIVE: invalid load on IRQ ${srcno} trigger page at 0x${addr.toString(16)}`);
+    const srcno = Math.floor(addr * this.perPage);
+    return this.esbLoadAt(srcno, addr - srcno * this.pageBytes);
+  }
+
+  /**
+   * The same load, at byte `inPage` of source `srcno`'s ESB pages (region offset
+   * srcno * pageBytes + inPage). Region offsets can exceed 2^31; these two stay small integers,
+   * which callers on hot paths pass without boxing them.
+   */
+  esbLoadAt(srcno: number, inPage: number): number {
+    const off = inPage & 0xfff;
+    if (this.twoPage && inPage < this.halfPageBytes) {
+      this.triggerPageLoad(srcno, inPage);
       return ESB_ALL_ONES;
     }
     let ret: number;
@@ -162,23 +202,36 @@ export class XiveSource {
     } else {
       ret = this.setPq(srcno, (off >>> 8) & 3);
     }
-    if (this.trace !== null) this.trace.emit({ name: 'xive_source_esb_read', addr: BigInt(addr), srcno, value: BigInt(ret) });
+    if (this.trace !== null) this.traceLoad(srcno, inPage, ret);
     return ret;
+  }
+
+  private triggerPageLoad(srcno: number, inPage: number): void {
+    this.guestError(`XIVE: invalid load on IRQ ${srcno} trigger page at 0x${(srcno * this.pageBytes + inPage).toString(16)}`);
+  }
+
+  private traceLoad(srcno: number, inPage: number, ret: number): void {
+    this.trace!.emit({ name: 'xive_source_esb_read', addr: BigInt(srcno * this.pageBytes + inPage), srcno, value: BigInt(ret) });
   }
 
   /** 8-byte ESB store; the data only shows in the trace. */
   esbStore(addr: number, dataLo: number, dataHi = 0): void {
-    const srcno = Math.floor(addr / 2 ** this.esbShift);
-    const off = addr & 0xfff;
-    if (this.trace !== null) this.trace.emit({ name: 'xive_source_esb_write', addr: BigInt(addr), srcno, value: u64(dataHi, dataLo) });
+    const srcno = Math.floor(addr * this.perPage);
+    this.esbStoreAt(srcno, addr - srcno * this.pageBytes, dataLo, dataHi);
+  }
+
+  /** The same store, at byte `inPage` of source `srcno`'s ESB pages (see esbLoadAt). */
+  esbStoreAt(srcno: number, inPage: number, dataLo: number, dataHi = 0): void {
+    const off = inPage & 0xfff;
+    if (this.trace !== null) this.traceStore(srcno, inPage, dataLo, dataHi);
     let fwd = false;
-    if (this.isTriggerPage(addr)) {
+    if (this.twoPage && inPage < this.halfPageBytes) {
       fwd = this.esbTrigger(srcno);
     } else if (off < 0x400) {
       fwd = this.esbTrigger(srcno);
     } else if (off < 0x800) {
       if ((this.flags & SRC_FLAG_STORE_EOI) === 0) {
-        this.guestError(`XIVE: invalid Store EOI for IRQ ${srcno}`);
+        this.noStoreEoi(srcno);
         return;
       }
       fwd = this.eoi(srcno);
@@ -188,6 +241,14 @@ export class XiveSource {
       this.setPq(srcno, (off >>> 8) & 3);
     }
     if (fwd) this.forward(srcno);
+  }
+
+  private traceStore(srcno: number, inPage: number, dataLo: number, dataHi: number): void {
+    this.trace!.emit({ name: 'xive_source_esb_write', addr: BigInt(srcno * this.pageBytes + inPage), srcno, value: u64(dataHi, dataLo) });
+  }
+
+  private noStoreEoi(srcno: number): void {
+    this.guestError(`XIVE: invalid Store EOI for IRQ ${srcno}`);
   }
 
   guestError(message: string): void {

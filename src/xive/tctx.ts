@@ -8,6 +8,7 @@
 import * as R from './regs.ts';
 import { LINE_HINT, LINE_INT, type CpuLines } from '../ports/lines.ts';
 import type { TraceSink } from '../trace/events.ts';
+import { lockWord, unlockWord } from './atomics.ts';
 
 export class ThreadContext {
   /** The 64-byte architected register file (a view into the machine's TCTX buffer). */
@@ -17,6 +18,13 @@ export class ThreadContext {
   trace: TraceSink | null = null;
   /** Called when a ring operation needs a state the emulation cannot reach (QEMU would abort). */
   onUnsupported: ((message: string) => void) | null = null;
+  /**
+   * Lock words in shared memory when other threads present to this context concurrently (word
+   * `lockIndex` is this context's): IPB updates, ACKs and CPPR changes then run under the lock.
+   * Null when one thread drives the context.
+   */
+  locks: Int32Array | null = null;
+  lockIndex = 0;
 
   constructor(
     readonly cpuIndex: number,
@@ -92,6 +100,20 @@ export class ThreadContext {
   }
 
   ipbUpdate(ring: number, ipb: number): void {
+    if (this.locks !== null) this.ipbUpdateLocked(ring, ipb);
+    else this.ipbUpdateUnlocked(ring, ipb);
+  }
+
+  private ipbUpdateLocked(ring: number, ipb: number): void {
+    lockWord(this.locks!, this.lockIndex);
+    try {
+      this.ipbUpdateUnlocked(ring, ipb);
+    } finally {
+      unlockWord(this.locks!, this.lockIndex);
+    }
+  }
+
+  private ipbUpdateUnlocked(ring: number, ipb: number): void {
     const r = this.regs;
     r[ring + R.TM_IPB]! |= ipb;
     r[ring + R.TM_PIPR] = R.ipbToPipr(r[ring + R.TM_IPB]!);
@@ -100,6 +122,20 @@ export class ThreadContext {
 
   /** CPPR special operation: values above 7 mean "accept nothing masked" (0xFF). */
   setCppr(ring: number, cppr: number): void {
+    if (this.locks !== null) this.setCpprLocked(ring, cppr);
+    else this.setCpprUnlocked(ring, cppr);
+  }
+
+  private setCpprLocked(ring: number, cppr: number): void {
+    lockWord(this.locks!, this.lockIndex);
+    try {
+      this.setCpprUnlocked(ring, cppr);
+    } finally {
+      unlockWord(this.locks!, this.lockIndex);
+    }
+  }
+
+  private setCpprUnlocked(ring: number, cppr: number): void {
     if (this.trace !== null) this.emitRing('xive_tctx_set_cppr', ring, cppr & 0xff);
     this.regs[ring + R.TM_CPPR] = cppr > R.XIVE_PRIORITY_MAX ? 0xff : cppr;
     this.notify(ring);
@@ -107,6 +143,19 @@ export class ThreadContext {
 
   /** ACK: take the pending interrupt; returns (old NSR << 8) | new CPPR. */
   accept(ring: number): number {
+    return this.locks !== null ? this.acceptLocked(ring) : this.acceptUnlocked(ring);
+  }
+
+  private acceptLocked(ring: number): number {
+    lockWord(this.locks!, this.lockIndex);
+    try {
+      return this.acceptUnlocked(ring);
+    } finally {
+      unlockWord(this.locks!, this.lockIndex);
+    }
+  }
+
+  private acceptUnlocked(ring: number): number {
     const r = this.regs;
     const nsr = r[ring + R.TM_NSR]!;
     const mask = ring === R.TM_QW3_HV_PHYS ? R.TM_QW3_NSR_HE : R.TM_QW1_NSR_EO;

@@ -56,24 +56,43 @@ const enum Op {
   AckHv,
 }
 
-/** Special operation table lookup: (lowest page allowed, offset, size, is store). */
+/**
+ * Special operation table lookup: (lowest page allowed, offset, size, is store). A switch on the
+ * offset: every TIMA access goes through here.
+ */
 function lookupOp(page: number, off: number, size: number, write: boolean): Op {
   const os = page <= R.TM_PAGE_OS;
   const hv = page <= R.TM_PAGE_HV;
   if (write) {
-    if (off === 0x011 && size === 1 && os) return Op.SetOsCppr;
-    if (off === 0x018 && size === 4 && hv) return Op.PushOsCtx;
-    if (off === 0x031 && size === 1 && hv) return Op.SetPhysCppr;
-    if (off === 0x038 && size === 1 && hv) return Op.VtPush;
-    if (off === R.TM_SPC_SET_OS_PENDING && size === 1 && os) return Op.SetOsPending;
-    return Op.None;
+    switch (off) {
+      case 0x011:
+        return size === 1 && os ? Op.SetOsCppr : Op.None;
+      case 0x018:
+        return size === 4 && hv ? Op.PushOsCtx : Op.None;
+      case 0x031:
+        return size === 1 && hv ? Op.SetPhysCppr : Op.None;
+      case 0x038:
+        return size === 1 && hv ? Op.VtPush : Op.None;
+      case R.TM_SPC_SET_OS_PENDING:
+        return size === 1 && os ? Op.SetOsPending : Op.None;
+      default:
+        return Op.None;
+    }
   }
-  if (off === 0x038 && size === 1 && hv) return Op.VtPoll;
-  if (off === R.TM_SPC_ACK_OS_REG && size === 2 && os) return Op.AckOs;
-  if (off === R.TM_SPC_PULL_OS_CTX && (size === 4 || size === 8) && hv) return Op.PullOsCtx;
-  if (off === R.TM_SPC_PULL_POOL_CTX && (size === 4 || size === 8) && hv) return Op.PullPoolCtx;
-  if (off === R.TM_SPC_ACK_HV_REG && size === 2 && hv) return Op.AckHv;
-  return Op.None;
+  switch (off) {
+    case 0x038:
+      return size === 1 && hv ? Op.VtPoll : Op.None;
+    case R.TM_SPC_ACK_OS_REG:
+      return size === 2 && os ? Op.AckOs : Op.None;
+    case R.TM_SPC_PULL_OS_CTX:
+      return (size === 4 || size === 8) && hv ? Op.PullOsCtx : Op.None;
+    case R.TM_SPC_PULL_POOL_CTX:
+      return (size === 4 || size === 8) && hv ? Op.PullPoolCtx : Op.None;
+    case R.TM_SPC_ACK_HV_REG:
+      return size === 2 && hv ? Op.AckHv : Op.None;
+    default:
+      return Op.None;
+  }
 }
 
 /** What the TIMA needs from its surroundings besides the thread context itself. */
@@ -96,15 +115,25 @@ export class Tima {
    * inside the 4-page TIMA region, performed by the thread owning `tctx`.
    */
   read(tctx: ThreadContext, offset: number, size: number): number {
+    const op = lookupOp((offset >>> R.TM_SHIFT) & 3, offset & 0xfff, size, false);
+    if (op === Op.None) return this.readRegisters(tctx, offset, size);
+    // Special operations return 32 bits at most (a pulled context's 8-byte load has hi = 0).
+    const lo = op === Op.AckOs ? tctx.accept(R.TM_QW1_OS) : this.special(tctx, op);
+    this.hi = 0;
+    if (this.trace !== null) this.traceRead(offset, size, 0, lo);
+    return lo;
+  }
+
+  private traceRead(offset: number, size: number, hi: number, lo: number): void {
+    this.trace!.emit({ name: 'xive_tctx_tm_read', offset: BigInt(offset), size, value: u64(hi, lo) });
+  }
+
+  /** A load that is no special operation: the register bytes the page may read. */
+  private readRegisters(tctx: ThreadContext, offset: number, size: number): number {
     const page = (offset >>> R.TM_SHIFT) & 3;
-    const off = offset & 0xfff;
-    const op = lookupOp(page, off, size, false);
     let lo: number;
     let hi = 0;
-    if (op !== Op.None) {
-      lo = this.special(tctx, op, size);
-      if (size === 8 && (op === Op.PullOsCtx || op === Op.PullPoolCtx)) hi = 0;
-    } else if ((offset & 0x800) !== 0) {
+    if ((offset & 0x800) !== 0) {
       this.guestError(`XIVE: invalid read access at TIMA @${offset.toString(16)}`);
       this.hi = size === 8 ? 0xffff_ffff : 0;
       return size >= 4 ? 0xffff_ffff : (1 << (8 * size)) - 1;
@@ -132,20 +161,26 @@ export class Tima {
       hi >>>= 0;
     }
     this.hi = hi;
-    if (this.trace !== null) this.trace.emit({ name: 'xive_tctx_tm_read', offset: BigInt(offset), size, value: u64(hi, lo) });
+    if (this.trace !== null) this.traceRead(offset, size, hi, lo);
     return lo;
   }
 
   /** Store of `size` bytes; for 8-byte stores `hi` carries the upper 32 bits. */
   write(tctx: ThreadContext, offset: number, size: number, lo: number, hi = 0): void {
-    if (this.trace !== null) this.trace.emit({ name: 'xive_tctx_tm_write', offset: BigInt(offset), size, value: size === 8 ? u64(hi, lo) : BigInt(lo >>> 0) });
+    if (this.trace !== null) this.traceWrite(offset, size, lo, hi);
+    const op = lookupOp((offset >>> R.TM_SHIFT) & 3, offset & 0xfff, size, true);
+    if (op === Op.SetOsCppr) tctx.setCppr(R.TM_QW1_OS, lo & 0xff);
+    else if (op !== Op.None) this.specialWrite(tctx, op, lo >>> 0);
+    else this.writeRegisters(tctx, offset, size, lo, hi);
+  }
+
+  private traceWrite(offset: number, size: number, lo: number, hi: number): void {
+    this.trace!.emit({ name: 'xive_tctx_tm_write', offset: BigInt(offset), size, value: size === 8 ? u64(hi, lo) : BigInt(lo >>> 0) });
+  }
+
+  /** A store that is no special operation: the register bytes the page may write. */
+  private writeRegisters(tctx: ThreadContext, offset: number, size: number, lo: number, hi: number): void {
     const page = (offset >>> R.TM_SHIFT) & 3;
-    const off = offset & 0xfff;
-    const op = lookupOp(page, off, size, true);
-    if (op !== Op.None) {
-      this.specialWrite(tctx, op, lo >>> 0);
-      return;
-    }
     if ((offset & 0x800) !== 0) {
       this.guestError(`XIVE: invalid write access at TIMA @${offset.toString(16)}`);
       return;
@@ -169,7 +204,7 @@ export class Tima {
     if (camTouched) this.hooks.camChanged(tctx);
   }
 
-  private special(tctx: ThreadContext, op: Op, size: number): number {
+  private special(tctx: ThreadContext, op: Op): number {
     switch (op) {
       case Op.VtPoll:
         return tctx.regs[R.TM_QW3_WORD2]!;
@@ -195,7 +230,6 @@ export class Tima {
         return w2 >>> 0;
       }
       default:
-        void size;
         return 0;
     }
   }

@@ -1,0 +1,160 @@
+/**
+ * Body of the worker threads started by bench/workers.ts. Each worker joins the controller whose
+ * tables the main thread set up in shared memory (BigXiveMachine with `attach`) and runs vCPUs of
+ * its own through the guest entry points, concurrently with the other workers:
+ *
+ * - 'throughput': the interrupt cycle of src/bench/cycle.ts on the worker's lane (its own sources
+ *   and vCPUs), started by a barrier so that all workers run at the same time;
+ * - 'stress': every worker triggers sources taken by the other worker's vCPUs as well as its own,
+ *   and handles the interrupts of its own vCPUs as Linux does (ACK, drain the queue, EOI with
+ *   SET_PQ_00 and a new trigger when Q was set, CPPR back to 0xFF). Triggers race EOIs on the
+ *   same PQ bits, two workers enqueue into the same event queue, and presentations race ACKs on
+ *   the same thread context; the main thread then checks that every trigger gave one delivery.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { buildCycleRig, runCycles, CYCLE_EISN_BASE } from '../src/bench/cycle.ts';
+import { FlatGuestMemory } from '../src/ports/memory.ts';
+import { SPAPR_XIVE_TM_BASE, SPAPR_XIVE_VC_BASE } from '../src/spapr/spapr-xive.ts';
+import type { SharedXiveTables } from '../src/bench/shared-tables.ts';
+
+export interface ThroughputJob {
+  mode: 'throughput';
+  sources: number;
+  vcpus: number;
+  lanes: number;
+  lane: number;
+  warmup: number;
+  cycles: number;
+  tables: SharedXiveTables;
+  ram: SharedArrayBuffer;
+  /** [0]: workers ready, [1]: go. */
+  barrier: Int32Array;
+}
+
+export interface StressJob {
+  mode: 'stress';
+  sources: number;
+  vcpus: number;
+  workers: number;
+  me: number;
+  /** Triggers per source. */
+  rounds: number;
+  tables: SharedXiveTables;
+  ram: SharedArrayBuffer;
+  /** Per source: triggers not yet followed by their EOI (at most 2, so none can be merged). */
+  inflight: Int32Array;
+  triggers: Int32Array;
+  deliveries: Int32Array;
+  /** [0]: deliveries in all, [1]: entries with an unknown EISN. */
+  totals: Int32Array;
+  /** Give up after this long without progress. */
+  stallMs: number;
+}
+
+export type WorkerJob = ThroughputJob | StressJob;
+
+export interface ThroughputReport {
+  delivered: number;
+  check: number;
+  ns: number;
+}
+
+export interface StressReport {
+  produced: number;
+  stalled: boolean;
+}
+
+const ESB_PAGE = 0x2_0000;
+const ESB_MGMT = 0x1_0000;
+const SET_PQ_00 = 0xc00;
+const TM_OS = SPAPR_XIVE_TM_BASE + 0x2_0000;
+const TM_ACK_OS = TM_OS + 0x810;
+const TM_CPPR = TM_OS + 0x11;
+
+function throughput(job: ThroughputJob): ThroughputReport {
+  const rig = buildCycleRig({
+    sources: job.sources,
+    vcpus: job.vcpus,
+    memory: new FlatGuestMemory(job.ram),
+    buffers: job.tables,
+    attach: true,
+    lanes: job.lanes,
+    lane: job.lane,
+  });
+  runCycles(rig, 0, job.warmup);
+  Atomics.add(job.barrier, 0, 1);
+  Atomics.notify(job.barrier, 0);
+  Atomics.wait(job.barrier, 1, 0);
+  const t0 = performance.now();
+  runCycles(rig, job.warmup, job.cycles);
+  const ns = (performance.now() - t0) * 1e6;
+  return { delivered: rig.delivered, check: rig.check, ns };
+}
+
+function stress(job: StressJob): StressReport {
+  const { sources, vcpus, workers, me, rounds } = job;
+  const mem = new FlatGuestMemory(job.ram);
+  const rig = buildCycleRig({ sources, vcpus, memory: mem, buffers: job.tables, attach: true });
+  const m = rig.machine;
+  // Source s is taken by vCPU s % vcpus, whose interrupts worker (vCPU % workers) handles; it is
+  // triggered by worker floor(s / vcpus) % workers, so that each queue gets events from both.
+  const mine: number[] = [];
+  for (let s = 0; s < sources; s++) if (Math.floor(s / vcpus) % workers === me) mine.push(s);
+  const myCpus: number[] = [];
+  for (let c = 0; c < vcpus; c++) if (c % workers === me) myCpus.push(c);
+  const produced = new Int32Array(sources);
+  const storeCpu = myCpus[0]!;
+  let left = mine.length * rounds;
+  let last = performance.now();
+
+  const service = (c: number): boolean => {
+    let did = false;
+    for (;;) {
+      const ack = m.mmioRead(c, TM_ACK_OS, 2);
+      if ((ack & 0x8000) === 0) return did;
+      did = true;
+      for (;;) {
+        const w = mem.read32(rig.qpage[c]! + 4 * rig.idx[c]!);
+        if (w >>> 31 === rig.toggle[c]) break;
+        const ni = (rig.idx[c]! + 1) & rig.qmask;
+        rig.idx[c] = ni;
+        if (ni === 0) rig.toggle[c] = rig.toggle[c]! ^ 1;
+        const s = (w & 0x7fff_ffff) - CYCLE_EISN_BASE;
+        if (s < 0 || s >= sources) {
+          Atomics.add(job.totals, 1, 1);
+          continue;
+        }
+        Atomics.add(job.deliveries, s, 1);
+        const page = SPAPR_XIVE_VC_BASE + s * ESB_PAGE;
+        const old = m.mmioRead(c, page + ESB_MGMT + SET_PQ_00, 8);
+        if ((old & 1) !== 0) m.mmioWrite(c, page, 8, 0, 0);
+        Atomics.sub(job.inflight, s, 1);
+        Atomics.add(job.totals, 0, 1);
+      }
+      m.mmioWrite(c, TM_CPPR, 1, 0xff);
+    }
+  };
+
+  const total = sources * rounds;
+  for (;;) {
+    let progress = false;
+    for (let k = 0; k < mine.length && left > 0; k++) {
+      const s = mine[k]!;
+      if (produced[s]! >= rounds || Atomics.load(job.inflight, s) >= 2) continue;
+      Atomics.add(job.inflight, s, 1);
+      Atomics.add(job.triggers, s, 1);
+      produced[s] = produced[s]! + 1;
+      left--;
+      m.mmioWrite(storeCpu, SPAPR_XIVE_VC_BASE + s * ESB_PAGE, 8, 0, 0);
+      progress = true;
+    }
+    for (const c of myCpus) if (service(c)) progress = true;
+    if (left === 0 && Atomics.load(job.totals, 0) >= total) return { produced: mine.length * rounds, stalled: false };
+    const now = performance.now();
+    if (progress) last = now;
+    else if (now - last > job.stallMs) return { produced: mine.length * rounds - left, stalled: true };
+  }
+}
+
+const job = workerData as WorkerJob;
+parentPort!.postMessage(job.mode === 'throughput' ? throughput(job) : stress(job));

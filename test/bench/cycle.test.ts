@@ -1,0 +1,71 @@
+/**
+ * The interrupt cycle of the benchmark and the large machine it runs on: every cycle delivers
+ * its event with the EISN the C reference sums, at small and large sizes and split into lanes;
+ * the large machine decodes ESB addresses whose offsets exceed 2^31 exactly like small ones.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildCycleRig, runCycles, expectedCheck } from '../../src/bench/cycle.ts';
+import { BigXiveMachine } from '../../src/bench/big-machine.ts';
+import { FlatGuestMemory } from '../../src/ports/memory.ts';
+import { SPAPR_XIVE_VC_BASE } from '../../src/spapr/spapr-xive.ts';
+import * as H from '../../src/spapr/hcall.ts';
+import { TraceBuffer } from '../../src/trace/events.ts';
+import { formatTraceEvent } from '../../src/trace/format.ts';
+import { XiveUsageError } from '../../src/errors.ts';
+
+test('every cycle delivers its event (check = sum of EISNs, as the C reference computes it)', () => {
+  const rig = buildCycleRig({ sources: 512, vcpus: 4 });
+  // More cycles than a queue has entries: the queues wrap and the toggle flips.
+  const n = 3 * 16384 + 77;
+  assert.equal(runCycles(rig, 0, n), n);
+  assert.equal(rig.check, expectedCheck(512, n));
+});
+
+test('the C reference check for its default run', () => {
+  // xive_cycle 4096 4 20000000 prints "check": 41268722048.
+  assert.equal(expectedCheck(4096, 20_000_000), 41268722048);
+});
+
+test('lanes split sources and vCPUs, each lane delivering its own events', () => {
+  for (const lane of [0, 1]) {
+    const rig = buildCycleRig({ sources: 256, vcpus: 4, lanes: 2, lane });
+    assert.equal(runCycles(rig, 0, 1000), 1000);
+    assert.equal(rig.check, expectedCheck(128, 1000, lane * 128));
+  }
+  assert.throws(() => buildCycleRig({ sources: 255, vcpus: 4, lanes: 2 }), RangeError);
+});
+
+test('a 2^20-source machine: the last LISN, 128 GiB into the ESB region, triggers and EOIs', () => {
+  const nrIrqs = 1 << 20;
+  const trace = new TraceBuffer();
+  const m = new BigXiveMachine({ nrIrqs, nrServers: 2, memory: new FlatGuestMemory(1 << 20), trace });
+  const lisn = nrIrqs - 1;
+  assert.equal(m.claim(lisn), true);
+  const info = m.hcall(0, H.H_INT_GET_SOURCE_INFO, [0n, BigInt(lisn)]);
+  assert.equal(info.ret, H.H_SUCCESS);
+  const trigger = Number(info.regs[2]!);
+  const mgmt = Number(info.regs[1]!);
+  assert.equal(trigger, SPAPR_XIVE_VC_BASE + lisn * 0x20000);
+  assert.equal(m.hcall(0, H.H_INT_SET_QUEUE_CONFIG, [1n, 1n, 6n, 0x10000n, 16n]).ret, H.H_SUCCESS);
+  assert.equal(m.hcall(0, H.H_INT_SET_SOURCE_CONFIG, [2n, BigInt(lisn), 1n, 6n, 0x1234n]).ret, H.H_SUCCESS);
+  assert.equal(m.mmioRead(0, mgmt + 0xc00, 8), 1); // was off
+  m.mmioWrite(1, 0x0006_0302_0318_0000 + 0x20011, 1, 0xff); // vCPU 1 accepts every priority
+  trace.clear();
+  m.mmioWrite(0, trigger, 8, 0, 0);
+  assert.equal(m.memory.read32(0x10000), (0x8000_0000 | 0x1234) >>> 0);
+  assert.equal(m.mmioRead(1, 0x0006_0302_0318_0000 + 0x20810, 2) >>> 8, 0x80);
+  assert.equal(m.mmioRead(0, mgmt + 0xc00, 8), 2); // PQ was 10
+  const lines = trace.events.map(formatTraceEvent);
+  assert.equal(lines[0], `xive_source_esb_write @0x${(lisn * 0x20000).toString(16)} IRQ 0x${lisn.toString(16)} val=0x0`);
+  assert.ok(lines.includes(`xive_source_esb_read @0x${(lisn * 0x20000 + 0x10c00).toString(16)} IRQ 0x${lisn.toString(16)} val=0x2`));
+  assert.ok(lines.some((l) => l.startsWith('xive_tctx_accept target=1 ring=0x10')));
+});
+
+test('the large machine refuses sizes it cannot address and unknown vCPUs', () => {
+  const memory = new FlatGuestMemory(1 << 16);
+  assert.throws(() => new BigXiveMachine({ nrIrqs: (1 << 20) + 1, nrServers: 1, memory }), XiveUsageError);
+  assert.throws(() => new BigXiveMachine({ nrIrqs: 16, nrServers: 4097, memory }), XiveUsageError);
+  const m = new BigXiveMachine({ nrIrqs: 16, nrServers: 1, memory });
+  assert.throws(() => m.mmioRead(3, 0x0006_0302_0318_0000 + 0x20810, 2), XiveUsageError);
+});
