@@ -5,6 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { PerfettoSink } from '../trace/perfetto.ts';
+import { saveSnapshotFile } from './snapshot-files.ts';
 import { parse, intOption, enumOption, sizeOption, UsageFailure } from './args.ts';
 import { replayTrace, type ReplayResult } from '../replay/replay.ts';
 import { parseTraceLine } from '../trace/parse.ts';
@@ -28,6 +29,9 @@ Options:
   --ram SIZE         guest RAM (default 1G, as in the reference captures)
   --expect-pic FILE  also require the final \`info pic\` to equal FILE
   --perfetto FILE    write the interrupt activity as Chrome Trace Event JSON (ui.perfetto.dev)
+  --snapshot-every K every K actions, snapshot the machine, encode it, decode it into a brand-new
+                     machine and continue there (the run must end exactly the same)
+  --save-snapshot F  write a snapshot of the final machine (interrupt state + guest RAM) to F
   -h, --help         this help
 
 Exit status: 0 no divergence, 1 divergence, 2 unusable input.
@@ -111,6 +115,8 @@ export function replayCommand(argv: string[], io: Io): number {
     ram: { type: 'string' },
     'expect-pic': { type: 'string' },
     perfetto: { type: 'string' },
+    'snapshot-every': { type: 'string' },
+    'save-snapshot': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -126,10 +132,16 @@ export function replayCommand(argv: string[], io: Io): number {
   const text = readText(path, 'trace');
   const expectPic = typeof values['expect-pic'] === 'string' ? readText(values['expect-pic'], 'expected info pic') : null;
   const perfetto = typeof values.perfetto === 'string' ? new PerfettoSink() : undefined;
-  const r = replayTrace(text, { smp, maxCpus, icMode, ramSize, tap: perfetto });
+  const snapshotEvery = values['snapshot-every'] !== undefined ? intOption(values, 'snapshot-every', 1, 1e9) : undefined;
+  const r = replayTrace(text, { smp, maxCpus, icMode, ramSize, tap: perfetto, snapshotEvery });
   if (r.status === 'unusable') throw new UsageFailure(`unusable trace '${path}': ${r.reason}`);
   printReplay(r, io, path);
   if (perfetto !== undefined) writeText(values.perfetto as string, perfetto.serialize(), io);
+  if (snapshotEvery !== undefined) io.out(`moved to a restored snapshot ${r.migrations} times (every ${snapshotEvery} actions)\n`);
+  if (typeof values['save-snapshot'] === 'string' && r.machine !== null) {
+    const n = saveSnapshotFile(values['save-snapshot'], r.machine);
+    io.out(`saved ${n} bytes to ${values['save-snapshot']}\n`);
+  }
   if (r.status === 'diverged') return 1;
   if (expectPic !== null) {
     // QEMU's XICS output shows host pointers: both sides get the same token there.

@@ -176,11 +176,11 @@ export function checkRamFits(mem: GuestMemory, s: SnapshotState): void {
  * Loads a checked snapshot into a checked target and resumes it. Only copies and calls that
  * cannot fail on validated values happen here.
  */
-export function commit(m: SpaprMachine, s: SnapshotState): void {
+export function commit(m: SpaprMachine, s: SnapshotState, postLoadResend = true): void {
   restoring.add(m);
   try {
     load(m, s);
-    resume(m);
+    resume(m, postLoadResend);
   } finally {
     restoring.delete(m);
   }
@@ -238,7 +238,7 @@ function loadRam(mem: GuestMemory, s: SnapshotState): void {
   }
 }
 
-function resume(m: SpaprMachine): void {
+function resume(m: SpaprMachine, postLoadResend: boolean): void {
   const x = m.xive;
   if (x !== null) for (const t of x.cpus) x.presenter.update(t);
   // The vCPU inputs follow the loaded state (QEMU's CPU state carries them across); the port is
@@ -247,7 +247,7 @@ function resume(m: SpaprMachine): void {
     m.lines.setLine(v, LINE_INT, m.lineLevel(v, LINE_INT));
     m.lines.setLine(v, LINE_HINT, m.lineLevel(v, LINE_HINT));
   }
-  if (m.activeController() === 'xics' && m.xics !== null) {
+  if (postLoadResend && m.activeController() === 'xics' && m.xics !== null) {
     for (const v of m.vcpus) m.xics.icpOfCpu(v)!.resend();
   }
 }

@@ -53,10 +53,17 @@ export interface RestoreOptions {
   memory?: GuestMemory;
   /** Restrict what this restorer offers (e.g. a tool that must not load guest RAM). */
   capabilities?: readonly string[];
+  /**
+   * Run QEMU's XICS post-load resend on every ICP (default true). It may present an interrupt
+   * that was waiting for a resend earlier than the source machine would have; a restore that
+   * must continue a run event for event (replay --snapshot-every) turns it off.
+   */
+  postLoadResend?: boolean;
 }
 
 export interface RestoreIntoOptions {
   capabilities?: readonly string[];
+  postLoadResend?: boolean;
 }
 
 export interface SnapshotInfo {
@@ -126,7 +133,7 @@ export function restoreSnapshot(bytes: Uint8Array, opts: RestoreOptions = {}): S
   const m = new SpaprMachine({ smp: c.smp, maxCpus: c.maxCpus, icMode: c.icMode, memory, lines: opts.lines, trace: null, devices: 'none' });
   checkTarget(m, state);
   m.setTrace(opts.trace ?? null);
-  commit(m, state);
+  commit(m, state, opts.postLoadResend ?? true);
   return m;
 }
 
@@ -140,7 +147,7 @@ export function restoreInto(machine: SpaprMachine, bytes: Uint8Array, opts: Rest
   checkTarget(machine, state);
   checkCapabilities(requiredCapabilities(state), targetCapabilities(machine, opts.capabilities), 'the target machine');
   checkRamFits(machine.memory, state);
-  commit(machine, state);
+  commit(machine, state, opts.postLoadResend ?? true);
 }
 
 /** Capabilities a restoreInto on `machine` offers. */

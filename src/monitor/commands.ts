@@ -126,6 +126,7 @@ export class Monitor {
       return { output: out, ok: true };
     } catch (e) {
       if (e instanceof MonitorError || e instanceof XiveUsageError) return { output: `Error: ${e.message}\n`, ok: false };
+      // Host failures (e.g. an unreadable or refused snapshot file) are one line too.
       return { output: `Error: ${(e as Error).message}\n`, ok: false };
     }
   }

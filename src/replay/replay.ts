@@ -16,11 +16,12 @@ import { SPAPR_XIVE_NVT_BASE } from '../spapr/spapr-xive.ts';
 import type { IcMode } from '../spapr/cas.ts';
 import { OV5_XIVE_EXPLOIT } from '../spapr/cas.ts';
 import { TraceBuffer, type TraceEvent, type TraceSink } from '../trace/events.ts';
-import { formatTraceEvent } from '../trace/format.ts';
+import { formatTraceEvent, sameTraceLine, TEMPLATES } from '../trace/format.ts';
 import { parseTraceLine, KNOWN_EVENTS, type ParsedLine } from '../trace/parse.ts';
 import { infoPic, tctxPicLines, lisnPicLines } from '../monitor/info-pic.ts';
 import { SparseGuestMemory } from '../ports/memory.ts';
 import { XiveUsageError } from '../errors.ts';
+import { captureSnapshot, restoreSnapshot } from '../migration/snapshot.ts';
 import { leHostEquivalent } from './le-host.ts';
 import { HCALL_EVENTS, OUTPUT_ONLY, isModelEvent } from './classes.ts';
 import { XicsInference, XICS_ACTIONS, XICS_OUTPUTS, inferGuestChoice } from './xics-actions.ts';
@@ -32,6 +33,11 @@ export interface ReplayOptions {
   ramSize?: number;
   /** Receives every model event that matched the log, in order (e.g. a Perfetto exporter). */
   tap?: TraceSink;
+  /**
+   * Every K actions: snapshot the machine (with guest RAM), encode, decode into a brand-new
+   * machine and go on there. The run must end exactly as without it.
+   */
+  snapshotEvery?: number;
 }
 
 export interface Divergence {
@@ -59,6 +65,8 @@ export interface ReplayResult {
   skipped: Map<string, number>;
   /** Notes worth telling the user (hotplug, CAS). */
   notes: string[];
+  /** Snapshot/restore round trips done (snapshotEvery). */
+  migrations: number;
   /** The model's `info pic` at the end (or at the divergence). */
   pic: string;
   machine: SpaprMachine | null;
@@ -90,7 +98,7 @@ export class TraceReplay {
     if (this.lines.length > 0 && this.lines[this.lines.length - 1] === '') this.lines.pop();
     this.parsed = this.lines.map((l) => parseTraceLine(l.endsWith('\r') ? l.slice(0, -1) : l));
     this.kinds = this.parsed.map((p) => this.classify(p));
-    this.result = { status: 'ok', replayed: 0, eventsChecked: 0, valuesChecked: 0, skipped: new Map(), notes: [], pic: '', machine: null };
+    this.result = { status: 'ok', replayed: 0, eventsChecked: 0, valuesChecked: 0, skipped: new Map(), notes: [], migrations: 0, pic: '', machine: null };
   }
 
   private classify(p: ParsedLine): Kind {
@@ -137,6 +145,19 @@ export class TraceReplay {
     if (ipis !== 0 && ipis !== maxCpus) {
       return this.unusable(`the trace was recorded with ${ipis} possible vCPUs (it claims ${ipis} IPIs) but the replay has ${maxCpus}: use --max-cpus ${ipis}`);
     }
+    // A log of a controller this ic-mode does not create cannot be replayed on it (the actions
+    // would reach a backend the machine does not have).
+    for (let i = 0; i < this.parsed.length; i++) {
+      const p = this.parsed[i]!;
+      if (p.kind !== 'event') continue;
+      const n = p.event.name;
+      if (icMode === 'xics' && (n.startsWith('xive_') || n.startsWith('spapr_xive_'))) {
+        return this.unusable(`line ${i + 1}: ${n} is a XIVE event, but ic-mode xics has no XIVE controller: use --ic-mode xive or dual`);
+      }
+      if (icMode === 'xive' && n.startsWith('xics_')) {
+        return this.unusable(`line ${i + 1}: ${n} is an XICS event, but ic-mode xive has no XICS controller: use --ic-mode xics or dual`);
+      }
+    }
     try {
       this.machine = new SpaprMachine({
         smp,
@@ -155,7 +176,9 @@ export class TraceReplay {
     this.result.machine = this.machine;
     const self = this;
     this.xics = new XicsInference({
-      machine: this.machine,
+      get machine() {
+        return self.machine;
+      },
       parsed: this.parsed,
       nextRelevant: (k) => this.nextRelevant(k),
       note: (t) => this.result.notes.push(t),
@@ -190,9 +213,16 @@ export class TraceReplay {
     let i = 0;
     const n = this.lines.length;
     let pending = this.takeEmitted();
+    const every = this.opts.snapshotEvery ?? 0;
+    let migratedAt = 0;
     while (i < n) {
       this.at = i;
       const kind = this.kinds[i]!;
+      if (every > 0 && pending.length === 0 && this.result.replayed - migratedAt >= every) {
+        migratedAt = this.result.replayed;
+        this.migrate();
+        pending = this.takeEmitted();
+      }
       if (pending.length > 0) {
         if (kind === 'skip') {
           this.skip(i);
@@ -238,6 +268,14 @@ export class TraceReplay {
 
   // ---- helpers -------------------------------------------------------------------------------
 
+  /** Moves the run to a brand-new machine through an encoded snapshot (RAM included). */
+  private migrate(): void {
+    const bytes = captureSnapshot(this.machine, { includeMemory: true });
+    this.machine = restoreSnapshot(bytes, { trace: this.buf, postLoadResend: false });
+    this.result.machine = this.machine;
+    this.result.migrations++;
+  }
+
   private skip(i: number): void {
     const p = this.parsed[i]!;
     const key = p.kind === 'event' ? p.event.name : p.kind === 'other' ? p.name : p.kind === 'blank' ? '(blank line)' : '(log text)';
@@ -266,7 +304,9 @@ export class TraceReplay {
   }
 
   private takeEmitted(): TraceEvent[] {
-    const out = this.buf.events.filter((e) => e.name !== 'guest_error');
+    const evs = this.buf.events;
+    const out: TraceEvent[] = [];
+    for (let k = 0; k < evs.length; k++) if (evs[k]!.name !== 'guest_error') out.push(evs[k]!);
     this.buf.clear();
     return out;
   }
@@ -275,12 +315,15 @@ export class TraceReplay {
   private matchAt(i: number, ev: TraceEvent): boolean {
     const p = this.parsed[i]!;
     if (p.kind !== 'event') return false;
-    const text = formatTraceEvent(ev);
-    let ok = text === this.lines[i] || text === this.lines[i]!.replace(/^\d+@\d+\.\d+:/, '');
+    // The model's line must equal the log line, with or without its timestamp. The parser
+    // accepts only text it prints back identically, so that is comparing the fields as printed
+    // (sameTraceLine), with no line built; a line ending in CR never equals a printed one.
+    const line = this.lines[i]!;
+    let ok = line.charCodeAt(line.length - 1) !== 13 && sameTraceLine(ev, p.event);
     if (!ok) ok = leHostEquivalent(ev, p.event, this.lastHcallStore);
     if (ok) {
       this.result.eventsChecked++;
-      this.result.valuesChecked += Object.keys(ev).length - 1;
+      this.result.valuesChecked += fieldCount(ev);
     }
     return ok;
   }
@@ -376,9 +419,10 @@ export class TraceReplay {
       default: {
         const op = HCALL_EVENTS.get(ev.name);
         if (op === undefined) return [];
-        const args = Object.entries(ev)
-          .filter(([k]) => k !== 'name')
-          .map(([, v]) => v as bigint);
+        // The hcall's arguments are the event's fields, in order.
+        const args: bigint[] = [];
+        const rec = ev as unknown as Record<string, bigint>;
+        for (const k in rec) if (k !== 'name') args.push(rec[k]!);
         if (ev.name === 'spapr_xive_esb') this.lastHcallStore = (ev.flags & 1n) !== 0n;
         m.hcall(this.currentCpu, op, args);
         return this.takeEmitted();
@@ -397,22 +441,16 @@ export class TraceReplay {
       if (m.hasCpu(this.currentCpu)) order.push(this.currentCpu);
       for (const c of m.vcpus) if (c !== this.currentCpu) order.push(c);
     }
-    const addr = BASE_TIMA + Number(ev.offset);
-    const run = (cpu: number): TraceEvent[] => {
-      if (write) m.mmioWrite(cpu, addr, ev.size, Number(ev.value & 0xffff_ffffn), Number(ev.value >> 32n));
-      else m.mmioRead(cpu, addr, ev.size);
-      return this.takeEmitted();
-    };
     if (order.length === 1) {
       this.currentCpu = order[0]!;
-      return run(order[0]!);
+      return this.runTima(order[0]!, ev);
     }
     // Try each vCPU on a saved context; keep the first whose reported events match the log.
     for (const cpu of order) {
       const t = m.xive!.tctxById[cpu]!;
       const saved = t.regs.slice();
       const lines = t.lines;
-      const evs = run(cpu);
+      const evs = this.runTima(cpu, ev);
       if (this.fits(from, evs)) {
         this.currentCpu = cpu;
         return evs;
@@ -425,7 +463,15 @@ export class TraceReplay {
       m.xive!.presenter.update(t);
     }
     this.currentCpu = order[0]!;
-    return run(order[0]!);
+    return this.runTima(order[0]!, ev);
+  }
+
+  /** The TIMA access of `ev` made by vCPU `cpu`; returns what the model reported. */
+  private runTima(cpu: number, ev: Extract<TraceEvent, { name: 'xive_tctx_tm_write' | 'xive_tctx_tm_read' }>): TraceEvent[] {
+    const addr = BASE_TIMA + Number(ev.offset);
+    if (ev.name === 'xive_tctx_tm_write') this.machine.mmioWrite(cpu, addr, ev.size, Number(ev.value & 0xffff_ffffn), Number(ev.value >> 32n));
+    else this.machine.mmioRead(cpu, addr, ev.size);
+    return this.takeEmitted();
   }
 
   /** Do the events match the log from line `from` on (skipped lines aside), without counting? */
@@ -436,7 +482,7 @@ export class TraceReplay {
       if (k >= this.lines.length) return false;
       const p = this.parsed[k]!;
       if (p.kind !== 'event') return false;
-      if (formatTraceEvent(ev) !== formatTraceEvent(p.event) && !leHostEquivalent(ev, p.event, false)) return false;
+      if (!sameTraceLine(ev, p.event) && !leHostEquivalent(ev, p.event, false)) return false;
       k++;
     }
     return true;
@@ -482,4 +528,10 @@ export class TraceReplay {
 
 export function replayTrace(text: string, opts: ReplayOptions): ReplayResult {
   return new TraceReplay(text, opts).run();
+}
+
+/** Number of values an event carries (its fields but the name). */
+function fieldCount(ev: TraceEvent): number {
+  const t = TEMPLATES.get(ev.name);
+  return t !== undefined ? t.convs.length : Object.keys(ev).length - 1;
 }

@@ -28,6 +28,7 @@ export const XICS_OUTPUTS: ReadonlySet<string> = new Set(['xics_icp_irq', 'xics_
 
 /** What the inference needs from the replay. */
 export interface XicsReplayContext {
+  /** The machine being replayed (it changes when the run moves to a restored snapshot). */
   readonly machine: SpaprMachine;
   readonly parsed: readonly ParsedLine[];
   /** Index of the next line that is not skipped (other subsystems), or -1. */

@@ -62,3 +62,36 @@ test('xive monitor -c runs a script and exits; a failing command gives status 1'
   assert.match(out, /^ic-mode xive, active controller XIVE$/m);
   assert.equal(await main(['monitor', '--ic-mode', 'bogus', '-c', 'info pic'], io), 2);
 });
+
+test('savevm / loadvm and --load: a machine goes to a file and comes back; refused snapshots exit 2', async () => {
+  const { mkdtempSync, writeFileSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'xive-mon-'));
+  const f = join(dir, 'm.snap');
+  let out = '';
+  const io = { out: (s: string) => (out += s), err: (s: string) => (out += s) };
+  assert.equal(await main(['monitor', '--smp', '2', '--boot', '-c', 'cas 0x40', '-c', `savevm ${f}`, '-c', 'info pic'], io), 0);
+  const before = out.slice(out.indexOf('CPU[0000]'));
+  out = '';
+  assert.equal(await main(['monitor', '--load', f, '-c', 'info pic'], io), 0);
+  assert.equal(out, before);
+  // loadvm inside a session replaces the machine
+  out = '';
+  assert.equal(await main(['monitor', '--smp', '1', '-c', `loadvm ${f}`, '-c', 'info mode'], io), 0);
+  assert.match(out, /^ic-mode xive, active controller XIVE$/m);
+  // damaged and truncated files are refused with one line naming the snapshot
+  const bytes = readFileSync(f);
+  const bad = join(dir, 'bad.snap');
+  for (const damaged of [bytes.subarray(0, 100), Buffer.concat([bytes.subarray(0, 40), Buffer.from([bytes[40]! ^ 0xff]), bytes.subarray(41)]), Buffer.from('not a snapshot')]) {
+    writeFileSync(bad, damaged);
+    let err = '';
+    const code = await main(['monitor', '--load', bad, '-c', 'info pic'], { out: () => {}, err: (s) => (err += s) });
+    assert.equal(code, 2);
+    assert.match(err, /snapshot/);
+    assert.equal(err.trim().split('\n').length, 1);
+  }
+  out = '';
+  assert.equal(await main(['monitor', '-c', `loadvm ${bad}`, '-c', 'info mode'], io), 1);
+  assert.match(out, /^Error: .*snapshot/m);
+});
