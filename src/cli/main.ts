@@ -7,11 +7,17 @@ import { replayCommand, REPLAY_HELP, type Io } from './replay.ts';
 import { demoCommand, DEMO_HELP } from './demo.ts';
 import { dtCommand, DT_HELP } from './dt.ts';
 import { monitorCommand, MONITOR_HELP } from './monitor.ts';
+import { serveCommand, SERVE_HELP } from './serve.ts';
+import { fuzzCommand, FUZZ_HELP } from './fuzz.ts';
+import { benchCommand, BENCH_HELP } from './bench.ts';
 
 const COMMANDS: Record<string, { run: (argv: string[], io: Io) => number | Promise<number>; help: string; summary: string }> = {
+  bench: { run: benchCommand, help: BENCH_HELP, summary: 'measure the interrupt cycle against the C reference, replay speed, snapshot/restore, workers (--json)' },
   demo: { run: demoCommand, help: DEMO_HELP, summary: 'run a pseries machine with a reference guest driver, print statistics and info pic' },
   dt: { run: dtCommand, help: DT_HELP, summary: 'print the interrupt-controller parts of the pseries device tree (DTS or DTB)' },
+  fuzz: { run: fuzzCommand, help: FUZZ_HELP, summary: 'seeded random guest and host operations, checking every answer and invariant' },
   monitor: { run: monitorCommand, help: MONITOR_HELP, summary: 'HMP-like console: info pic, info irq, hcalls, MMIO, device interrupts, snapshots' },
+  serve: { run: serveCommand, help: SERVE_HELP, summary: 'live web view of a machine: sources, routes, event queues, thread contexts; pause, step, trigger' },
   replay: { run: replayCommand, help: REPLAY_HELP, summary: 'replay a QEMU 7.2 trace log on the model and check every recorded value' },
 };
 
