@@ -2,7 +2,13 @@
  * `xive demo`: builds a pseries machine, boots the reference guest driver through CAS, runs a
  * seeded workload of IPIs, MSIs and LSIs, then prints statistics and `info pic`.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parse, intOption, enumOption, UsageFailure } from './args.ts';
+import { receiveCheckpoint, sendCheckpoint } from './demo-migrate.ts';
+import { readCheckpoint, writeCheckpoint, CheckpointError, type WorkloadProgress } from '../guest/checkpoint.ts';
+import { SnapshotError } from '../migration/snapshot.ts';
+import { XiveGuest } from '../guest/xive-driver.ts';
+import type { ReferenceGuest } from '../guest/guest.ts';
 import { writeText, type Io } from './replay.ts';
 import { PerfettoSink } from '../trace/perfetto.ts';
 import { SpaprMachine } from '../spapr/machine.ts';
@@ -13,6 +19,8 @@ import { runGuestWorkload } from '../guest/xics-workload.ts';
 import { infoPic } from '../monitor/info-pic.ts';
 
 export const DEMO_HELP = `Usage: xive demo [--smp N] [--ic-mode xics|xive|dual] [--guest xics|xive] [--events K | --seconds S] [--seed X] [--perfetto FILE]
+       xive demo ... --at N (--checkpoint FILE | --migrate-to PORT)
+       xive demo (--resume FILE | --listen PORT)
 
 Builds a pseries machine with N vCPUs, boots a reference guest driver (what Linux does: CAS,
 then XIVE event queues, IPIs and sources, or XICS CPPRs, IPIs and RTAS source setup) and runs a seeded mix of IPIs, device MSIs and LSIs through
@@ -27,17 +35,26 @@ Options:
   --seconds S    run batches of events for S seconds instead of a fixed count
   --seed X       workload seed (default 1): the same seed gives the same run
   --perfetto F   write the interrupt activity as Chrome Trace Event JSON (ui.perfetto.dev)
+  --at N         with --checkpoint or --migrate-to: run about N events first (up to the next
+                 batch of the schedule), then stop there
+  --checkpoint F write the running demo (machine, guest driver, schedule) to F and exit
+  --migrate-to P send the running demo to a 'xive demo --listen P' on 127.0.0.1 and exit
+  --resume F     continue a demo from checkpoint F in this process
+  --listen P     wait on 127.0.0.1:P for a demo sent with --migrate-to and continue it here
+                 (port 0 picks a free one; the port is printed)
   -h, --help     this help
 
-Example:
+Examples:
   xive demo --smp 4 --ic-mode xive --events 50000 --seed 7
+  xive demo --smp 4 --events 50000 --at 20000 --checkpoint run.ckpt && xive demo --resume run.ckpt
+  xive demo --listen 7777 &  xive demo --smp 4 --events 50000 --at 20000 --migrate-to 7777
 `;
 
 function pct(a: number, b: number): string {
   return b === 0 ? '-' : `${((100 * a) / b).toFixed(1)}%`;
 }
 
-export function demoCommand(argv: string[], io: Io): number {
+export async function demoCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, {
     smp: { type: 'string' },
     'ic-mode': { type: 'string' },
@@ -46,6 +63,11 @@ export function demoCommand(argv: string[], io: Io): number {
     seed: { type: 'string' },
     perfetto: { type: 'string' },
     guest: { type: 'string' },
+    at: { type: 'string' },
+    checkpoint: { type: 'string' },
+    resume: { type: 'string' },
+    'migrate-to': { type: 'string' },
+    listen: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   }, false);
   void positionals;
@@ -53,56 +75,94 @@ export function demoCommand(argv: string[], io: Io): number {
     io.out(DEMO_HELP);
     return 0;
   }
-  const smp = intOption(values, 'smp', 1, SPAPR_MAX_CPUS, 4);
-  const icMode = enumOption(values, 'ic-mode', IC_MODES, 'xive');
-  const mode: GuestMode = enumOption(values, 'guest', GUEST_MODES, defaultGuestMode(icMode));
-  if ((icMode === 'xics' && mode === 'xive') || (icMode === 'xive' && mode === 'xics')) {
-    throw new UsageFailure(`--guest ${mode} cannot run on an ic-mode ${icMode} machine (QEMU would stop it at CAS)`);
+  const incoming = values.resume !== undefined || values.listen !== undefined;
+  const outgoing = values.checkpoint !== undefined || values['migrate-to'] !== undefined;
+  if (values.resume !== undefined && values.listen !== undefined) throw new UsageFailure('give either --resume or --listen, not both');
+  if (values.checkpoint !== undefined && values['migrate-to'] !== undefined) throw new UsageFailure('give either --checkpoint or --migrate-to, not both');
+  if (outgoing && values.at === undefined) throw new UsageFailure(`--${values.checkpoint !== undefined ? 'checkpoint' : 'migrate-to'} needs --at N (the events to run first)`);
+  if (values.at !== undefined && !outgoing) throw new UsageFailure('--at goes with --checkpoint FILE or --migrate-to PORT');
+  if (incoming) {
+    for (const o of ['smp', 'ic-mode', 'guest', 'events', 'seed', 'seconds']) {
+      if (values[o] !== undefined) throw new UsageFailure(`--${o} comes from the checkpoint when resuming: drop it`);
+    }
   }
-  const seed = intOption(values, 'seed', 0, 0xffff_ffff, 1);
-  if (values.events !== undefined && values.seconds !== undefined) throw new UsageFailure('give either --events or --seconds, not both');
-  const seconds = values.seconds !== undefined ? intOption(values, 'seconds', 1, 3600) : 0;
-  const events = intOption(values, 'events', 1, 1e9, 20000);
+  if ((incoming || outgoing) && values.seconds !== undefined) throw new UsageFailure('--seconds cannot be checkpointed: use --events');
+  if ((incoming || outgoing) && values.perfetto !== undefined) throw new UsageFailure('--perfetto covers one process: drop it when checkpointing or resuming');
 
-  const machine = new SpaprMachine({ smp, icMode, devices: 'default' });
-  const perfetto = typeof values.perfetto === 'string' ? new PerfettoSink() : null;
-  if (perfetto !== null) machine.setTrace(perfetto);
-  const guest = createGuest(machine, mode);
-  guest.boot();
-  io.out(
-    `pseries machine: ${smp} vCPU${smp > 1 ? 's' : ''}, ic-mode ${icMode}; the guest negotiated ${mode.toUpperCase()} at CAS` +
-      (mode === 'xive' ? ' and configured its event queues\n' : ' and opened its CPPRs\n'),
-  );
+  let machine: SpaprMachine;
+  let guest: ReferenceGuest;
+  let progress: WorkloadProgress;
+  let seconds = 0;
+  let perfetto: PerfettoSink | null = null;
+  if (incoming) {
+    const bytes = values.resume !== undefined ? readFile(String(values.resume)) : await receiveCheckpoint(intOption(values, 'listen', 0, 65535), io);
+    try {
+      ({ machine, guest, progress } = readCheckpoint(bytes));
+    } catch (e) {
+      if (e instanceof CheckpointError || e instanceof SnapshotError) throw new UsageFailure(`${values.resume ?? 'received checkpoint'}: ${e.message}`);
+      throw e;
+    }
+    io.out(`resumed: ${machine.vcpus.length} vCPUs, ic-mode ${machine.icMode}, ${progress.done} of ${progress.events} events done\n`);
+  } else {
+    const smp = intOption(values, 'smp', 1, SPAPR_MAX_CPUS, 4);
+    const icMode = enumOption(values, 'ic-mode', IC_MODES, 'xive');
+    const mode: GuestMode = enumOption(values, 'guest', GUEST_MODES, defaultGuestMode(icMode));
+    if ((icMode === 'xics' && mode === 'xive') || (icMode === 'xive' && mode === 'xics')) {
+      throw new UsageFailure(`--guest ${mode} cannot run on an ic-mode ${icMode} machine (QEMU would stop it at CAS)`);
+    }
+    const seed = intOption(values, 'seed', 0, 0xffff_ffff, 1);
+    if (values.events !== undefined && values.seconds !== undefined) throw new UsageFailure('give either --events or --seconds, not both');
+    seconds = values.seconds !== undefined ? intOption(values, 'seconds', 1, 3600) : 0;
+    const events = intOption(values, 'events', 1, 1e9, 20000);
+    machine = new SpaprMachine({ smp, icMode, devices: 'default' });
+    perfetto = typeof values.perfetto === 'string' ? new PerfettoSink() : null;
+    if (perfetto !== null) machine.setTrace(perfetto);
+    guest = createGuest(machine, mode);
+    guest.boot();
+    io.out(
+      `pseries machine: ${smp} vCPU${smp > 1 ? 's' : ''}, ic-mode ${icMode}; the guest negotiated ${mode.toUpperCase()} at CAS` +
+        (mode === 'xive' ? ' and configured its event queues\n' : ' and opened its CPPRs\n'),
+    );
+    progress = { events, done: 0, batch: 0, step: Math.max(1000, Math.ceil(events / 50)), seed };
+  }
+  const stopAt = values.at !== undefined ? intOption(values, 'at', 1, progress.events - 1) : progress.events;
 
   const t0 = performance.now();
-  let eventsRun = 0;
-  const add = (w: { events: number }) => {
-    eventsRun += w.events;
-  };
   const tty = io.tty === true;
   if (seconds > 0) {
-    let batch = 0;
+    progress.events = 0;
     while (performance.now() - t0 < seconds * 1000) {
-      add(runGuestWorkload(machine, guest, { events: 5000, seed: (seed + batch++) >>> 0 }));
-      if (tty) io.out(`\r  running… ${Math.min(seconds, Math.floor((performance.now() - t0) / 1000))}/${seconds} s, ${eventsRun} events`);
+      runGuestWorkload(machine, guest, { events: 5000, seed: (progress.seed + progress.batch++) >>> 0 });
+      progress.done += 5000;
+      progress.events = progress.done;
+      if (tty) io.out(`\r  running… ${Math.min(seconds, Math.floor((performance.now() - t0) / 1000))}/${seconds} s, ${progress.done} events`);
     }
     if (tty) io.out('\n');
   } else {
-    const step = Math.max(1000, Math.ceil(events / 50));
-    let done = 0;
-    let batch = 0;
-    while (done < events) {
-      const n = Math.min(step, events - done);
-      add(runGuestWorkload(machine, guest, { events: n, seed: (seed + batch++) >>> 0 }));
-      done += n;
-      if (tty) io.out(`\r  [${'#'.repeat(Math.round((30 * done) / events)).padEnd(30, '.')}] ${done}/${events}`);
+    // Batches are the unit of the schedule (each has its own seed), so a checkpoint is taken
+    // between two of them, where the guest has handled everything it was sent.
+    while (progress.done < progress.events && progress.done < stopAt) {
+      const n = Math.min(progress.step, progress.events - progress.done);
+      runGuestWorkload(machine, guest, { events: n, seed: (progress.seed + progress.batch++) >>> 0 });
+      progress.done += n;
+      if (tty) io.out(`\r  [${'#'.repeat(Math.round((30 * progress.done) / progress.events)).padEnd(30, '.')}] ${progress.done}/${progress.events}`);
     }
     if (tty) io.out('\n');
   }
+  if (progress.done < progress.events) {
+    const bytes = writeCheckpoint(machine, guest, progress);
+    const s = guest.stats();
+    const where = values.checkpoint !== undefined ? values.checkpoint : `127.0.0.1:${values['migrate-to']}`;
+    if (values.checkpoint !== undefined) writeFile(String(values.checkpoint), bytes);
+    else await sendCheckpoint(intOption(values, 'migrate-to', 1, 65535), bytes);
+    io.out(`checkpoint after ${progress.done} of ${progress.events} events (raised ${s.raised}, delivered ${s.delivered}, coalesced ${s.coalesced}, lost ${s.lost}) sent to ${where} (${bytes.length} bytes)\n`);
+    return s.lost === 0 ? 0 : 1;
+  }
   const ms = performance.now() - t0;
-  // The guest's counters run from boot, and only the workload raised interrupts.
+  // The guest's counters run from boot (across checkpoints), and only the workload raised interrupts.
   const s = guest.stats();
-  io.out(`\nstatistics (${eventsRun} events in ${ms.toFixed(0)} ms, seed ${seed}):\n`);
+  const mode = guest instanceof XiveGuest ? 'xive' : 'xics';
+  io.out(`\nstatistics (${progress.done} events, ${ms.toFixed(0)} ms in this process, seed ${progress.seed}):\n`);
   io.out(`  raised ${s.raised}  delivered ${s.delivered}  coalesced ${s.coalesced}  LSI re-presented ${s.represented}  lost ${s.lost}\n`);
   io.out('  vCPU   raised  delivered  coalesced  spurious\n');
   s.perCpu.forEach((c, i) => {
@@ -119,4 +179,20 @@ export function demoCommand(argv: string[], io: Io): number {
   io.out(`\ninfo pic:\n${infoPic(machine)}`);
   if (perfetto !== null) writeText(values.perfetto as string, perfetto.serialize(), io);
   return s.lost === 0 ? 0 : 1;
+}
+
+function readFile(path: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw new UsageFailure(`cannot read checkpoint '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+function writeFile(path: string, bytes: Uint8Array): void {
+  try {
+    writeFileSync(path, bytes);
+  } catch (e) {
+    throw new UsageFailure(`cannot write checkpoint '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }
