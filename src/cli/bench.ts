@@ -132,7 +132,7 @@ export interface CReference {
 
 function findCSource(explicit: string | undefined): string | null {
   if (explicit !== undefined) return existsSync(explicit) ? explicit : null;
-  for (const rel of ['bench/xive_cycle.c', '../shared/bench/xive_cycle.c']) {
+  for (const rel of ['bench/xive_cycle.c']) {
     const p = fileURLToPath(new URL(rel, ROOT));
     if (existsSync(p)) return p;
   }

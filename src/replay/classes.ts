@@ -3,6 +3,8 @@
  * spapr_xive_* hcall event, and the events that are only ever consequences of an action.
  */
 import * as H from '../spapr/hcall.ts';
+import type { IcMode } from '../spapr/cas.ts';
+import type { ParsedLine } from '../trace/parse.ts';
 
 export const OUTPUT_ONLY = new Set([
   'xive_presenter_notify',
@@ -32,3 +34,22 @@ export function isModelEvent(name: string): boolean {
   return name.startsWith('xive_') || name.startsWith('spapr_xive_') || name.startsWith('xics_');
 }
 
+
+/**
+ * A log of a controller the ic-mode does not create cannot be replayed on it (its actions would
+ * reach a backend the machine does not have): the reason, or null.
+ */
+export function controllerMismatch(parsed: readonly ParsedLine[], icMode: IcMode): string | null {
+  for (let i = 0; i < parsed.length; i++) {
+    const p = parsed[i]!;
+    if (p.kind !== 'event') continue;
+    const n = p.event.name;
+    if (icMode === 'xics' && (n.startsWith('xive_') || n.startsWith('spapr_xive_'))) {
+      return `line ${i + 1}: ${n} is a XIVE event, but ic-mode xics has no XIVE controller: use --ic-mode xive or dual`;
+    }
+    if (icMode === 'xive' && n.startsWith('xics_')) {
+      return `line ${i + 1}: ${n} is an XICS event, but ic-mode xive has no XICS controller: use --ic-mode xics or dual`;
+    }
+  }
+  return null;
+}

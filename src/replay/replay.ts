@@ -18,12 +18,13 @@ import { OV5_XIVE_EXPLOIT } from '../spapr/cas.ts';
 import { TraceBuffer, type TraceEvent, type TraceSink } from '../trace/events.ts';
 import { formatTraceEvent, sameTraceLine, TEMPLATES } from '../trace/format.ts';
 import { parseTraceLine, KNOWN_EVENTS, type ParsedLine } from '../trace/parse.ts';
-import { infoPic, tctxPicLines, lisnPicLines } from '../monitor/info-pic.ts';
+import { infoPic } from '../monitor/info-pic.ts';
+import { modelStateFor } from './state.ts';
 import { SparseGuestMemory } from '../ports/memory.ts';
 import { XiveUsageError } from '../errors.ts';
 import { captureSnapshot, restoreSnapshot } from '../migration/snapshot.ts';
 import { leHostEquivalent } from './le-host.ts';
-import { HCALL_EVENTS, OUTPUT_ONLY, isModelEvent } from './classes.ts';
+import { HCALL_EVENTS, OUTPUT_ONLY, controllerMismatch, isModelEvent } from './classes.ts';
 import { XicsInference, XICS_ACTIONS, XICS_OUTPUTS, inferGuestChoice } from './xics-actions.ts';
 
 export interface ReplayOptions {
@@ -145,19 +146,8 @@ export class TraceReplay {
     if (ipis !== 0 && ipis !== maxCpus) {
       return this.unusable(`the trace was recorded with ${ipis} possible vCPUs (it claims ${ipis} IPIs) but the replay has ${maxCpus}: use --max-cpus ${ipis}`);
     }
-    // A log of a controller this ic-mode does not create cannot be replayed on it (the actions
-    // would reach a backend the machine does not have).
-    for (let i = 0; i < this.parsed.length; i++) {
-      const p = this.parsed[i]!;
-      if (p.kind !== 'event') continue;
-      const n = p.event.name;
-      if (icMode === 'xics' && (n.startsWith('xive_') || n.startsWith('spapr_xive_'))) {
-        return this.unusable(`line ${i + 1}: ${n} is a XIVE event, but ic-mode xics has no XIVE controller: use --ic-mode xive or dual`);
-      }
-      if (icMode === 'xive' && n.startsWith('xics_')) {
-        return this.unusable(`line ${i + 1}: ${n} is an XICS event, but ic-mode xive has no XICS controller: use --ic-mode xics or dual`);
-      }
-    }
+    const mismatch = controllerMismatch(this.parsed, icMode);
+    if (mismatch !== null) return this.unusable(mismatch);
     try {
       this.machine = new SpaprMachine({
         smp,
@@ -489,19 +479,7 @@ export class TraceReplay {
   }
 
   private stateFor(ev: TraceEvent | null): string {
-    const m = this.machine;
-    if (m.activeController() === 'xics' || m.xive === null) return infoPic(m).trimEnd();
-    const x = m.xive;
-    if (ev !== null && 'target' in ev && typeof ev.target === 'number' && x.tctxById[ev.target] !== undefined) {
-      return tctxPicLines(x.tctxById[ev.target]!).join('\n');
-    }
-    const srcno = ev !== null && 'srcno' in ev ? ev.srcno : ev !== null && 'lisn' in ev ? Number(ev.lisn) : -1;
-    if (srcno >= 0) {
-      const lines = lisnPicLines(x, m.memory);
-      const row = lines.find((l) => l.startsWith(`  ${srcno.toString(16).padStart(8, '0')} `));
-      return [lines[0], row ?? `  LISN 0x${srcno.toString(16)} is not claimed`].join('\n');
-    }
-    return x.cpus.map((t) => tctxPicLines(t).join('\n')).join('\n');
+    return modelStateFor(this.machine, ev);
   }
 
   private diverge(i: number, modelEv: TraceEvent): ReplayResult {
