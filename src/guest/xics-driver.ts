@@ -50,7 +50,7 @@ import type { Icp } from '../xics/icp.ts';
 import type { Ics } from '../xics/ics.ts';
 import * as H from '../spapr/hcall.ts';
 import { LINE_INT } from '../ports/lines.ts';
-import type { GuestCpuCounters, GuestSourceCounters, ReferenceGuestStats } from './guest.ts';
+import type { GuestCpuCounters, GuestSourceCounters, ReferenceGuestStats, SourceKind } from './guest.ts';
 
 // ---- Guest-side view of the architecture, kept apart from the model's constants on purpose: a
 // wrong value on either side then shows up as a failing exchange.
@@ -77,6 +77,11 @@ const STATUS_REJECTED = 0x04;
 
 /** More H_XIRR rounds than this in one handleInterrupts call means the line never settles. */
 const MAX_ROUNDS_PER_CALL = 1_000_000;
+
+/** A source the driver starts accounting for, with every count at zero. */
+function newSource(lisn: number, kind: SourceKind, cpu: number, eisn: number, priority: number): SourceState {
+  return { lisn, kind, cpu, eisn, priority, raised: 0, coalesced: 0, delivered: 0, represented: 0, withdrawn: 0, level: false, awaiting: 0 };
+}
 
 /** A driver-side invariant broke (an hcall or RTAS call refused what Linux relies on…). */
 export class XicsGuestError extends Error {
@@ -204,20 +209,7 @@ export class XicsGuest {
     if (!this.booted) throw new XicsGuestError('bringUpCpu() before boot()');
     if (this.cpus[vcpu] !== undefined) throw new XicsGuestError(`vCPU ${vcpu} is already up`);
     this.call(vcpu, H.H_CPPR, [BigInt(LOWEST_PRIORITY)]);
-    const ipi: SourceState = {
-      lisn: vcpu,
-      kind: 'ipi',
-      cpu: vcpu,
-      eisn: XISR_IPI,
-      priority: this.ipiPriority,
-      raised: 0,
-      coalesced: 0,
-      delivered: 0,
-      represented: 0,
-      withdrawn: 0,
-      level: false,
-      awaiting: 0,
-    };
+    const ipi = newSource(vcpu, 'ipi', vcpu, XISR_IPI, this.ipiPriority);
     this.cpus[vcpu] = { vcpu, cpprStack: [LOWEST_PRIORITY], ipi, counters: zeroCpuCounters() };
     this.byLisn.set(vcpu, ipi);
     this.online.push(vcpu);
@@ -243,20 +235,7 @@ export class XicsGuest {
     // Affinity: keep whatever priority the source has now, (re)target the server.
     const prio = this.rtas(by, 'ibm,get-xive', [irq], 3)[2]!;
     this.rtas(by, 'ibm,set-xive', [irq, cpu, prio], 1);
-    const src: SourceState = {
-      lisn: irq,
-      kind: this.isLsi(irq) ? 'lsi' : 'msi',
-      cpu,
-      eisn: irq,
-      priority: prio,
-      raised: 0,
-      coalesced: 0,
-      delivered: 0,
-      represented: 0,
-      withdrawn: 0,
-      level: false,
-      awaiting: 0,
-    };
+    const src = newSource(irq, this.isLsi(irq) ? 'lsi' : 'msi', cpu, irq, prio);
     this.byLisn.set(irq, src);
     return src;
   }

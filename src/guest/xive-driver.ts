@@ -19,6 +19,7 @@
  * end of interrupt, IPI = inter-processor interrupt, MSI = message signalled (edge) interrupt,
  * LSI = level sensitive interrupt.
  */
+import type { GuestSourceCounters } from './guest.ts';
 import type { SpaprMachine } from '../spapr/machine.ts';
 import * as H from '../spapr/hcall.ts';
 import { SPAPR_XIVE_TM_BASE } from '../spapr/spapr-xive.ts';
@@ -65,27 +66,11 @@ export class XiveGuestError extends Error {
   override readonly name = 'XiveGuestError';
 }
 
-export type SourceKind = 'ipi' | 'msi' | 'lsi';
-
-/** Per-source accounting (all counts since the source was configured). */
-export interface SourceCounters {
-  readonly lisn: number;
-  readonly kind: SourceKind;
-  readonly cpu: number;
-  readonly eisn: number;
-  /** Events sent to it (IPI stores, device MSIs, LSI assertions). */
-  raised: number;
-  /**
-   * Events that could not produce a delivery of their own because an earlier one was still
-   * waiting: MSI/IPI triggers that found PQ = 11 (the Q bit already promises one re-delivery),
-   * LSI assertions that found P set (the level is already being presented).
-   */
-  coalesced: number;
-  /** Event queue entries consumed for it. */
-  delivered: number;
-  /** LSI re-presentations: an EOI found the line still asserted and sent the event again. */
-  represented: number;
-}
+// Per-source accounting is the shape both reference drivers report (guest.ts). For XIVE,
+// "coalesced" counts MSI/IPI triggers that found PQ = 11 (Q already promises one re-delivery)
+// and LSI assertions that found P set; "delivered" counts event-queue entries consumed.
+export type { SourceKind } from './guest.ts';
+export type SourceCounters = GuestSourceCounters;
 
 /** Per-vCPU accounting. `raised`/`coalesced` count events aimed at sources routed to it. */
 export interface CpuCounters {
