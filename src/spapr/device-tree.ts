@@ -17,29 +17,15 @@
  * `dumpdtb` captures in test/fixtures/qemu. The phandle of the controller node is PHANDLE_INTC,
  * the value every interrupt-map in the full tree refers to.
  */
-import { DeviceTree, propBytes, propEmpty, propString, propU32, propU64 } from './fdt.ts';
-import { IC_MODES, OV5_INT_CTRL_BYTE, platformSupportByte, type IcMode } from './cas.ts';
-import { SPAPR_XIVE_HV_PRIO, SPAPR_XIVE_TM_BASE } from './spapr-xive.ts';
-import { SPAPR_MAX_CPUS } from './irq-map.ts';
-import { XiveUsageError } from '../errors.ts';
+import { DeviceTree, propBytes, propString, propU32 } from './fdt.ts';
+import { OV5_INT_CTRL_BYTE, platformSupportByte, type IcMode } from './cas.ts';
+import { SpaprMachine } from './machine.ts';
 
 /** Phandle of the interrupt-controller node (XICS or XIVE), in `phandle` and `linux,phandle`. */
 export const PHANDLE_INTC = 0x1111;
 
-/** Each TIMA (Thread Interrupt Management Area) page is 64 KiB; pages: HW, HV, OS, USER. */
-export const XIVE_TM_PAGE_SIZE = 0x10000n;
-export const XIVE_TM_OS_PAGE = BigInt(SPAPR_XIVE_TM_BASE) + 2n * XIVE_TM_PAGE_SIZE;
-export const XIVE_TM_USER_PAGE = BigInt(SPAPR_XIVE_TM_BASE) + 3n * XIVE_TM_PAGE_SIZE;
-
-/** The XIVE node is named after the USER page, its first `reg` entry. */
-export const XIVE_NODE_NAME = `interrupt-controller@${XIVE_TM_USER_PAGE.toString(16)}`;
-export const XIVE_NODE_PATH = `/${XIVE_NODE_NAME}`;
-/** The XICS node has no `reg`, hence no unit address. */
-export const XICS_NODE_NAME = 'interrupt-controller';
-export const XICS_NODE_PATH = `/${XICS_NODE_NAME}`;
-
-/** Event-queue sizes the guest may use, as log2 of bytes: only 64 KiB queues. */
-export const XIVE_EQ_SIZE_SHIFTS: readonly number[] = [16];
+export { XIVE_TM_PAGE_SIZE, XIVE_TM_OS_PAGE, XIVE_TM_USER_PAGE, XIVE_NODE_NAME, XIVE_NODE_PATH, XIVE_EQ_SIZE_SHIFTS } from './xive-layout.ts';
+export { XICS_NODE_NAME, XICS_NODE_PATH } from './spapr-xics.ts';
 
 /** RTAS tokens of the XICS calls (RTAS_TOKEN_BASE 0x2000 + index). */
 export const RTAS_IBM_SET_XIVE = 0x200a;
@@ -112,17 +98,6 @@ export function architectureVec5(ov5Cas: Uint8Array = new Uint8Array(0)): Uint8A
   return out;
 }
 
-function checkOptions(opts: InterruptControllerTreeOptions): { icMode: IcMode; smp: number; maxCpus: number } {
-  const { icMode, smp } = opts;
-  const maxCpus = opts.maxCpus ?? smp;
-  if (!IC_MODES.includes(icMode)) throw new XiveUsageError(`ic-mode must be one of ${IC_MODES.join(', ')}, got ${String(icMode)}`);
-  if (!Number.isInteger(smp) || smp < 1) throw new XiveUsageError(`smp must be a positive integer, got ${smp}`);
-  if (!Number.isInteger(maxCpus) || maxCpus < smp || maxCpus > SPAPR_MAX_CPUS) {
-    throw new XiveUsageError(`max-cpus must be an integer in ${smp}..${SPAPR_MAX_CPUS}, got ${maxCpus}`);
-  }
-  return { icMode, smp, maxCpus };
-}
-
 /**
  * The interrupt-controller parts of the tree QEMU 7.2 builds at machine reset.
  *
@@ -132,29 +107,27 @@ function checkOptions(opts: InterruptControllerTreeOptions): { icMode: IcMode; s
  * the order the blob shows them.
  */
 export function interruptControllerTree(opts: InterruptControllerTreeOptions): DeviceTree {
-  const { icMode, smp, maxCpus } = checkOptions(opts);
-  const servers = nrServers(maxCpus);
-  // At reset the negotiated OV5 is empty: XIVE is active only when there is no XICS object.
-  const xiveActive = icMode === 'xive';
-  const hasXics = icMode !== 'xive';
+  return machineDeviceTree(new SpaprMachine({ icMode: opts.icMode, smp: opts.smp, maxCpus: opts.maxCpus, devices: 'none', ramSize: 1 << 20 }));
+}
 
+/** The interrupt-controller parts of the tree of `m` as it is now (QEMU builds it at reset). */
+export function machineDeviceTree(m: SpaprMachine): DeviceTree {
+  const servers = nrServers(m.maxCpus);
   const tree = new DeviceTree();
   const root = tree.root;
   root.prependProp('#address-cells', propU32(2));
   root.prependProp('#size-cells', propU32(2));
 
   const chosen = root.addChild('chosen');
-  chosen.prependProp('ibm,arch-vec-5-platform-support', platformSupport(icMode));
-  chosen.prependProp('ibm,architecture-vec-5', architectureVec5());
+  chosen.prependProp('ibm,arch-vec-5-platform-support', platformSupport(m.icMode));
+  chosen.prependProp('ibm,architecture-vec-5', architectureVec5(m.ov5Cas));
 
-  // The XICS RTAS calls are registered when the XICS object is realized, so a dual machine
-  // advertises them even while XIVE could later take over.
-  if (hasXics) {
+  // RTAS calls are registered when their controller is realized, so a dual machine advertises
+  // the XICS ones even while XIVE could later take over.
+  const tokens = Object.entries(m.rtasTokens());
+  if (tokens.length > 0) {
     const rtas = root.addChild('rtas');
-    rtas.prependProp('ibm,set-xive', propU32(RTAS_IBM_SET_XIVE));
-    rtas.prependProp('ibm,get-xive', propU32(RTAS_IBM_GET_XIVE));
-    rtas.prependProp('ibm,int-off', propU32(RTAS_IBM_INT_OFF));
-    rtas.prependProp('ibm,int-on', propU32(RTAS_IBM_INT_ON));
+    for (const [name, token] of tokens) rtas.prependProp(name, propU32(token));
   }
 
   // The cell sizes of /cpus and each CPU's identity (reg, device_type) make the extract a valid
@@ -162,7 +135,7 @@ export function interruptControllerTree(opts: InterruptControllerTreeOptions): D
   const cpus = root.addChild('cpus');
   cpus.prependProp('#address-cells', propU32(1));
   cpus.prependProp('#size-cells', propU32(0));
-  for (let id = 0; id < smp; id++) {
+  for (const id of m.vcpus) {
     const cpu = cpus.addChild(cpuNodeName(id));
     cpu.prependProp('reg', propU32(id));
     cpu.prependProp('device_type', propString('cpu'));
@@ -172,30 +145,6 @@ export function interruptControllerTree(opts: InterruptControllerTreeOptions): D
     cpu.prependProp('ibm,ppc-interrupt-gserver#s', propU32(id, 0));
   }
 
-  if (xiveActive) {
-    const n = root.addChild(XIVE_NODE_NAME);
-    n.prependProp('device_type', propString('power-ivpe'));
-    // The guest only gets the OS and USER TIMA pages; USER first because it names the node.
-    n.prependProp('reg', propU64(XIVE_TM_USER_PAGE, XIVE_TM_PAGE_SIZE, XIVE_TM_OS_PAGE, XIVE_TM_PAGE_SIZE));
-    n.prependProp('compatible', propString('ibm,power-ivpe'));
-    n.prependProp('ibm,xive-eq-sizes', propU32(...XIVE_EQ_SIZE_SHIFTS));
-    // LISNs 0 .. nr_servers-1 are the IPIs claimed at machine init, one per possible vCPU.
-    n.prependProp('ibm,xive-lisn-ranges', propU32(0, servers));
-    n.prependProp('interrupt-controller', propEmpty());
-    n.prependProp('#interrupt-cells', propU32(2));
-    n.prependProp('linux,phandle', propU32(PHANDLE_INTC));
-    n.prependProp('phandle', propU32(PHANDLE_INTC));
-    // Priorities hv-prio .. 0xFE are kept for the hypervisor: <first, count>.
-    root.prependProp('ibm,plat-res-int-priorities', propU32(SPAPR_XIVE_HV_PRIO, 0xff - SPAPR_XIVE_HV_PRIO));
-  } else {
-    const n = root.addChild(XICS_NODE_NAME);
-    n.prependProp('device_type', propString('PowerPC-External-Interrupt-Presentation'));
-    n.prependProp('compatible', propString('IBM,ppc-xicp'));
-    n.prependProp('interrupt-controller', propEmpty());
-    n.prependProp('ibm,interrupt-server-ranges', propU32(0, servers));
-    n.prependProp('#interrupt-cells', propU32(2));
-    n.prependProp('linux,phandle', propU32(PHANDLE_INTC));
-    n.prependProp('phandle', propU32(PHANDLE_INTC));
-  }
+  m.intc.dt(tree, servers, PHANDLE_INTC);
   return tree;
 }

@@ -32,12 +32,16 @@ export function pciLsiIrq(phbIndex: number, pin: number): number {
 }
 
 /**
- * MSI allocator over 0x1300..0x1FFF (the machine's "irq_map" bitmap): `count` contiguous
+ * MSI allocator over 0x1300 .. the end of the device range (0x1FFF by default) (the machine's "irq_map" bitmap): `count` contiguous
  * numbers, aligned to `count` rounded up to a power of two when `align` is set.
  */
 export class MsiAllocator {
-  readonly size = SPAPR_XIRQ_BASE + SPAPR_NR_XIRQS - SPAPR_IRQ_MSI;
-  readonly bitmap = new Uint8Array(this.size);
+  readonly bitmap: Uint8Array;
+
+  /** @param size numbers from SPAPR_IRQ_MSI on (QEMU's spapr_irq_nr_msis) */
+  constructor(readonly size = SPAPR_XIRQ_BASE + SPAPR_NR_XIRQS - SPAPR_IRQ_MSI) {
+    this.bitmap = new Uint8Array(size);
+  }
 
   alloc(count: number, align: boolean): number {
     if (!Number.isInteger(count) || count <= 0) return -1;

@@ -1,20 +1,23 @@
 /**
  * The pseries (sPAPR) machine as far as interrupts go: vCPUs, guest RAM, the IRQ number space,
  * the interrupt controller(s) selected by ic-mode, CAS negotiation, machine reset, and the guest
- * entry points (hcalls and MMIO) routed to the active controller.
+ * entry points (hcalls, RTAS and MMIO). The controllers are reached only through the
+ * interrupt-controller interface (intc.ts): claims and CPU life-cycle go to every backend the
+ * machine has, device inputs, MMIO and `info pic` to the active one.
  */
-import { SpaprXive, MMIO_OK } from './spapr-xive.ts';
+import { SpaprXive, type SpaprXiveOptions } from './spapr-xive.ts';
+import { MMIO_OK } from './xive-layout.ts';
 import { SpaprXics } from './spapr-xics.ts';
-import { isXicsHcall, isXicsRtas, xicsHcall, xicsRtas, XICS_RTAS_TOKENS, RTAS_OUT_PARAM_ERROR, type XicsHcallContext } from '../xics/xics-hcalls.ts';
-import { isXiveHcall, xiveHcall, type XiveHcallContext } from './xive-hcalls.ts';
+import { RTAS_OUT_PARAM_ERROR } from '../xics/xics-hcalls.ts';
 import * as H from './hcall.ts';
-import { SPAPR_IRQ_EPOW, SPAPR_IRQ_HOTPLUG, SPAPR_MAX_CPUS, SPAPR_XIVE_NR_IRQS, SPAPR_XIRQ_BASE, SPAPR_NR_XIRQS, MsiAllocator, vioIrq, pciLsiIrq } from './irq-map.ts';
+import { SPAPR_IRQ_EPOW, SPAPR_IRQ_HOTPLUG, SPAPR_MAX_CPUS, SPAPR_NR_XIRQS, SPAPR_XIRQ_BASE, SPAPR_IRQ_NR_IPIS, SPAPR_IRQ_MSI, MsiAllocator, vioIrq, pciLsiIrq } from './irq-map.ts';
 import { IC_MODES, negotiateIcMode, OV5_INT_CTRL_BYTE, OV5_XIVE_EXPLOIT, type CasOutcome, type IcMode } from './cas.ts';
+import type { IntcName, IntcPlatform, SpaprIntc } from './intc.ts';
 import { SparseGuestMemory, type GuestMemory } from '../ports/memory.ts';
-import { LineState, LINE_INT, type CpuLines } from '../ports/lines.ts';
+import { LineState, type CpuLines } from '../ports/lines.ts';
+import { ManualClock, type Clock } from '../ports/clock.ts';
 import type { TraceSink } from '../trace/events.ts';
 import { XiveUsageError } from '../errors.ts';
-import type { ThreadContext } from '../xive/tctx.ts';
 
 export interface MachineOptions {
   /** vCPUs present at start. */
@@ -22,40 +25,63 @@ export interface MachineOptions {
   /** Possible vCPUs (hotplug headroom); default = smp. */
   maxCpus?: number;
   icMode?: IcMode;
+  /**
+   * Size of the device interrupt range 0x1000.. (QEMU's nr_xirqs; default 0x1000). Larger
+   * machines than QEMU builds are allowed for scale measurements, up to what the ESB region
+   * holds (2^20 LISNs with the IPIs).
+   */
+  nrXirqs?: number;
   /** Guest RAM size in bytes when no `memory` is given (default 1 GiB). */
   ramSize?: number;
   memory?: GuestMemory;
   lines?: CpuLines;
   trace?: TraceSink | null;
+  /** The host's clock (H_XIRR_X's tick count); a ManualClock at 0 by default. */
+  clock?: Clock;
   /**
    * 'default': the interrupts of QEMU's default pseries devices are claimed (EPOW, hotplug,
    * the VIO console and NVRAM, the 4 LSIs of PHB 0), as `-nodefaults` still creates them.
    * 'none': only the IPIs (used by trace replay, which claims what the trace claims).
    */
   devices?: 'default' | 'none';
+  /** XIVE tables in caller-provided (e.g. shared) buffers; see SpaprXiveOptions.buffers. */
+  xiveBuffers?: SpaprXiveOptions['buffers'];
+  /**
+   * The XIVE buffers already hold a running machine set up by another thread: the vCPUs join
+   * it (their contexts are created over the existing registers) and nothing is claimed or reset.
+   */
+  attach?: boolean;
 }
 
 export const DEFAULT_RAM_SIZE = 1 << 30;
+/** Most LISNs the ESB region can hold below the TIMA (one 64K page pair each). */
+export const MAX_XIVE_IRQS = 1 << 20;
 
 export class SpaprMachine {
   readonly smp: number;
   readonly maxCpus: number;
   readonly icMode: IcMode;
+  /** Size of the device interrupt range (IRQs 0x1000 .. 0x1000 + nrXirqs - 1). */
+  readonly nrXirqs: number;
   readonly memory: GuestMemory;
   readonly lines: CpuLines;
+  readonly clock: Clock;
+  /** The XIVE backend, when the ic-mode has one (for block-level inspection and tests). */
   readonly xive: SpaprXive | null;
+  /** The XICS backend, when the ic-mode has one. */
   readonly xics: SpaprXics | null;
-  readonly msi = new MsiAllocator();
+  /** Every backend of the machine, in QEMU's order (XICS first). */
+  readonly intcs: readonly SpaprIntc[];
+  readonly msi: MsiAllocator;
   /** Negotiated option vector 5 (byte n at index n). */
   readonly ov5Cas = new Uint8Array(256);
   /** vCPU ids in plug order. */
   readonly vcpus: number[] = [];
   /** Set when the guest did something QEMU terminates the VM for (the machine stops). */
   halted: string | null = null;
-  private active: 'xive' | 'xics';
+  /** The controller the guest talks to. */
+  private active: SpaprIntc;
   private traceSink: TraceSink | null;
-  private readonly hcallCtx: XiveHcallContext | null;
-  private readonly xicsCtx: XicsHcallContext | null;
   /** High 32 bits of the last 8-byte MMIO load. */
   mmioHi = 0;
   private readonly scratch = new Uint32Array(2);
@@ -69,22 +95,56 @@ export class SpaprMachine {
     }
     const icMode = opts.icMode ?? 'dual';
     if (!IC_MODES.includes(icMode)) throw new XiveUsageError(`ic-mode must be one of ${IC_MODES.join(', ')}, got ${String(icMode)}`);
+    const nrXirqs = opts.nrXirqs ?? SPAPR_NR_XIRQS;
+    const maxXirqs = MAX_XIVE_IRQS - SPAPR_IRQ_NR_IPIS;
+    if (!Number.isInteger(nrXirqs) || nrXirqs < SPAPR_IRQ_MSI - SPAPR_XIRQ_BASE || nrXirqs > maxXirqs) {
+      throw new XiveUsageError(`nrXirqs must be an integer in 0x${(SPAPR_IRQ_MSI - SPAPR_XIRQ_BASE).toString(16)}..0x${maxXirqs.toString(16)}, got ${nrXirqs}`);
+    }
     this.smp = smp;
     this.maxCpus = maxCpus;
     this.icMode = icMode;
+    this.nrXirqs = nrXirqs;
+    this.msi = new MsiAllocator(SPAPR_XIRQ_BASE + nrXirqs - SPAPR_IRQ_MSI);
     this.memory = opts.memory ?? new SparseGuestMemory(opts.ramSize ?? DEFAULT_RAM_SIZE);
     this.lines = opts.lines ?? new LineState();
+    this.clock = opts.clock ?? new ManualClock();
     this.traceSink = opts.trace ?? null;
-    this.xive = icMode === 'xics' ? null : new SpaprXive({ nrIrqs: SPAPR_XIVE_NR_IRQS, nrServers: maxCpus, memory: this.memory, lines: this.lines, trace: this.traceSink });
-    this.xics = icMode === 'xive' ? null : new SpaprXics(this.lines, this.traceSink);
-    this.active = this.xics === null ? 'xive' : 'xics';
-    const xive = this.xive;
-    this.hcallCtx =
-      xive === null ? null : { xive, memory: this.memory, xiveNegotiated: () => (this.ov5Cas[OV5_INT_CTRL_BYTE]! & OV5_XIVE_EXPLOIT) !== 0 };
-    this.xicsCtx = this.xics === null ? null : this.xics.hcallContext(() => this.active === 'xics');
-    // IPIs of every possible vCPU are claimed first (XIVE only: XICS IPIs live in the ICPs),
-    // then the vCPUs are created.
-    if (xive !== null) for (let i = 0; i < maxCpus; i++) xive.claim(i, false);
+    const platform: IntcPlatform = {
+      memory: this.memory,
+      isActive: (intc) => intc === this.active,
+      xiveNegotiated: () => (this.ov5Cas[OV5_INT_CTRL_BYTE]! & OV5_XIVE_EXPLOIT) !== 0,
+      hostTicks: () => this.clock.hostTicks(),
+    };
+    this.xics = icMode === 'xive' ? null : new SpaprXics(this.lines, this.traceSink, platform, nrXirqs);
+    this.xive =
+      icMode === 'xics'
+        ? null
+        : new SpaprXive({
+            nrIrqs: SPAPR_IRQ_NR_IPIS + nrXirqs,
+            nrServers: maxCpus,
+            memory: this.memory,
+            lines: this.lines,
+            trace: this.traceSink,
+            platform,
+            buffers: opts.xiveBuffers,
+          });
+    this.intcs = [this.xics, this.xive].filter((b): b is SpaprXics | SpaprXive => b !== null);
+    // Before CAS the negotiated vector is empty, which means XICS whenever there is one.
+    this.active = this.intcs[0]!;
+    if (opts.attach === true) {
+      if (this.xics !== null) throw new XiveUsageError('attach joins XIVE tables another thread set up: use ic-mode xive');
+      for (let i = 0; i < smp; i++) {
+        this.xive!.attachCpu(i, i);
+        this.vcpus.push(i);
+      }
+      // The thread that set the tables up negotiated XIVE: this one joins after CAS.
+      this.ov5Cas[OV5_INT_CTRL_BYTE] = OV5_XIVE_EXPLOIT;
+      this.active.activate();
+      return;
+    }
+    // The IPIs of every possible vCPU are claimed first (an XIVE backend's own numbers: XICS
+    // IPIs live in the ICPs), then the vCPUs are created.
+    this.xive?.claimIpis(maxCpus);
     for (let i = 0; i < smp; i++) this.plugCpu(i);
     if ((opts.devices ?? 'default') === 'default') {
       this.claimIrq(SPAPR_IRQ_EPOW, false);
@@ -94,6 +154,7 @@ export class SpaprMachine {
       for (let pin = 0; pin < 4; pin++) this.claimIrq(pciLsiIrq(0, pin), true);
     }
     this.reset();
+    this.active.activate();
   }
 
   get trace(): TraceSink | null {
@@ -107,8 +168,18 @@ export class SpaprMachine {
   }
 
   /** The controller the guest currently talks to. */
-  activeController(): 'xive' | 'xics' {
+  get intc(): SpaprIntc {
     return this.active;
+  }
+
+  /** Name of the controller the guest currently talks to. */
+  activeController(): IntcName {
+    return this.active.name;
+  }
+
+  /** The backend of that name, or null when the ic-mode has none. */
+  backend(name: IntcName): SpaprIntc | null {
+    return this.intcs.find((b) => b.name === name) ?? null;
   }
 
   // ---- vCPUs ---------------------------------------------------------------------------------
@@ -116,63 +187,61 @@ export class SpaprMachine {
     return this.vcpus.includes(vcpuId);
   }
 
-  /** Adds a vCPU (at start, or hotplug at run time): its thread context is created and reset. */
+  /** Adds a vCPU (at start, or hotplug at run time): every backend creates its context. */
   plugCpu(vcpuId: number): void {
     if (!Number.isInteger(vcpuId) || vcpuId < 0 || vcpuId >= this.maxCpus) {
       throw new XiveUsageError(`vCPU id ${vcpuId} is outside 0..${this.maxCpus - 1}; raise max-cpus`);
     }
     if (this.hasCpu(vcpuId)) throw new XiveUsageError(`vCPU ${vcpuId} is already plugged`);
-    this.xive?.addCpu(vcpuId, vcpuId);
-    this.xics?.addCpu(vcpuId, vcpuId);
+    for (const b of this.intcs) b.cpuCreate(vcpuId, vcpuId);
     this.vcpus.push(vcpuId);
   }
 
   /** Current level of a vCPU's interrupt input (LINE_INT or LINE_HINT), whatever port is plugged. */
   lineLevel(vcpuId: number, line: number): boolean {
     this.checkCpu(vcpuId);
-    if (this.active === 'xics') return line === LINE_INT && this.xics!.icpOfCpu(vcpuId)!.outputLevel;
-    return ((this.tctx(vcpuId).lines >> line) & 1) === 1;
+    return this.active.lineLevel(vcpuId, line);
   }
 
   private checkCpu(vcpuId: number): void {
     if (!this.hasCpu(vcpuId)) throw new XiveUsageError(`no vCPU ${vcpuId} in this machine (plugged: ${this.vcpus.join(', ')})`);
   }
 
-  private tctx(vcpuId: number): ThreadContext {
-    const t = this.xive?.tctxById[vcpuId];
-    if (t === undefined) throw new XiveUsageError(`no vCPU ${vcpuId} in this machine (plugged: ${this.vcpus.join(', ')})`);
-    return t;
+  // ---- IRQs ----------------------------------------------------------------------------------
+  private checkXirq(irq: number): void {
+    if (!Number.isInteger(irq) || irq < SPAPR_XIRQ_BASE || irq >= SPAPR_XIRQ_BASE + this.nrXirqs) {
+      throw new XiveUsageError(`device IRQ ${irq} is outside 0x${SPAPR_XIRQ_BASE.toString(16)}..0x${(SPAPR_XIRQ_BASE + this.nrXirqs - 1).toString(16)}`);
+    }
   }
 
-  // ---- IRQs ----------------------------------------------------------------------------------
-  /** Claims a device interrupt (0x1000..0x1FFF); false when it is already claimed (EBUSY). */
+  /**
+   * Claims a device interrupt (0x1000..); false when it is already claimed (EBUSY). In dual
+   * mode both backends get the claim, XICS first; a refusal stops there, as in QEMU.
+   */
   claimIrq(irq: number, lsi: boolean): boolean {
-    if (!Number.isInteger(irq) || irq < SPAPR_XIRQ_BASE || irq >= SPAPR_XIRQ_BASE + SPAPR_NR_XIRQS) {
-      throw new XiveUsageError(`device IRQ ${irq} is outside 0x1000..0x1fff`);
-    }
-    // Dual mode: both backends get every claim (QEMU errors out when either refuses).
-    const okXics = this.xics === null ? true : this.xics.ics.claim(irq, lsi);
-    const okXive = this.xive === null ? true : this.xive.claim(irq, lsi);
-    return okXics && okXive;
+    this.checkXirq(irq);
+    for (const b of this.intcs) if (!b.claim(irq, lsi)) return false;
+    return true;
   }
 
   freeIrq(irq: number): void {
-    if (!Number.isInteger(irq) || irq < SPAPR_XIRQ_BASE || irq >= SPAPR_XIRQ_BASE + SPAPR_NR_XIRQS) {
-      throw new XiveUsageError(`device IRQ ${irq} is outside 0x1000..0x1fff`);
-    }
-    this.xics?.ics.free(irq);
-    this.xive?.free(irq);
+    this.checkXirq(irq);
+    for (const b of this.intcs) b.free(irq);
+  }
+
+  /** Is the IRQ claimed (in the active controller)? */
+  isClaimed(irq: number): boolean {
+    return this.active.isClaimed(irq);
+  }
+
+  /** Is the IRQ a claimed LSI (in the active controller)? */
+  isLsi(irq: number): boolean {
+    return this.active.isLsi(irq);
   }
 
   /** Device input level change (an MSI is a pulse: level 1 then 0). */
   setIrq(irq: number, level: boolean): void {
-    if (this.active === 'xive') this.xive!.setIrq(irq, level);
-    else {
-      if (!Number.isInteger(irq) || irq < SPAPR_XIRQ_BASE || irq >= SPAPR_XIRQ_BASE + SPAPR_NR_XIRQS) {
-        throw new XiveUsageError(`device IRQ ${irq} is outside 0x1000..0x1fff`);
-      }
-      this.xics!.ics.setIrq(irq - SPAPR_XIRQ_BASE, level);
-    }
+    this.active.setIrq(irq, level);
   }
 
   /** A device's MSI: the pulse QEMU sends through the active controller. */
@@ -183,8 +252,7 @@ export class SpaprMachine {
 
   // ---- Reset and CAS -------------------------------------------------------------------------
   reset(): void {
-    this.xive?.reset();
-    this.xics?.reset();
+    for (const b of this.intcs) b.reset();
     this.ov5Cas.fill(0);
     this.halted = null;
     this.updateActive();
@@ -210,23 +278,32 @@ export class SpaprMachine {
   restoreMode(ov5Cas: Uint8Array): void {
     this.ov5Cas.fill(0);
     this.ov5Cas.set(ov5Cas.subarray(0, this.ov5Cas.length));
-    this.active = this.xics === null || (this.ov5Cas[OV5_INT_CTRL_BYTE]! & OV5_XIVE_EXPLOIT) !== 0 ? 'xive' : 'xics';
-    if (this.xive !== null) this.xive.mmioEnabled = this.active === 'xive';
+    this.active = this.chooseActive();
+    for (const b of this.intcs) b.setMapped(b === this.active);
+  }
+
+  /** After a restore: the active controller finishes loading (QEMU's post_load). */
+  postLoad(resend: boolean): void {
+    this.active.postLoad(resend);
+  }
+
+  /** XIVE when there is no XICS or when XIVE was negotiated, XICS otherwise. */
+  private chooseActive(): SpaprIntc {
+    const xiveOn = this.xics === null || (this.ov5Cas[OV5_INT_CTRL_BYTE]! & OV5_XIVE_EXPLOIT) !== 0;
+    return xiveOn ? this.xive! : this.xics!;
   }
 
   /**
-   * Active controller: XIVE when there is no XICS or when XIVE was negotiated. The backend that
-   * goes inactive is reset (claims kept): the guest can no longer reach it, and it must not keep
+   * Switches the active controller when CAS or a reset changed it. The backend that goes
+   * inactive is reset (claims kept): the guest can no longer reach it, and it must not keep
    * state from before the switch.
    */
   private updateActive(): void {
-    const next = this.xics === null || (this.ov5Cas[OV5_INT_CTRL_BYTE]! & OV5_XIVE_EXPLOIT) !== 0 ? 'xive' : 'xics';
-    if (next !== this.active) {
-      if (this.active === 'xive') this.xive?.reset();
-      else this.xics?.reset();
-    }
+    const next = this.chooseActive();
+    if (next === this.active) return;
+    this.active.deactivate();
     this.active = next;
-    if (this.xive !== null) this.xive.mmioEnabled = this.active === 'xive';
+    next.activate();
   }
 
   // ---- Guest entry points --------------------------------------------------------------------
@@ -239,22 +316,32 @@ export class SpaprMachine {
     const regs = new Array<bigint>(H.HCALL_REGS).fill(0n);
     for (let i = 0; i < Math.min(args.length, H.HCALL_REGS); i++) regs[i] = BigInt.asUintN(64, args[i]!);
     if (problemState) return { ret: H.H_PRIVILEGE, regs };
-    if (this.hcallCtx !== null && isXiveHcall(opcode)) return { ret: xiveHcall(this.hcallCtx, opcode, regs), regs };
-    if (this.xicsCtx !== null && isXicsHcall(opcode)) return { ret: xicsHcall(this.xicsCtx, vcpuId, opcode, regs), regs };
+    for (const b of this.intcs) if (b.handlesHcall(opcode)) return { ret: b.hcall(vcpuId, opcode, regs), regs };
     this.traceSink?.emit({ name: 'guest_error', message: `Unimplemented SPAPR hcall 0x${(opcode >>> 0).toString(16)}` });
     return { ret: H.H_FUNCTION, regs };
   }
 
+  /** RTAS calls the machine's controllers register, by name, with their tokens. */
+  rtasTokens(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const b of this.intcs) Object.assign(out, b.rtasTokens);
+    return out;
+  }
+
   /**
    * An RTAS call by name or token with its argument words; returns the return words (status
-   * first, as the signed RTAS status). Only the XICS calls exist here; an unknown call answers
-   * the parameter error QEMU gives an unknown token.
+   * first, as the signed RTAS status). An unknown call answers the parameter error QEMU gives
+   * an unknown token.
    */
   rtas(vcpuId: number, call: string | number, args: readonly number[], nret: number): number[] {
     this.checkCpu(vcpuId);
-    const name = typeof call === 'string' ? call : Object.entries(XICS_RTAS_TOKENS).find(([, t]) => t === call)?.[0];
-    if (this.xicsCtx === null || name === undefined || !isXicsRtas(name)) return [RTAS_OUT_PARAM_ERROR];
-    return xicsRtas(this.xicsCtx, name, args.map((a) => a >>> 0), nret);
+    for (const b of this.intcs) {
+      const name = typeof call === 'string' ? call : Object.entries(b.rtasTokens).find(([, t]) => t === call)?.[0];
+      if (name !== undefined && Object.prototype.hasOwnProperty.call(b.rtasTokens, name)) {
+        return b.rtas(name, args.map((a) => a >>> 0), nret);
+      }
+    }
+    return [RTAS_OUT_PARAM_ERROR];
   }
 
   /**
@@ -262,18 +349,10 @@ export class SpaprMachine {
    * `mmioHi` holds the high 32 bits of an 8-byte load. Unassigned addresses read 0.
    */
   mmioRead(vcpuId: number, addr: number, size: number): number {
-    const x = this.xive;
     const out = this.scratch;
     out[0] = 0;
     out[1] = 0;
-    if (x !== null && x.mmioEnabled) {
-      // Guest addresses are 50-bit floating-point numbers; only small integers (source, offset
-      // in its pages or in the TIMA) are passed on, so no call has to box a number.
-      if (x.inEsb(addr)) {
-        const srcno = x.esbSourceOf(addr);
-        x.esbReadAt(srcno, addr - x.esbPageOf(srcno), size, out);
-      } else if (x.inTima(addr)) x.timaRead(this.tctx(vcpuId), addr - x.tmBase, size, out);
-    }
+    this.active.mmioRead(vcpuId, addr, size, out);
     this.mmioHi = out[1]!;
     return out[0]!;
   }
@@ -286,16 +365,17 @@ export class SpaprMachine {
 
   /** MMIO store; `hi` carries the upper 32 bits of an 8-byte store. Unassigned addresses ignore it. */
   mmioWrite(vcpuId: number, addr: number, size: number, lo: number, hi = 0): void {
-    const x = this.xive;
-    if (x === null || !x.mmioEnabled) return;
-    if (x.inEsb(addr)) {
-      const srcno = x.esbSourceOf(addr);
-      x.esbWriteAt(srcno, addr - x.esbPageOf(srcno), size, lo, hi);
-    } else if (x.inTima(addr)) x.timaWrite(this.tctx(vcpuId), addr - x.tmBase, size, lo, hi);
+    this.active.mmioWrite(vcpuId, addr, size, lo, hi);
   }
 
   mmioWrite64(vcpuId: number, addr: number, v: bigint): void {
     this.mmioWrite(vcpuId, addr, 8, Number(v & 0xffff_ffffn), Number((v >> 32n) & 0xffff_ffffn));
+  }
+
+  // ---- Inspection ----------------------------------------------------------------------------
+  /** `info pic`: the active controller's lines, then the irqchip line (with the final newline). */
+  infoPic(): string {
+    return [...this.active.printInfo(), 'irqchip: emulated'].join('\n') + '\n';
   }
 }
 

@@ -2,31 +2,49 @@
  * The sPAPR XICS controller ("ics-spapr" + one "icp" per vCPU): the legacy PAPR interrupt model
  * wired the way a pseries machine does it — one ICS (interrupt source controller) covering the
  * device range 0x1000..0x1FFF, one ICP (interrupt presentation controller) per vCPU whose server
- * number is the vCPU id. IPIs are not ICS sources: they live in each ICP's MFRR.
+ * number is the vCPU id. IPIs are not ICS sources: they live in each ICP's MFRR. It is one of the
+ * two backends of the platform's interrupt-controller interface (intc.ts); XICS has no MMIO.
  */
 import { Ics, XICS_IRQ_BASE, XICS_NR_IRQS } from '../xics/ics.ts';
 import { Icp, SimpleXicsFabric } from '../xics/icp.ts';
-import type { XicsHcallContext } from '../xics/xics-hcalls.ts';
-import type { CpuLines } from '../ports/lines.ts';
+import { isXicsHcall, xicsHcall, xicsRtas, XICS_RTAS_TOKENS, type XicsHcallContext } from '../xics/xics-hcalls.ts';
+import { xicsPicLines } from '../xics/info-pic.ts';
+import { LINE_INT, type CpuLines } from '../ports/lines.ts';
 import type { TraceSink } from '../trace/events.ts';
 import { XiveUsageError } from '../errors.ts';
+import type { IntcPlatform, SpaprIntc } from './intc.ts';
+import { propEmpty, propString, propU32, type DeviceTree } from './fdt.ts';
 
-export class SpaprXics {
+/** The XICS node has no `reg`, hence no unit address. */
+export const XICS_NODE_NAME = 'interrupt-controller';
+export const XICS_NODE_PATH = `/${XICS_NODE_NAME}`;
+
+export class SpaprXics implements SpaprIntc {
+  readonly name = 'xics';
+  readonly rtasTokens: Readonly<Record<string, number>> = XICS_RTAS_TOKENS;
   readonly fabric = new SimpleXicsFabric();
   readonly ics: Ics;
   /** ICPs in CPU (plug) order. */
   readonly icps: Icp[] = [];
   private readonly byCpu = new Map<number, Icp>();
   private traceSink: TraceSink | null = null;
+  private readonly ctx: XicsHcallContext;
 
+  /**
+   * @param platform the machine around it; without one the controller stands alone and counts
+   *   as active, and H_XIRR_X reports a host tick count of 0.
+   */
   constructor(
     private readonly lines: CpuLines | null,
     trace: TraceSink | null = null,
+    platform?: IntcPlatform,
+    nrIrqs = XICS_NR_IRQS,
   ) {
-    this.ics = new Ics(this.fabric, XICS_IRQ_BASE, XICS_NR_IRQS);
+    this.ics = new Ics(this.fabric, XICS_IRQ_BASE, nrIrqs);
     this.fabric.ics = this.ics;
     this.ics.onUnsupported = (m) => this.diag(m);
     this.setTrace(trace);
+    this.ctx = this.hcallContext(platform === undefined ? () => true : () => platform.isActive(this), platform === undefined ? () => 0n : () => platform.hostTicks());
   }
 
   get trace(): TraceSink | null {
@@ -37,6 +55,14 @@ export class SpaprXics {
     this.traceSink = sink;
     this.ics.trace = sink;
     for (const icp of this.icps) icp.trace = sink;
+  }
+
+  cpuCreate(vcpuId: number, cpuIndex: number): void {
+    this.addCpu(vcpuId, cpuIndex);
+  }
+
+  hasCpu(vcpuId: number): boolean {
+    return this.byCpu.has(vcpuId);
   }
 
   addCpu(vcpuId: number, cpuIndex = vcpuId): Icp {
@@ -60,14 +86,97 @@ export class SpaprXics {
     for (const icp of this.icps) icp.reset();
   }
 
-  /** Context of the XICS hcalls/RTAS calls; `active` says whether emulated XICS is in use. */
-  hcallContext(active: () => boolean): XicsHcallContext {
+  // ---- IRQ numbers ---------------------------------------------------------------------------
+  claim(irq: number, lsi: boolean): boolean {
+    return this.ics.claim(irq, lsi);
+  }
+
+  free(irq: number): void {
+    this.ics.free(irq);
+  }
+
+  isClaimed(irq: number): boolean {
+    return this.ics.validIrq(irq) && this.ics.isClaimed(irq - this.ics.offset);
+  }
+
+  isLsi(irq: number): boolean {
+    return this.ics.validIrq(irq) && this.ics.isLsi(irq - this.ics.offset);
+  }
+
+  setIrq(irq: number, level: boolean): void {
+    if (!this.ics.validIrq(irq)) {
+      throw new XiveUsageError(`device IRQ ${irq} is outside 0x${this.ics.offset.toString(16)}..0x${(this.ics.offset + this.ics.nrIrqs - 1).toString(16)}`);
+    }
+    this.ics.setIrq(irq - this.ics.offset, level);
+  }
+
+  // ---- Activation ----------------------------------------------------------------------------
+  activate(): void {}
+
+  deactivate(): void {
+    this.reset();
+  }
+
+  setMapped(_active: boolean): void {}
+
+  /** QEMU's ICP post-load re-sends: an interrupt displaced before the migration comes back. */
+  postLoad(resend: boolean): void {
+    if (resend) for (const icp of this.icps) icp.resend();
+  }
+
+  // ---- What the guest sees -------------------------------------------------------------------
+  /** XICS drives only the INT input. */
+  lineLevel(vcpuId: number, line: number): boolean {
+    return line === LINE_INT && (this.byCpu.get(vcpuId)?.outputLevel ?? false);
+  }
+
+  mmioRead(_vcpuId: number, _addr: number, _size: number, _out: Uint32Array): void {}
+
+  mmioWrite(_vcpuId: number, _addr: number, _size: number, _lo: number, _hi: number): void {}
+
+  printInfo(): string[] {
+    return xicsPicLines(this.icps, this.ics);
+  }
+
+  /** The XICS text is short: reports show all of it. */
+  printInfoOf(_part: { cpu: number } | { irq: number } | null): string[] | null {
+    return null;
+  }
+
+  dt(tree: DeviceTree, nrServers: number, phandle: number): void {
+    const n = tree.root.addChild(XICS_NODE_NAME);
+    n.prependProp('device_type', propString('PowerPC-External-Interrupt-Presentation'));
+    n.prependProp('compatible', propString('IBM,ppc-xicp'));
+    n.prependProp('interrupt-controller', propEmpty());
+    n.prependProp('ibm,interrupt-server-ranges', propU32(0, nrServers));
+    n.prependProp('#interrupt-cells', propU32(2));
+    n.prependProp('linux,phandle', propU32(phandle));
+    n.prependProp('phandle', propU32(phandle));
+  }
+
+  handlesHcall(opcode: number): boolean {
+    return isXicsHcall(opcode);
+  }
+
+  hcall(vcpuId: number, opcode: number, regs: bigint[]): number {
+    return xicsHcall(this.ctx, vcpuId, opcode, regs);
+  }
+
+  rtas(name: string, args: readonly number[], nret: number): number[] {
+    return xicsRtas(this.ctx, name, args, nret);
+  }
+
+  /**
+   * Context of the XICS hcalls/RTAS calls; `active` says whether emulated XICS is in use,
+   * `hostTicks` is what H_XIRR_X returns as the host's cycle counter.
+   */
+  hcallContext(active: () => boolean, hostTicks: () => bigint = () => 0n): XicsHcallContext {
     return {
       ics: this.ics,
       icpOfCpu: (c) => this.icpOfCpu(c),
       icpByServer: (s) => this.fabric.icpByServer(s),
       emulatedXicsActive: active,
-      hostTicks: () => BigInt(Math.floor(performance.now() * 1e6)) & 0xffff_ffff_ffff_ffffn,
+      hostTicks: () => hostTicks() & 0xffff_ffff_ffff_ffffn,
       errorReport: (m) => this.diag(m),
     };
   }

@@ -2,8 +2,9 @@
  * The sPAPR XIVE controller ("spapr-xive"): one XIVE source (IPIs + device interrupts), the
  * router with its EAS and END tables, the presenter and one thread context per vCPU, laid out
  * the way a pseries machine configures them (block 0, END index = vcpu*8 + priority, NVT
- * index = 0x400 + vcpu, ESB pages and TIMA at the pseries guest addresses). It knows nothing of
- * hcalls (xive-hcalls.ts) or of the machine around it (machine.ts).
+ * index = 0x400 + vcpu, ESB pages and TIMA at the pseries guest addresses). It is one of the two
+ * backends of the platform's interrupt-controller interface (intc.ts); the H_INT_* hcalls it
+ * answers are in xive-hcalls.ts, its `info pic` lines in xive-info-pic.ts.
  */
 import * as R from '../xive/regs.ts';
 import { ESB_ALL_ONES, XiveSource } from '../xive/source.ts';
@@ -15,18 +16,30 @@ import type { GuestMemory } from '../ports/memory.ts';
 import type { CpuLines } from '../ports/lines.ts';
 import type { TraceSink } from '../trace/events.ts';
 import { XiveUsageError } from '../errors.ts';
+import type { IntcPlatform, SpaprIntc } from './intc.ts';
+import { isXiveHcall, xiveHcall, type XiveHcallContext } from './xive-hcalls.ts';
+import { lisnPicLines, tctxPicLines, xivePicLines } from './xive-info-pic.ts';
+import { propEmpty, propString, propU32, propU64, type DeviceTree } from './fdt.ts';
+import { RTAS_OUT_PARAM_ERROR } from '../xics/xics-hcalls.ts';
 
-export const SPAPR_XIVE_VC_BASE = 0x0006_0100_0000_0000;
-export const SPAPR_XIVE_TM_BASE = 0x0006_0302_0318_0000;
-export const SPAPR_XIVE_NVT_BASE = 0x400;
-export const SPAPR_XIVE_BLOCK_ID = 0;
-export const SPAPR_XIVE_HV_PRIO = 7;
-export const ESB_REGION_NAME = 'xive.esb-emulated';
-export const TIMA_REGION_NAME = 'xive.tima';
+import {
+  ESB_REGION_NAME,
+  MMIO_INVALID,
+  MMIO_OK,
+  SPAPR_XIVE_BLOCK_ID,
+  SPAPR_XIVE_HV_PRIO,
+  SPAPR_XIVE_NVT_BASE,
+  SPAPR_XIVE_TM_BASE,
+  SPAPR_XIVE_VC_BASE,
+  TIMA_REGION_NAME,
+  XIVE_EQ_SIZE_SHIFTS,
+  XIVE_NODE_NAME,
+  XIVE_TM_OS_PAGE,
+  XIVE_TM_PAGE_SIZE,
+  XIVE_TM_USER_PAGE,
+} from './xive-layout.ts';
 
-/** Result of an MMIO access that the memory core checked. */
-export const MMIO_OK = 0;
-export const MMIO_INVALID = 1;
+export * from './xive-layout.ts';
 
 export interface SpaprXiveOptions {
   nrIrqs: number;
@@ -34,6 +47,11 @@ export interface SpaprXiveOptions {
   memory: GuestMemory;
   lines: CpuLines | null;
   trace?: TraceSink | null;
+  /**
+   * The machine around the controller, for the hcalls. Without one the controller stands alone:
+   * XIVE counts as negotiated and as active.
+   */
+  platform?: IntcPlatform;
   /** Backing buffers (e.g. SharedArrayBuffer) for the tables; fresh ones otherwise. */
   buffers?: {
     eas: ArrayBufferLike;
@@ -50,7 +68,8 @@ export interface SpaprXiveOptions {
   };
 }
 
-export class SpaprXive implements NvtStore {
+export class SpaprXive implements NvtStore, SpaprIntc {
+  readonly name = 'xive';
   readonly nrIrqs: number;
   readonly nrEnds: number;
   readonly nrServers: number;
@@ -81,6 +100,8 @@ export class SpaprXive implements NvtStore {
   /** First guest address past the ESB region and past the TIMA. */
   private readonly esbEnd: number;
   private readonly tmEnd: number;
+  private readonly hcallCtx: XiveHcallContext;
+  readonly rtasTokens: Readonly<Record<string, number>> = {};
 
   constructor(opts: SpaprXiveOptions) {
     this.nrIrqs = opts.nrIrqs;
@@ -108,6 +129,8 @@ export class SpaprXive implements NvtStore {
       takeNvtIpb: () => 0, // sPAPR keeps no NVT table: nothing was saved
     });
     this.setTrace(opts.trace ?? null);
+    const platform = opts.platform;
+    this.hcallCtx = { xive: this, memory: opts.memory, xiveNegotiated: platform === undefined ? () => true : () => platform.xiveNegotiated() };
   }
 
   get trace(): TraceSink | null {
@@ -124,6 +147,10 @@ export class SpaprXive implements NvtStore {
   }
 
   // ---- vCPUs ---------------------------------------------------------------------------------
+  cpuCreate(vcpuId: number, cpuIndex: number): void {
+    this.addCpu(vcpuId, cpuIndex);
+  }
+
   /** Creates the thread context of a vCPU (machine init or CPU hotplug) and resets it. */
   addCpu(vcpuId: number, cpuIndex = vcpuId): ThreadContext {
     const t = this.createCpu(vcpuId, cpuIndex);
@@ -192,6 +219,19 @@ export class SpaprXive implements NvtStore {
     return true;
   }
 
+  /** The IPIs of vCPU ids 0 .. n-1 (claimed at machine init, before any vCPU exists). */
+  claimIpis(n: number): void {
+    for (let i = 0; i < n; i++) this.claim(i, false);
+  }
+
+  isClaimed(lisn: number): boolean {
+    return Number.isInteger(lisn) && lisn >= 0 && lisn < this.nrIrqs && this.router.easValid(lisn);
+  }
+
+  isLsi(lisn: number): boolean {
+    return this.isClaimed(lisn) && this.source.isLsi(lisn);
+  }
+
   free(lisn: number): void {
     this.checkLisn(lisn);
     this.traceSink?.emit({ name: 'spapr_xive_free_irq', lisn });
@@ -221,7 +261,110 @@ export class SpaprXive implements NvtStore {
     for (const t of this.cpus) this.resetCpu(t);
   }
 
+  // ---- Activation ----------------------------------------------------------------------------
+  activate(): void {
+    this.mmioEnabled = true;
+  }
+
+  deactivate(): void {
+    this.reset();
+    this.mmioEnabled = false;
+  }
+
+  setMapped(active: boolean): void {
+    this.mmioEnabled = active;
+  }
+
+  /** Loaded state: each context's presentation follows its registers again. */
+  postLoad(_resend: boolean): void {
+    for (const t of this.cpus) this.presenter.update(t);
+  }
+
+  lineLevel(vcpuId: number, line: number): boolean {
+    const t = this.tctxById[vcpuId];
+    return t !== undefined && ((t.lines >> line) & 1) === 1;
+  }
+
+  printInfo(): string[] {
+    return xivePicLines(this, this.hcallCtx.memory);
+  }
+
+  printInfoOf(part: { cpu: number } | { irq: number } | null): string[] | null {
+    if (part === null) return this.cpus.flatMap((t) => tctxPicLines(t));
+    if ('cpu' in part) {
+      const t = this.tctxById[part.cpu];
+      return t === undefined ? this.printInfoOf(null) : tctxPicLines(t);
+    }
+    const lines = lisnPicLines(this, this.hcallCtx.memory);
+    const row = lines.find((l) => l.startsWith(`  ${part.irq.toString(16).padStart(8, '0')} `));
+    return [lines[0]!, row ?? `  LISN 0x${part.irq.toString(16)} is not claimed`];
+  }
+
+  /** The XIVE node, and the priorities kept for the hypervisor in the root node. */
+  dt(tree: DeviceTree, nrServers: number, phandle: number): void {
+    const root = tree.root;
+    const n = root.addChild(XIVE_NODE_NAME);
+    n.prependProp('device_type', propString('power-ivpe'));
+    // The guest only gets the OS and USER TIMA pages; USER first because it names the node.
+    n.prependProp('reg', propU64(XIVE_TM_USER_PAGE, XIVE_TM_PAGE_SIZE, XIVE_TM_OS_PAGE, XIVE_TM_PAGE_SIZE));
+    n.prependProp('compatible', propString('ibm,power-ivpe'));
+    n.prependProp('ibm,xive-eq-sizes', propU32(...XIVE_EQ_SIZE_SHIFTS));
+    // LISNs 0 .. nr_servers-1 are the IPIs claimed at machine init, one per possible vCPU.
+    n.prependProp('ibm,xive-lisn-ranges', propU32(0, nrServers));
+    n.prependProp('interrupt-controller', propEmpty());
+    n.prependProp('#interrupt-cells', propU32(2));
+    n.prependProp('linux,phandle', propU32(phandle));
+    n.prependProp('phandle', propU32(phandle));
+    // Priorities hv-prio .. 0xFE are kept for the hypervisor: <first, count>.
+    root.prependProp('ibm,plat-res-int-priorities', propU32(SPAPR_XIVE_HV_PRIO, 0xff - SPAPR_XIVE_HV_PRIO));
+  }
+
+  // ---- Guest calls ---------------------------------------------------------------------------
+  handlesHcall(opcode: number): boolean {
+    return isXiveHcall(opcode);
+  }
+
+  hcall(_vcpuId: number, opcode: number, regs: bigint[]): number {
+    return xiveHcall(this.hcallCtx, opcode, regs);
+  }
+
+  rtas(_name: string, _args: readonly number[], _nret: number): number[] {
+    return [RTAS_OUT_PARAM_ERROR];
+  }
+
   // ---- MMIO ----------------------------------------------------------------------------------
+  /**
+   * A guest load in the ESB region or the TIMA (of vCPU `vcpuId`); elsewhere, or while unmapped,
+   * nothing answers and `out` keeps what the caller put there.
+   */
+  mmioRead(vcpuId: number, addr: number, size: number, out: Uint32Array): void {
+    if (!this.mmioEnabled) return;
+    // Guest addresses are 50-bit floating-point numbers; only small integers (source, offset
+    // in its pages or in the TIMA) are passed on, so no call has to box a number.
+    if (this.inEsb(addr)) {
+      const srcno = this.esbSourceOf(addr);
+      this.esbReadAt(srcno, addr - this.esbPageOf(srcno), size, out);
+    } else if (this.inTima(addr)) this.timaRead(this.tctxOf(vcpuId), addr - this.tmBase, size, out);
+  }
+
+  mmioWrite(vcpuId: number, addr: number, size: number, lo: number, hi: number): void {
+    if (!this.mmioEnabled) return;
+    if (this.inEsb(addr)) {
+      const srcno = this.esbSourceOf(addr);
+      this.esbWriteAt(srcno, addr - this.esbPageOf(srcno), size, lo, hi);
+    } else if (this.inTima(addr)) this.timaWrite(this.tctxOf(vcpuId), addr - this.tmBase, size, lo, hi);
+  }
+
+  private tctxOf(vcpuId: number): ThreadContext {
+    const t = this.tctxById[vcpuId];
+    if (t === undefined) this.noCpu(vcpuId);
+    return t!;
+  }
+
+  private noCpu(vcpuId: number): never {
+    throw new XiveUsageError(`no vCPU ${vcpuId} in this machine`);
+  }
+
   esbRegionSize(): number {
     return this.esbBytes;
   }

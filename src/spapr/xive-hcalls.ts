@@ -9,7 +9,8 @@
  */
 import * as R from '../xive/regs.ts';
 import * as H from './hcall.ts';
-import { MMIO_OK, SPAPR_XIVE_NVT_BASE, type SpaprXive } from './spapr-xive.ts';
+import type { SpaprXive } from './spapr-xive.ts';
+import { MMIO_OK, SPAPR_XIVE_NVT_BASE } from './xive-layout.ts';
 import type { GuestMemory } from '../ports/memory.ts';
 import { hi32, lo32, u64 } from '../util/u64.ts';
 

@@ -1,0 +1,90 @@
+/**
+ * The sPAPR interrupt-controller interface: what the pseries platform asks of an interrupt
+ * controller backend. Two backends implement it — the XIVE controller (spapr-xive.ts, with its
+ * H_INT_* hcalls and ESB/TIMA MMIO) and XICS (spapr-xics.ts, ICS + one ICP per vCPU, with the
+ * XICS hcalls and RTAS calls). The machine holds one backend per ic-mode (both in dual mode) and
+ * routes every request through this interface, so nothing above the platform needs to know
+ * which model the guest is using.
+ *
+ * The split of calls follows the pseries design: claims, frees and per-CPU life-cycle go to
+ * every backend the machine has (in dual mode an IRQ number means the same in both models);
+ * device inputs, MMIO, `info pic`, the device-tree node and post-load go to the active one only.
+ * A backend answers guest calls it owns (hcalls, RTAS) whether or not it is active: each call
+ * checks activity itself and answers as QEMU does when it is not.
+ */
+import type { DeviceTree } from './fdt.ts';
+import type { GuestMemory } from '../ports/memory.ts';
+import type { HcallResult } from './hcall.ts';
+
+/** The two interrupt models; also the capability names of their snapshot sections. */
+export type IntcName = 'xive' | 'xics';
+
+/** What a backend may ask of the machine around it. */
+export interface IntcPlatform {
+  readonly memory: GuestMemory;
+  /** Is `intc` the controller the guest currently uses? */
+  isActive(intc: SpaprIntc): boolean;
+  /** Did CAS negotiate XIVE exploitation (option vector 5 byte 23, bit 0x40)? */
+  xiveNegotiated(): boolean;
+  /** The host's cycle counter (QEMU: cpu_get_host_ticks), through the clock port. */
+  hostTicks(): bigint;
+}
+
+export interface SpaprIntc {
+  readonly name: IntcName;
+
+  // ---- Life cycle (every backend) --------------------------------------------------------------
+  /** The guest switches to this controller (CAS or reset): its MMIO regions are mapped. */
+  activate(): void;
+  /**
+   * The guest leaves this controller: its MMIO regions are unmapped and its state reset (claims
+   * kept), since nothing can reach it any more.
+   */
+  deactivate(): void;
+  /** Marks the controller active or not without touching its state (migration post-load). */
+  setMapped(active: boolean): void;
+  /** Machine reset: sources to their reset state (claims kept), every CPU's context reset. */
+  reset(): void;
+  /** A vCPU is created (machine init or hotplug): its presenter context exists and is reset. */
+  cpuCreate(vcpuId: number, cpuIndex: number): void;
+  hasCpu(vcpuId: number): boolean;
+
+  // ---- IRQ numbers (every backend) -------------------------------------------------------------
+  /** Claims a device or IPI number; false when it is already claimed (QEMU: -EBUSY). */
+  claim(irq: number, lsi: boolean): boolean;
+  free(irq: number): void;
+  isClaimed(irq: number): boolean;
+  isLsi(irq: number): boolean;
+
+  // ---- Active controller only ------------------------------------------------------------------
+  /** Device input level change. */
+  setIrq(irq: number, level: boolean): void;
+  /** MMIO load; the value goes to out[0] (low word), out[1] (high word). Unmapped reads 0. */
+  mmioRead(vcpuId: number, addr: number, size: number, out: Uint32Array): void;
+  mmioWrite(vcpuId: number, addr: number, size: number, lo: number, hi: number): void;
+  /** Level of a vCPU's interrupt input (LINE_INT, LINE_HINT). */
+  lineLevel(vcpuId: number, line: number): boolean;
+  /** The backend's part of `info pic`, one string per line. */
+  printInfo(): string[];
+  /**
+   * The `info pic` lines about one vCPU, one IRQ or (null) every vCPU, for reports that show
+   * only the state an event touched; null when the controller prints no such part.
+   */
+  printInfoOf(part: { cpu: number } | { irq: number } | null): string[] | null;
+  /** Adds the controller's device-tree node (and what it needs elsewhere in the tree). */
+  dt(tree: DeviceTree, nrServers: number, phandle: number): void;
+  /** After a migration: state loaded, controller active. Re-sends what QEMU's post-load re-sends. */
+  postLoad(resend: boolean): void;
+
+  // ---- Guest calls this backend owns -----------------------------------------------------------
+  handlesHcall(opcode: number): boolean;
+  /** `regs` are R4..R9 (unsigned 64-bit values), updated in place; returns R3. */
+  hcall(vcpuId: number, opcode: number, regs: bigint[]): number;
+  /** RTAS calls this backend registers, by name, with their tokens. */
+  readonly rtasTokens: Readonly<Record<string, number>>;
+  /** An RTAS call by name (one of rtasTokens); returns the return words, status first. */
+  rtas(name: string, args: readonly number[], nret: number): number[];
+}
+
+/** Answer of an hcall the machine has nobody for. */
+export type { HcallResult };
