@@ -16,7 +16,7 @@ import type { GuestMemory } from '../ports/memory.ts';
 import type { CpuLines } from '../ports/lines.ts';
 import type { ThreadContext } from '../xive/tctx.ts';
 import type { TraceSink } from '../trace/events.ts';
-import { XiveUsageError } from '../errors.ts';
+import { XiveUsageError } from '../base/errors.ts';
 
 /** Largest sizes the addressing allows: 2^20 ESB page pairs fit below the TIMA; 4096 NVTs. */
 export const BIG_MAX_IRQS = 1 << 20;

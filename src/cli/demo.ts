@@ -10,7 +10,7 @@ import { SnapshotError } from '../migration/snapshot.ts';
 import { XiveGuest } from '../guest/xive-driver.ts';
 import type { ReferenceGuest } from '../guest/guest.ts';
 import { writeText, type Io } from './replay.ts';
-import { PerfettoSink } from '../trace/perfetto.ts';
+import { PerfettoSink } from '../trace-export/perfetto.ts';
 import { SpaprMachine } from '../spapr/machine.ts';
 import { SPAPR_MAX_CPUS } from '../spapr/irq-map.ts';
 import { IC_MODES } from '../spapr/cas.ts';

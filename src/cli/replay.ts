@@ -4,7 +4,7 @@
  * Exit status: 0 no divergence (and `info pic` equal to --expect-pic), 1 divergence, 2 unusable input.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { PerfettoSink } from '../trace/perfetto.ts';
+import { PerfettoSink } from '../trace-export/perfetto.ts';
 import { saveSnapshotFile } from './snapshot-files.ts';
 import { parse, intOption, enumOption, sizeOption, UsageFailure } from './args.ts';
 import { replayTrace, type ReplayResult } from '../replay/replay.ts';

@@ -12,7 +12,7 @@
  * returns the built-in ones. Snapshot+restore and device-control operations plug in here.
  */
 import type { SpaprMachine } from '../spapr/machine.ts';
-import { XiveUsageError } from '../errors.ts';
+import { XiveUsageError } from '../base/errors.ts';
 import type { RefMachine } from './reference.ts';
 import type { Rng } from './rng.ts';
 import { platformHostOps } from './host-platform.ts';

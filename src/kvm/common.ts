@@ -12,7 +12,7 @@
  * Acronyms: see uapi.ts.
  */
 import type { SpaprMachine } from '../spapr/machine.ts';
-import { XiveUsageError } from '../errors.ts';
+import { XiveUsageError } from '../base/errors.ts';
 import { EBADF, EINVAL, ENODEV } from './uapi.ts';
 
 export const EMPTY = new Uint8Array(0);

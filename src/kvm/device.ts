@@ -23,7 +23,7 @@
  * Acronyms: see uapi.ts.
  */
 import type { SpaprMachine } from '../spapr/machine.ts';
-import { XiveUsageError } from '../errors.ts';
+import { XiveUsageError } from '../base/errors.ts';
 import * as U from './uapi.ts';
 import { KvmDeviceBase, checkBuffer, checkU32, checkU64, quiet, readU64, writeU64, type DeviceHost, type KvmDevice } from './common.ts';
 import { KvmXicsDevice, icpStateWord, setIcpState } from './xics-device.ts';

@@ -22,7 +22,7 @@
  */
 import * as U from './uapi.ts';
 import * as R from '../xive/regs.ts';
-import { XiveUsageError } from '../errors.ts';
+import { XiveUsageError } from '../base/errors.ts';
 import { readU32, readU64, u64Buffer, type KvmDevice, type KvmEsbMapping } from './common.ts';
 import type { KvmVm } from './device.ts';
 

@@ -28,7 +28,7 @@ import * as R from '../xive/regs.ts';
 import { KvmDeviceBase, KvmFault, readU32, readU64, writeU32, writeU64, quiet, type DeviceHost, type KvmMapping } from './common.ts';
 import { SPAPR_XIVE_NVT_BASE, type SpaprXive } from '../spapr/spapr-xive.ts';
 import { LINE_INT } from '../ports/lines.ts';
-import { XiveUsageError } from '../errors.ts';
+import { XiveUsageError } from '../base/errors.ts';
 
 /** Highest END priority a guest may use: 7 is the kernel's escalation queue. */
 const XIVE_PRIO_GUEST_MAX = 6;

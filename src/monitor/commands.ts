@@ -9,7 +9,7 @@ import type { SpaprMachine } from '../spapr/machine.ts';
 import { infoPic } from './info-pic.ts';
 import * as H from '../spapr/hcall.ts';
 import type { TraceEvent, TraceSink } from '../trace/events.ts';
-import { XiveUsageError } from '../errors.ts';
+import { XiveUsageError } from '../base/errors.ts';
 import { SPAPR_XIRQ_BASE, SPAPR_NR_XIRQS } from '../spapr/irq-map.ts';
 
 /** Counts of interrupt activity per LISN and per vCPU, fed by the machine's trace events. */

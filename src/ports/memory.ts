@@ -5,7 +5,7 @@
  *
  * Values are big-endian 32-bit words, as the XIVE writes them into guest memory.
  */
-import { fromBigEndian, isSharedBuffer, toBigEndian } from '../util/endian.ts';
+import { fromBigEndian, isSharedBuffer, toBigEndian } from '../base/endian.ts';
 
 export interface GuestMemory {
   /** True when [addr, addr+len) is entirely guest RAM (what QEMU's address_space_map checks). */

@@ -21,7 +21,7 @@ import { parseTraceLine, KNOWN_EVENTS, type ParsedLine } from '../trace/parse.ts
 import { infoPic } from '../monitor/info-pic.ts';
 import { modelStateFor } from './state.ts';
 import { SparseGuestMemory } from '../ports/memory.ts';
-import { XiveUsageError } from '../errors.ts';
+import { XiveUsageError } from '../base/errors.ts';
 import { captureSnapshot, restoreSnapshot } from '../migration/snapshot.ts';
 import { leHostEquivalent } from './le-host.ts';
 import { HCALL_EVENTS, OUTPUT_ONLY, controllerMismatch, isModelEvent } from './classes.ts';

@@ -8,7 +8,7 @@
 import { SpaprXive, type SpaprXiveOptions } from './spapr-xive.ts';
 import { MMIO_OK } from './xive-layout.ts';
 import { SpaprXics } from './spapr-xics.ts';
-import { RTAS_OUT_PARAM_ERROR } from '../xics/xics-hcalls.ts';
+import { RTAS_OUT_PARAM_ERROR } from './xics-hcalls.ts';
 import * as H from './hcall.ts';
 import { SPAPR_IRQ_EPOW, SPAPR_IRQ_HOTPLUG, SPAPR_MAX_CPUS, SPAPR_NR_XIRQS, SPAPR_XIRQ_BASE, SPAPR_IRQ_NR_IPIS, SPAPR_IRQ_MSI, MsiAllocator, vioIrq, pciLsiIrq } from './irq-map.ts';
 import { IC_MODES, negotiateIcMode, OV5_INT_CTRL_BYTE, OV5_XIVE_EXPLOIT, type CasOutcome, type IcMode } from './cas.ts';
@@ -17,7 +17,7 @@ import { SparseGuestMemory, type GuestMemory } from '../ports/memory.ts';
 import { LineState, type CpuLines } from '../ports/lines.ts';
 import { ManualClock, type Clock } from '../ports/clock.ts';
 import type { TraceSink } from '../trace/events.ts';
-import { XiveUsageError } from '../errors.ts';
+import { XiveUsageError } from '../base/errors.ts';
 
 export interface MachineOptions {
   /** vCPUs present at start. */

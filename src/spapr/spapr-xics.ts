@@ -7,11 +7,11 @@
  */
 import { Ics, XICS_IRQ_BASE, XICS_NR_IRQS } from '../xics/ics.ts';
 import { Icp, SimpleXicsFabric } from '../xics/icp.ts';
-import { isXicsHcall, xicsHcall, xicsRtas, XICS_RTAS_TOKENS, type XicsHcallContext } from '../xics/xics-hcalls.ts';
+import { isXicsHcall, xicsHcall, xicsRtas, XICS_RTAS_TOKENS, type XicsHcallContext } from './xics-hcalls.ts';
 import { xicsPicLines } from '../xics/info-pic.ts';
 import { LINE_INT, type CpuLines } from '../ports/lines.ts';
 import type { TraceSink } from '../trace/events.ts';
-import { XiveUsageError } from '../errors.ts';
+import { XiveUsageError } from '../base/errors.ts';
 import type { IntcPlatform, SpaprIntc } from './intc.ts';
 import { propEmpty, propString, propU32, type DeviceTree } from './fdt.ts';
 

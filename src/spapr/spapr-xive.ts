@@ -15,12 +15,12 @@ import { Tima } from '../xive/tima.ts';
 import type { GuestMemory } from '../ports/memory.ts';
 import type { CpuLines } from '../ports/lines.ts';
 import type { TraceSink } from '../trace/events.ts';
-import { XiveUsageError } from '../errors.ts';
+import { XiveUsageError } from '../base/errors.ts';
 import type { IntcPlatform, SpaprIntc } from './intc.ts';
 import { isXiveHcall, xiveHcall, type XiveHcallContext } from './xive-hcalls.ts';
 import { lisnPicLines, tctxPicLines, xivePicLines } from './xive-info-pic.ts';
 import { propEmpty, propString, propU32, propU64, type DeviceTree } from './fdt.ts';
-import { RTAS_OUT_PARAM_ERROR } from '../xics/xics-hcalls.ts';
+import { RTAS_OUT_PARAM_ERROR } from './xics-hcalls.ts';
 
 import {
   ESB_REGION_NAME,

@@ -12,7 +12,7 @@ import * as H from './hcall.ts';
 import type { SpaprXive } from './spapr-xive.ts';
 import { MMIO_OK, SPAPR_XIVE_NVT_BASE } from './xive-layout.ts';
 import type { GuestMemory } from '../ports/memory.ts';
-import { hi32, lo32, u64 } from '../util/u64.ts';
+import { hi32, lo32, u64 } from '../base/u64.ts';
 
 const M64 = 0xffff_ffff_ffff_ffffn;
 

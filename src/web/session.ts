@@ -16,7 +16,7 @@ import { SpaprMachine } from '../spapr/machine.ts';
 import { SPAPR_IRQ_MSI, pciLsiIrq } from '../spapr/irq-map.ts';
 import { XiveGuest } from '../guest/xive-driver.ts';
 import { drain, mulberry32, runWorkload } from '../guest/workload.ts';
-import { XiveUsageError } from '../errors.ts';
+import { XiveUsageError } from '../base/errors.ts';
 import { LiveCounters, machineView, type MachineView } from './state.ts';
 
 /** Device sources the workload drives: the workload's defaults, named so the tail uses the same. */

@@ -11,7 +11,7 @@
  */
 import { LINE_INT, type CpuLines } from '../ports/lines.ts';
 import type { TraceSink } from '../trace/events.ts';
-import { XiveUsageError } from '../errors.ts';
+import { XiveUsageError } from '../base/errors.ts';
 import { XICS_IPI, type Ics, type XicsFabric } from './ics.ts';
 
 const XISR_MASK = 0x00ff_ffff;

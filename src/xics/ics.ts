@@ -9,7 +9,7 @@
  * request register, XISR = its source field, CPPR = current processor priority.
  */
 import type { TraceSink } from '../trace/events.ts';
-import { XiveUsageError } from '../errors.ts';
+import { XiveUsageError } from '../base/errors.ts';
 import type { Icp } from './icp.ts';
 
 /** BUID 1 shifted by 12: the first irq number of QEMU's ICS. */

@@ -16,7 +16,7 @@
  */
 import * as R from './regs.ts';
 import { pqEoi, pqEoiForwards, pqTrigger, pqTriggerForwards } from './esb.ts';
-import { fromBigEndian, toBigEndian } from '../util/endian.ts';
+import { fromBigEndian, toBigEndian } from '../base/endian.ts';
 import type { GuestMemory } from '../ports/memory.ts';
 
 // ---- Source status bytes (PQ in bits 0-1, LSI asserted in bit 2) ------------------------------

@@ -14,7 +14,7 @@ import {
 import { pqEoi, pqEoiForwards, pqTrigger, pqTriggerForwards } from './esb.ts';
 import { atomicLsiAssert, atomicLsiDeassert, atomicPqTrigger, atomicSetPq, atomicSourceEoi } from './atomics.ts';
 import type { TraceSink } from '../trace/events.ts';
-import { u64 } from '../util/u64.ts';
+import { u64 } from '../base/u64.ts';
 
 export interface SourceNotifier {
   notify(srcno: number, pqChecked: boolean): void;

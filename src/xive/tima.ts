@@ -12,7 +12,7 @@
 import * as R from './regs.ts';
 import type { ThreadContext } from './tctx.ts';
 import type { TraceSink } from '../trace/events.ts';
-import { u64 } from '../util/u64.ts';
+import { u64 } from '../base/u64.ts';
 
 // Per-byte rights for each page view: 0 none, 1 write, 2 read, 3 both. 64 bytes per page.
 const ROW_ZERO = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];

@@ -12,7 +12,7 @@ import { SPAPR_XIVE_VC_BASE } from '../../src/spapr/spapr-xive.ts';
 import * as H from '../../src/spapr/hcall.ts';
 import { TraceBuffer } from '../../src/trace/events.ts';
 import { formatTraceEvent } from '../../src/trace/format.ts';
-import { XiveUsageError } from '../../src/errors.ts';
+import { XiveUsageError } from '../../src/base/errors.ts';
 
 test('every cycle delivers its event (check = sum of EISNs, as the C reference computes it)', () => {
   const rig = buildCycleRig({ sources: 512, vcpus: 4 });

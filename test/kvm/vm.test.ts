@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SpaprMachine } from '../../src/spapr/machine.ts';
 import { KvmVm } from '../../src/kvm/device.ts';
-import { XiveUsageError } from '../../src/errors.ts';
+import { XiveUsageError } from '../../src/base/errors.ts';
 import { U, device, expectFails, expectRc, getU64, icpWord, modelState, rig, u64 } from './helpers.ts';
 
 const dual = (smp = 2) => new SpaprMachine({ smp, icMode: 'dual' });

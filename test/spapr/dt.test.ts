@@ -46,7 +46,7 @@ import {
   interruptControllerTree,
 } from '../../src/spapr/device-tree.ts';
 import type { IcMode } from '../../src/spapr/cas.ts';
-import { XiveUsageError } from '../../src/errors.ts';
+import { XiveUsageError } from '../../src/base/errors.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/qemu/', import.meta.url));
 

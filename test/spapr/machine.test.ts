@@ -8,7 +8,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as H from '../../src/spapr/hcall.ts';
 import { SpaprMachine } from '../../src/spapr/machine.ts';
-import { XiveUsageError } from '../../src/errors.ts';
+import { XiveUsageError } from '../../src/base/errors.ts';
 import { TraceBuffer } from '../../src/trace/events.ts';
 import { LINE_INT, LineState } from '../../src/ports/lines.ts';
 import {

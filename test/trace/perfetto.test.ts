@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { replayTrace } from '../../src/replay/replay.ts';
-import { PerfettoSink } from '../../src/trace/perfetto.ts';
+import { PerfettoSink } from '../../src/trace-export/perfetto.ts';
 
 const FIX = new URL('../fixtures/qemu/', import.meta.url);
 

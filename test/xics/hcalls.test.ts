@@ -22,10 +22,10 @@ import {
   isXicsRtas,
   xicsHcall,
   xicsRtas,
-} from '../../src/xics/xics-hcalls.ts';
+} from '../../src/spapr/xics-hcalls.ts';
 import { H_FUNCTION, H_HARDWARE, H_PARAMETER, H_SUCCESS } from '../../src/spapr/hcall.ts';
 import { XICS_STATUS_MASKED_PENDING } from '../../src/xics/ics.ts';
-import { XiveUsageError } from '../../src/errors.ts';
+import { XiveUsageError } from '../../src/base/errors.ts';
 import { SENTINELS, hcall, regsOf, rig, snapshot, src, take, type Rig } from './helpers.ts';
 
 const M64 = 0xffff_ffff_ffff_ffffn;

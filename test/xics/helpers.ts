@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { Ics } from '../../src/xics/ics.ts';
 import { Icp, SimpleXicsFabric } from '../../src/xics/icp.ts';
-import { xicsHcall, type XicsHcallContext } from '../../src/xics/xics-hcalls.ts';
+import { xicsHcall, type XicsHcallContext } from '../../src/spapr/xics-hcalls.ts';
 import { TraceBuffer } from '../../src/trace/events.ts';
 import { formatTraceEvent } from '../../src/trace/format.ts';
 import { LineState, LINE_INT } from '../../src/ports/lines.ts';

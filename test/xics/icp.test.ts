@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { Icp, SimpleXicsFabric } from '../../src/xics/icp.ts';
 import { Ics, XICS_STATUS_REJECTED, XICS_STATUS_SENT, XICS_STATUS_ASSERTED } from '../../src/xics/ics.ts';
 import { LINE_INT, type CpuLines } from '../../src/ports/lines.ts';
-import { XiveUsageError } from '../../src/errors.ts';
+import { XiveUsageError } from '../../src/base/errors.ts';
 import { rig, src, take } from './helpers.ts';
 
 /** Opens CPU `cpu`, routes `irq` (MSI) to it at `prio` and fires it. */

@@ -17,7 +17,7 @@ import {
   XICS_STATUS_SENT,
 } from '../../src/xics/ics.ts';
 import { SimpleXicsFabric } from '../../src/xics/icp.ts';
-import { XiveUsageError } from '../../src/errors.ts';
+import { XiveUsageError } from '../../src/base/errors.ts';
 import { rig, src, take } from './helpers.ts';
 
 describe('ICS state, claim, free, reset', () => {

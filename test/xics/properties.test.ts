@@ -14,7 +14,7 @@ import {
   XICS_STATUS_REJECTED,
   XICS_STATUS_SENT,
 } from '../../src/xics/ics.ts';
-import { H_CPPR, H_EOI, H_IPI, H_IPOLL, H_XIRR, xicsRtas } from '../../src/xics/xics-hcalls.ts';
+import { H_CPPR, H_EOI, H_IPI, H_IPOLL, H_XIRR, xicsRtas } from '../../src/spapr/xics-hcalls.ts';
 import { H_PARAMETER, H_SUCCESS } from '../../src/spapr/hcall.ts';
 import { LINE_INT } from '../../src/ports/lines.ts';
 import { TraceBuffer } from '../../src/trace/events.ts';

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parseTraceLine } from '../../src/trace/parse.ts';
 import type { TraceEvent } from '../../src/trace/events.ts';
-import { H_CPPR, H_EOI, H_IPI, H_XIRR, xicsRtas } from '../../src/xics/xics-hcalls.ts';
+import { H_CPPR, H_EOI, H_IPI, H_XIRR, xicsRtas } from '../../src/spapr/xics-hcalls.ts';
 import { H_SUCCESS } from '../../src/spapr/hcall.ts';
 import { maskPicPointers, xicsInfoPic } from '../../src/xics/info-pic.ts';
 import { hcall, rig, src, take, type Rig } from './helpers.ts';

@@ -8,7 +8,7 @@
  * a counter per vCPU follows the events waiting for it (presented and not yet handled). Logs
  * have no clock, so the time axis is the event order: one event = one microsecond.
  */
-import type { TraceEvent, TraceSink } from './events.ts';
+import type { TraceEvent, TraceSink } from '../trace/events.ts';
 
 interface ChromeEvent {
   name: string;

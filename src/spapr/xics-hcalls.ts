@@ -5,10 +5,10 @@
  * entries — ibm,set-xive, ibm,get-xive, ibm,int-off, ibm,int-on. Every check, its order and
  * every status code follow QEMU 7.2; guest input never throws.
  */
-import type { Ics } from './ics.ts';
-import type { Icp } from './icp.ts';
-import { XiveUsageError } from '../errors.ts';
-import { H_CPPR, H_EOI, H_FUNCTION, H_HARDWARE, H_IPI, H_IPOLL, H_PARAMETER, H_SUCCESS, H_XIRR, H_XIRR_X } from '../spapr/hcall.ts';
+import type { Ics } from '../xics/ics.ts';
+import type { Icp } from '../xics/icp.ts';
+import { XiveUsageError } from '../base/errors.ts';
+import { H_CPPR, H_EOI, H_FUNCTION, H_HARDWARE, H_IPI, H_IPOLL, H_PARAMETER, H_SUCCESS, H_XIRR, H_XIRR_X } from './hcall.ts';
 
 export { H_CPPR, H_EOI, H_IPI, H_IPOLL, H_XIRR, H_XIRR_X };
 
