@@ -1,0 +1,47 @@
+/**
+ * The fixtures manifest (test/fixtures/captures.json): every QEMU capture the project keeps, with
+ * the machine it was taken on. Tests, benchmarks and tools list captures from here only.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { IcMode } from '../../src/spapr/cas.ts';
+
+export interface Capture {
+  name: string;
+  /** Folder below test/fixtures/. */
+  dir: string;
+  /** The QEMU options it was captured with (documentation). */
+  qemu: string;
+  machine: { smp: number; maxCpus: number; icMode: IcMode };
+  /** The controller the guest used after CAS. */
+  guest: 'xive' | 'xics';
+  /** Whether QEMU's device tree dump of that machine (NAME.dtb) is kept. */
+  dtb: boolean;
+}
+
+export const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/', import.meta.url));
+const manifest = JSON.parse(readFileSync(`${FIXTURES_DIR}captures.json`, 'utf8')) as { captures: Capture[] };
+
+export const CAPTURES: readonly Capture[] = manifest.captures;
+
+export function capture(name: string): Capture {
+  const c = CAPTURES.find((x) => x.name === name);
+  if (c === undefined) throw new Error(`no capture '${name}' in test/fixtures/captures.json`);
+  return c;
+}
+
+/** Absolute path of one of a capture's files ('trace', 'pic' or 'dtb'). */
+export function capturePath(c: Capture | string, ext: 'trace' | 'pic' | 'dtb'): string {
+  const k = typeof c === 'string' ? capture(c) : c;
+  return `${FIXTURES_DIR}${k.dir}/${k.name}.${ext}`;
+}
+
+export function captureText(c: Capture | string, ext: 'trace' | 'pic'): string {
+  return readFileSync(capturePath(c, ext), 'utf8');
+}
+
+/** The capture's machine as CLI options (--smp N --max-cpus M --ic-mode X). */
+export function captureArgs(c: Capture | string): string[] {
+  const k = typeof c === 'string' ? capture(c) : c;
+  return ['--smp', String(k.machine.smp), '--max-cpus', String(k.machine.maxCpus), '--ic-mode', k.machine.icMode];
+}
