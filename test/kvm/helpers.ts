@@ -1,7 +1,7 @@
 /**
- * Shared helpers for the KVM-style API tests: machines with a VM and a connected device, buffer
- * builders, errno assertions, and a snapshot of every model byte an attribute or ONE_REG call
- * could change, so failing calls can be checked to change nothing.
+ * Fixtures of the KVM-style device API tests: machines with a VM and a connected device, buffer
+ * builders for the attribute and ONE_REG words, errno assertions (a failing call must also change
+ * no model byte), and random guest/device activity on a XICS machine.
  */
 import assert from 'node:assert/strict';
 import { SpaprMachine, type MachineOptions } from '../../src/spapr/machine.ts';
@@ -10,6 +10,7 @@ import * as U from '../../src/kvm/uapi.ts';
 import { SparseGuestMemory } from '../../src/ports/memory.ts';
 import fc from 'fast-check';
 import * as H from '../../src/spapr/hcall.ts';
+import { modelState } from '../support/state.ts';
 
 export { U };
 
@@ -99,51 +100,6 @@ export function rig(kind: 'xics' | 'xive', opts: Partial<MachineOptions> = {}): 
   return { m, vm, dev };
 }
 
-/** Every state byte of the machine's controllers, by table. */
-export function modelParts(m: SpaprMachine): Record<string, string> {
-  const parts: Record<string, string> = {};
-  const x = m.xive;
-  if (x !== null) {
-    const r = x.router;
-    parts.eas = Buffer.from(r.eas.buffer, r.eas.byteOffset, r.eas.byteLength).toString('hex');
-    parts.ends = Buffer.from(r.ends.buffer, r.ends.byteOffset, r.ends.byteLength).toString('hex');
-    parts.sourceStatus = Buffer.from(x.source.status).toString('hex');
-    parts.lsiMap = Array.from(x.source.lsiMap).join(',');
-    parts.tctx = Buffer.from(x.tctxRegs).toString('hex');
-    parts.tctxLines = x.cpus.map((t) => t.lines).join(',');
-  }
-  const c = m.xics;
-  if (c !== null) {
-    const ics = c.ics;
-    parts.icsServer = Array.from(ics.server).join(',');
-    parts.icsPriority = Array.from(ics.priority).join(',');
-    parts.icsSaved = Array.from(ics.savedPriority).join(',');
-    parts.icsStatus = Array.from(ics.status).join(',');
-    parts.icsFlags = Array.from(ics.flags).join(',');
-    parts.icps = JSON.stringify(c.icps.map((i) => [i.xirr, i.pendingPriority, i.mfrr, i.owner === null, i.outputLevel]));
-  }
-  return parts;
-}
-
-/** Every state byte of the machine's controllers, as one comparable string. */
-export function modelState(m: SpaprMachine): string {
-  return JSON.stringify(modelParts(m));
-}
-
-/** Asserts two machines hold the same controller state, naming the first table that differs. */
-export function assertSameModel(actual: SpaprMachine, expected: SpaprMachine | Record<string, string>, what = ''): void {
-  const a = modelParts(actual);
-  const e = expected instanceof SpaprMachine ? modelParts(expected) : expected;
-  for (const k of Object.keys(e)) {
-    const x = a[k] ?? '';
-    const y = e[k]!;
-    if (x === y) continue;
-    let i = 0;
-    while (x[i] === y[i]) i++;
-    assert.fail(`${what}: ${k} differs at character ${i}: …${x.slice(Math.max(0, i - 16), i + 24)}… vs …${y.slice(Math.max(0, i - 16), i + 24)}…`);
-  }
-}
-
 /** Asserts `fn` returns `want` (a negative errno) and leaves the model untouched. */
 export function expectFails(m: SpaprMachine, want: number, fn: () => number, what = ''): void {
   const before = modelState(m);
@@ -163,7 +119,6 @@ export function copyRam(from: SparseGuestMemory, to: SparseGuestMemory): void {
 }
 
 // ---- Random guest/device activity on a XICS machine ------------------------------------------------
-
 
 export const XICS_OP_IRQS = [0x1000, 0x1001, 0x1200, 0x1201, 0x1300] as const;
 

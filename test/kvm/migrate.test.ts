@@ -13,7 +13,9 @@ import { KvmVm, type KvmDevice } from '../../src/kvm/device.ts';
 import { restoreXics, saveXics, xiveRestoreAndRun, xiveRun, xiveSave, xiveStop, type XicsMigrationState } from '../../src/kvm/migrate.ts';
 import { infoPic } from '../../src/monitor/info-pic.ts';
 import { XiveGuest } from '../../src/guest/xive-driver.ts';
-import { U, assertSameModel, copyRam, device, expectRc, icpWord, modelParts, rig, runXicsOps, xicsOps, type Rig, type XicsOp } from './helpers.ts';
+import { U, copyRam, device, expectRc, icpWord, rig, runXicsOps, xicsOps, type Rig, type XicsOp } from './helpers.ts';
+import { ESB_BASE, TIMA_OS } from '../support/mmio.ts';
+import { assertSameModel, modelParts } from '../support/state.ts';
 
 // ---- XICS ------------------------------------------------------------------------------------------------
 
@@ -117,8 +119,6 @@ test('XICS: a QEMU-emulated presenter state the kernel does not allow is refused
 
 // ---- XIVE ------------------------------------------------------------------------------------------------
 
-const TM_OS = 0x0006_0302_0318_0000 + 0x2_0000;
-const VC_BASE = 0x0006_0100_0000_0000;
 const MSIS = [0x1300, 0x1301, 0x1302];
 const LSIS = [0x1200, 0x1201];
 
@@ -199,10 +199,10 @@ function runRaw(m: SpaprMachine, ops: readonly RawOp[]): void {
   for (const o of ops) {
     if (o.k === 'msi') m.pulseMsi(o.lisn);
     else if (o.k === 'lsi') m.setIrq(o.lisn, o.up);
-    else if (o.k === 'ipi') m.mmioWrite(0, VC_BASE + o.cpu * 0x2_0000, 8, 0, 0);
-    else if (o.k === 'ack') m.mmioRead(o.cpu, TM_OS + 0x810, 2);
-    else if (o.k === 'eoi') m.mmioRead64(0, VC_BASE + o.lisn * 0x2_0000 + 0x1_0000);
-    else m.mmioWrite(o.cpu, TM_OS + 0x11, 1, o.cppr);
+    else if (o.k === 'ipi') m.mmioWrite(0, ESB_BASE + o.cpu * 0x2_0000, 8, 0, 0);
+    else if (o.k === 'ack') m.mmioRead(o.cpu, TIMA_OS + 0x810, 2);
+    else if (o.k === 'eoi') m.mmioRead64(0, ESB_BASE + o.lisn * 0x2_0000 + 0x1_0000);
+    else m.mmioWrite(o.cpu, TIMA_OS + 0x11, 1, o.cppr);
   }
 }
 

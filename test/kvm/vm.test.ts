@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { SpaprMachine } from '../../src/spapr/machine.ts';
 import { KvmVm } from '../../src/kvm/device.ts';
 import { XiveUsageError } from '../../src/base/errors.ts';
-import { U, device, expectFails, expectRc, getU64, icpWord, modelState, rig, u64 } from './helpers.ts';
+import { U, device, expectFails, expectRc, getU64, icpWord, rig, u64 } from './helpers.ts';
+import { modelState } from '../support/state.ts';
 
 const dual = (smp = 2) => new SpaprMachine({ smp, icMode: 'dual' });
 

@@ -11,7 +11,8 @@ import * as R from '../../src/xive/regs.ts';
 import { LINE_INT } from '../../src/ports/lines.ts';
 import { SpaprMachine } from '../../src/spapr/machine.ts';
 import { KvmFault, KvmVm, type KvmEsbMapping, type KvmTimaMapping } from '../../src/kvm/device.ts';
-import { U, device, eqBuf, eqId, expectFails, expectRc, modelState, readEq, rig, srcCfg, u32, u64, type Rig } from './helpers.ts';
+import { U, device, eqBuf, eqId, expectFails, expectRc, readEq, rig, srcCfg, u32, u64, type Rig } from './helpers.ts';
+import { modelState } from '../support/state.ts';
 
 const CTRL = U.KVM_DEV_XIVE_GRP_CTRL;
 const SOURCE = U.KVM_DEV_XIVE_GRP_SOURCE;

@@ -5,18 +5,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SpaprMachine } from '../../src/spapr/machine.ts';
+import type { SpaprMachine } from '../../src/spapr/machine.ts';
 import { infoPic } from '../../src/monitor/info-pic.ts';
 import * as H from '../../src/spapr/hcall.ts';
 import type { GuestMemory } from '../../src/ports/memory.ts';
 import { SparseGuestMemory } from '../../src/ports/memory.ts';
-
-const ESB = 0x0006_0100_0000_0000;
+import { negotiatedMachine } from '../support/machine.ts';
+import { ESB_BASE } from '../support/mmio.ts';
 
 function machine(memory?: GuestMemory): SpaprMachine {
-  const m = new SpaprMachine({ smp: 1, icMode: 'xive', memory });
-  m.cas(0x40);
-  return m;
+  return negotiatedMachine({ smp: 1, memory });
 }
 
 function lineOf(m: SpaprMachine, lisn: number): string {
@@ -48,10 +46,10 @@ test('window wraps around the queue end; index and size columns', () => {
   // 4 KiB queue = 1024 entries for vCPU 0 priority 6; LISN 0x1000 routed there with EISN 0x55.
   assert.equal(m.hcall(0, H.H_INT_SET_QUEUE_CONFIG, [1n, 0n, 6n, 0x100000n, 12n]).ret, H.H_SUCCESS);
   assert.equal(m.hcall(0, H.H_INT_SET_SOURCE_CONFIG, [2n, 0x1000n, 0n, 6n, 0x55n]).ret, H.H_SUCCESS);
-  m.mmioRead(0, ESB + 0x1000 * 0x20000 + 0x10000 + 0xc00, 8); // PQ 00
+  m.mmioRead(0, ESB_BASE + 0x1000 * 0x20000 + 0x10000 + 0xc00, 8); // PQ 00
   for (let i = 0; i < 1026; i++) {
     m.pulseMsi(0x1000);
-    m.mmioRead(0, ESB + 0x1000 * 0x20000 + 0x10000 + 0xc00, 8); // EOI through SET_PQ_00
+    m.mmioRead(0, ESB_BASE + 0x1000 * 0x20000 + 0x10000 + 0xc00, 8); // EOI through SET_PQ_00
   }
   // index 2, generation toggled to 0: entries 1021..1023 from the first pass (gen 1), 0..1 second pass (gen 0)
   assert.equal(
@@ -78,7 +76,7 @@ test('P, Q and A flags; asserted LSI', () => {
   m.hcall(0, H.H_INT_ESB, [0n, 0x1300n, 0xc00n, 0n]); // PQ 00
   m.setIrq(0x1300, true);
   assert.match(lineOf(m, 0x1300), /^ {2}00001300 LSI P-A {3}00000020 /);
-  m.mmioRead(0, ESB + 0x1300 * 0x20000 + 0x10000 + 0xf00, 8); // PQ 11
+  m.mmioRead(0, ESB_BASE + 0x1300 * 0x20000 + 0x10000 + 0xf00, 8); // PQ 11
   assert.match(lineOf(m, 0x1300), /^ {2}00001300 LSI PQA {3}00000020 /);
 });
 

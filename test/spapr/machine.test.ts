@@ -11,27 +11,15 @@ import { SpaprMachine } from '../../src/spapr/machine.ts';
 import { XiveUsageError } from '../../src/base/errors.ts';
 import { TraceBuffer } from '../../src/trace/events.ts';
 import { LINE_INT, LineState } from '../../src/ports/lines.ts';
-import {
-  M64,
-  TM_BASE,
-  eas,
-  endWords,
-  esbLoad,
-  expectError,
-  expectOk,
-  freshMachine,
-  mgmtPage,
-  negotiatedMachine,
-  trigger,
-  triggerPage,
-} from './helpers.ts';
+import { eas, endWords, expectError, expectOk } from './helpers.ts';
+import { M64 } from '../support/hcall.ts';
+import { freshMachine, negotiatedMachine } from '../support/machine.ts';
+import { TIMA_HV, TIMA_OS, esbLoad, mgmtPage, trigger, triggerPage } from '../support/mmio.ts';
 
 const OS = 0x10;
 const RESET_END = [0, 0x5000_0000, 0, 0, 0, 0, 0, 0];
 const CLAIMED_EAS: [number, number] = [0x8000_0000, 0x8000_0000];
 const DEFAULT_CLAIMED = [0x1000, 0x1001, 0x1100, 0x1101, 0x1200, 0x1201, 0x1202, 0x1203];
-const TIMA_HV = TM_BASE + 0x10000;
-const TIMA_OS = TM_BASE + 0x20000;
 
 /** The 16 OS-ring bytes of a vCPU's thread context. */
 function osRing(m: SpaprMachine, vcpu: number): number[] {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { SpaprMachine } from '../../src/spapr/machine.ts';
 import * as H from '../../src/spapr/hcall.ts';
 import { infoPic } from '../../src/monitor/info-pic.ts';
+import { TIMA_OS, triggerPage } from '../support/mmio.ts';
 
 test('xics: no XIVE at all; XIVE hcalls are unknown; XICS works from the start', () => {
   const m = new SpaprMachine({ smp: 2, icMode: 'xics' });
@@ -59,9 +60,9 @@ test('dual: a XICS guest keeps XICS; XIVE MMIO stays unmapped', () => {
   const m = new SpaprMachine({ smp: 1, icMode: 'dual' });
   assert.deepEqual(m.cas(0x00), { ok: true, xive: false });
   assert.equal(m.activeController(), 'xics');
-  m.mmioWrite(0, 0x0006_0100_0000_0000, 8, 0, 0); // IPI trigger page of LISN 0: unassigned now
+  m.mmioWrite(0, triggerPage(0), 8, 0, 0); // IPI trigger page of LISN 0: unassigned now
   assert.equal(m.xive!.source.getPq(0), 1);
-  assert.equal(m.mmioRead(0, 0x0006_0302_0318_0000 + 0x20810, 2), 0);
+  assert.equal(m.mmioRead(0, TIMA_OS + 0x810, 2), 0);
   assert.equal(m.hcall(0, H.H_INT_RESET, [0n]).ret, H.H_FUNCTION);
 });
 

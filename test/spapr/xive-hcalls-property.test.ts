@@ -10,7 +10,13 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import * as H from '../../src/spapr/hcall.ts';
 import type { SpaprMachine } from '../../src/spapr/machine.ts';
-import { ALL_OPCODES, END_BASE, M64, RAM, VC_BASE, assertSameState, eas, endWords, freshMachine, snapshot } from './helpers.ts';
+import { ALL_OPCODES, eas, endWords } from './helpers.ts';
+import { M64 } from '../support/hcall.ts';
+import { RAM_SIZE, freshMachine } from '../support/machine.ts';
+import { END_BASE, VC_BASE } from '../support/mmio.ts';
+import { assertSameState, guestState } from '../support/state.ts';
+
+const RAM = BigInt(RAM_SIZE);
 
 const {
   H_SUCCESS,
@@ -239,7 +245,7 @@ test('random H_INT_* sequences: allowed codes only, exact check order, no change
       for (const c of calls) {
         const input = c.regs.map((v) => BigInt.asUintN(64, v));
         const expected = c.pr ? H_PRIVILEGE : expectedCode(m, c.op, input, negotiate);
-        const before = snapshot(m);
+        const before = guestState(m);
         const oldEas: [number, number] = c.op === H.H_INT_SET_SOURCE_CONFIG && claimed(m, input[1]!) ? eas(m, Number(input[1]!)) : [0, 0];
         const oldEnd =
           c.op === H.H_INT_SET_QUEUE_CONFIG && expected === H_SUCCESS ? endWords(m, Number(input[1]! & 0xffff_ffffn) * 8 + Number(input[2]! & 0xffn)) : null;

@@ -8,25 +8,11 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as H from '../../src/spapr/hcall.ts';
 import { TraceBuffer, type TraceEvent } from '../../src/trace/events.ts';
-import {
-  ALL_OPCODES,
-  END_BASE,
-  M64,
-  SENTINELS,
-  VC_BASE,
-  assertSameState,
-  eas,
-  endWords,
-  esbLoad,
-  expectError,
-  expectOk,
-  freshMachine,
-  hcall,
-  negotiatedMachine,
-  regsOf,
-  snapshot,
-  trigger,
-} from './helpers.ts';
+import { ALL_OPCODES, eas, endWords, expectError, expectOk } from './helpers.ts';
+import { M64, SENTINELS, hcall, regsOf } from '../support/hcall.ts';
+import { freshMachine, negotiatedMachine } from '../support/machine.ts';
+import { END_BASE, VC_BASE, esbLoad, trigger } from '../support/mmio.ts';
+import { assertSameState, guestState } from '../support/state.ts';
 
 const {
   H_SUCCESS,
@@ -150,7 +136,7 @@ describe('common gates (§2.1)', () => {
       const tb = new TraceBuffer();
       m.setTrace(tb);
       for (const op of [...ALL_OPCODES, 0x14, 0x1234]) {
-        const before = snapshot(m);
+        const before = guestState(m);
         const input = regsOf([0n, 0n, 0n, 6n]);
         const r = m.hcall(0, op, input.slice(), true);
         assert.equal(r.ret, H_PRIVILEGE, `op 0x${op.toString(16)}`);
@@ -220,7 +206,7 @@ describe('H_INT_GET_SOURCE_INFO (§2.2)', () => {
 
   test('a success changes no state', () => {
     const m = negotiatedMachine();
-    const before = snapshot(m);
+    const before = guestState(m);
     expectOk(m, GET_SOURCE_INFO, [0n, 0x1200n]);
     assertSameState(m, before, 'GET_SOURCE_INFO');
   });
@@ -686,7 +672,7 @@ describe('H_INT_ESB (§2.9)', () => {
 describe('H_INT_SYNC and H_INT_RESET (§2.10, §2.11)', () => {
   test('H_INT_SYNC succeeds on a claimed LISN and does nothing', () => {
     const m = negotiatedMachine();
-    const before = snapshot(m);
+    const before = guestState(m);
     for (const lisn of [0n, 1n, 0x1000n, 0x1200n]) {
       assert.deepEqual(expectOk(m, SYNC, [0n, lisn]), [0n, lisn, ...SENTINELS.slice(2)]);
     }
@@ -709,7 +695,7 @@ describe('H_INT_SYNC and H_INT_RESET (§2.10, §2.11)', () => {
     }
     const cfg = expectOk(m, GET_QUEUE_CONFIG, [1n, 0n, 6n]).slice(0, 4);
     assert.deepEqual(cfg, [0x4000_0000_0000_0001n, QPAGE0, 16n, 5n]);
-    const before = snapshot(m);
+    const before = guestState(m);
     assert.deepEqual(expectOk(m, RESET, [0n]), [0n, ...SENTINELS.slice(1)]);
     assertSameState(m, before, 'H_INT_RESET');
     assert.deepEqual(expectOk(m, GET_SOURCE_CONFIG, [0n, 0n]).slice(0, 3), [0n, 6n, 0x10n]);

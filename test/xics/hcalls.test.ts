@@ -26,9 +26,8 @@ import {
 import { H_FUNCTION, H_HARDWARE, H_PARAMETER, H_SUCCESS } from '../../src/spapr/hcall.ts';
 import { XICS_STATUS_MASKED_PENDING } from '../../src/xics/ics.ts';
 import { XiveUsageError } from '../../src/base/errors.ts';
-import { SENTINELS, hcall, regsOf, rig, snapshot, src, take, type Rig } from './helpers.ts';
-
-const M64 = 0xffff_ffff_ffff_ffffn;
+import { hcall, rig, snapshot, src, take, type Rig } from './helpers.ts';
+import { M64, SENTINELS, regsOf } from '../support/hcall.ts';
 
 function expectHcallError(r: Rig, cpu: number, op: number, args: readonly bigint[], code: number): void {
   const before = snapshot(r);

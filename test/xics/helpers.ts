@@ -1,24 +1,18 @@
 /**
- * Shared helpers for the XICS tests: a small machine made of one ICS and one ICP per vCPU
- * (vCPU id = cpu index, as under TCG), a hcall/RTAS context over it, the trace as QEMU text, and
- * a snapshot of every state byte so error paths can be checked to change nothing.
+ * Fixtures of the XICS tests: a small machine made of one ICS (interrupt source controller) and
+ * one ICP (interrupt presentation controller) per vCPU (vCPU id = cpu index, as under TCG), a
+ * hcall/RTAS context over it, its trace as QEMU text, and every state byte of it so error paths
+ * can be checked to change nothing.
  */
 import assert from 'node:assert/strict';
 import { Ics } from '../../src/xics/ics.ts';
 import { Icp, SimpleXicsFabric } from '../../src/xics/icp.ts';
 import { xicsHcall, type XicsHcallContext } from '../../src/spapr/xics-hcalls.ts';
 import { TraceBuffer } from '../../src/trace/events.ts';
-import { formatTraceEvent } from '../../src/trace/format.ts';
 import { LineState, LINE_INT } from '../../src/ports/lines.ts';
-
-export const SENTINELS: readonly bigint[] = [
-  0x1111_2222_3333_4444n,
-  0x5555_6666_7777_8888n,
-  0x9999_aaaa_bbbb_ccccn,
-  0xdddd_eeee_ffff_0001n,
-  0x0123_4567_89ab_cdefn,
-  0xfedc_ba98_7654_3210n,
-];
+import { regsOf } from '../support/hcall.ts';
+import { partsText, xicsParts } from '../support/state.ts';
+import { drainTrace } from '../support/trace.ts';
 
 export interface Rig {
   fabric: SimpleXicsFabric;
@@ -87,18 +81,9 @@ export function setTrace(r: Rig, buf: TraceBuffer | null): void {
   for (const icp of r.icps) icp.trace = buf;
 }
 
-/** The trace so far as QEMU log lines; clears the buffer. */
+/** The rig's trace so far as QEMU log lines; clears the buffer. */
 export function take(r: Rig): string[] {
-  const out = r.buf.events.map(formatTraceEvent);
-  r.buf.clear();
-  return out;
-}
-
-/** The 6 registers R4..R9 built from `args`, the rest filled with sentinels. */
-export function regsOf(args: readonly bigint[]): bigint[] {
-  const regs = SENTINELS.slice();
-  for (let i = 0; i < args.length; i++) regs[i] = BigInt.asUintN(64, args[i]!);
-  return regs;
+  return drainTrace(r.buf);
 }
 
 export function hcall(r: Rig, cpu: number, opcode: number, args: readonly bigint[] = []): { ret: number; regs: bigint[] } {
@@ -109,15 +94,7 @@ export function hcall(r: Rig, cpu: number, opcode: number, args: readonly bigint
 
 /** Every state byte of the rig (ICS arrays, ICP registers and owners, CPU lines). */
 export function snapshot(r: Rig): string {
-  const { ics } = r;
-  return JSON.stringify({
-    server: Array.from(ics.server),
-    priority: Array.from(ics.priority),
-    saved: Array.from(ics.savedPriority),
-    status: Array.from(ics.status),
-    flags: Array.from(ics.flags),
-    icps: r.icps.map((i) => [i.xirr, i.pendingPriority, i.mfrr, i.owner === null, i.outputLevel, r.lines.level(i.cpuIndex, LINE_INT)]),
-  });
+  return partsText({ ...xicsParts(r.ics, r.icps), lines: r.icps.map((i) => Number(r.lines.level(i.cpuIndex, LINE_INT))).join(',') });
 }
 
 /** Global irq → srcno of the default ICS. */

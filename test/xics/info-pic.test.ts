@@ -5,13 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { XICS_PIC_POINTER, icpPicLine, icsPicLines, maskPicPointers, xicsInfoPic, xicsPicLines } from '../../src/xics/info-pic.ts';
 import { Ics } from '../../src/xics/ics.ts';
 import { SimpleXicsFabric } from '../../src/xics/icp.ts';
 import { rig, src } from './helpers.ts';
+import { captureText } from '../support/captures.ts';
 
-const PIC = readFileSync(new URL('../fixtures/qemu/xics-smp2.pic', import.meta.url), 'utf8');
+const PIC = captureText('xics-smp2', 'pic');
 
 test('the token is shaped like a glibc %p of a heap address', () => {
   assert.match(XICS_PIC_POINTER, /^0x[0-9a-f]{12}$/);

@@ -7,17 +7,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { parseTraceLine } from '../../src/trace/parse.ts';
 import type { TraceEvent } from '../../src/trace/events.ts';
 import { H_CPPR, H_EOI, H_IPI, H_XIRR, xicsRtas } from '../../src/spapr/xics-hcalls.ts';
 import { H_SUCCESS } from '../../src/spapr/hcall.ts';
 import { maskPicPointers, xicsInfoPic } from '../../src/xics/info-pic.ts';
 import { hcall, rig, src, take, type Rig } from './helpers.ts';
+import { captureLines, captureText } from '../support/captures.ts';
 
-const DIR = new URL('../fixtures/qemu/', import.meta.url);
-const TRACE = readFileSync(new URL('xics-smp2.trace', DIR), 'utf8').split('\n').filter((l) => l !== '');
-const PIC = readFileSync(new URL('xics-smp2.pic', DIR), 'utf8');
+const TRACE = captureLines('xics-smp2').filter((l) => l !== '');
+const PIC = captureText('xics-smp2', 'pic');
 
 interface Step {
   line: string;

@@ -1,53 +1,14 @@
 /**
- * Shared fixtures for the XIVE tests: a CPU-line recorder, trace filters, an sPAPR XIVE built
- * with a few vCPUs, TIMA/ESB access helpers returning 64-bit values, and reference versions of
- * the spec's helper functions (prio_to_ipb, ipb_to_pipr) written from their definitions.
+ * Fixtures of the XIVE block tests: an sPAPR XIVE built with a few vCPUs, TIMA (thread interrupt
+ * management area) and ESB (event state buffer) accesses through its MMIO entry points returning
+ * 64-bit values, and reference versions of the spec's functions (prio_to_ipb, ipb_to_pipr)
+ * written from their definitions.
  */
-import type { CpuLines } from '../../src/ports/lines.ts';
 import { SparseGuestMemory } from '../../src/ports/memory.ts';
 import { SpaprXive } from '../../src/spapr/spapr-xive.ts';
-import { TraceBuffer, type TraceEvent } from '../../src/trace/events.ts';
+import { TraceBuffer } from '../../src/trace/events.ts';
 import type { ThreadContext } from '../../src/xive/tctx.ts';
-
-export interface LineCall {
-  cpu: number;
-  line: number;
-  level: boolean;
-}
-
-/** Records every line change and keeps the current levels. */
-export class LineRecorder implements CpuLines {
-  readonly calls: LineCall[] = [];
-  private readonly levels = new Map<string, boolean>();
-  setLine(cpu: number, line: number, level: boolean): void {
-    this.calls.push({ cpu, line, level });
-    this.levels.set(`${cpu}/${line}`, level);
-  }
-  level(cpu: number, line: number): boolean {
-    return this.levels.get(`${cpu}/${line}`) ?? false;
-  }
-  raises(): LineCall[] {
-    return this.calls.filter((c) => c.level);
-  }
-  lowers(): LineCall[] {
-    return this.calls.filter((c) => !c.level);
-  }
-  clear(): void {
-    this.calls.length = 0;
-  }
-}
-
-export function guestErrors(trace: TraceBuffer): string[] {
-  return trace.events.flatMap((e) => (e.name === 'guest_error' ? [e.message] : []));
-}
-
-export function eventNames(trace: TraceBuffer): string[] {
-  return trace.events.map((e) => e.name);
-}
-
-export function eventsNamed<N extends TraceEvent['name']>(trace: TraceBuffer, name: N): Extract<TraceEvent, { name: N }>[] {
-  return trace.events.filter((e): e is Extract<TraceEvent, { name: N }> => e.name === name);
-}
+import { LineRecorder } from '../support/trace.ts';
 
 /** prio_to_ipb from the spec: 0 if p > 7, else 1 << (7 - p). */
 export function refPrioToIpb(p: number): number {

@@ -13,7 +13,8 @@ import { ThreadContext } from '../../src/xive/tctx.ts';
 import { LINE_INT } from '../../src/ports/lines.ts';
 import { TraceBuffer } from '../../src/trace/events.ts';
 import type { SpaprXive } from '../../src/spapr/spapr-xive.ts';
-import { esbLoad, esbStore, eventNames, eventsNamed, guestErrors, makeSpapr, mgmtPage, timaLoad, timaStore, trigPage } from './helpers.ts';
+import { esbLoad, esbStore, makeSpapr, mgmtPage, timaLoad, timaStore, trigPage } from './helpers.ts';
+import { eventNames, eventsNamed, guestErrors } from '../support/trace.ts';
 
 const QADDR = 0x100_0000;
 const qaddrOf = (vcpu: number, prio: number): number => QADDR + (vcpu * 8 + prio) * 0x1000;

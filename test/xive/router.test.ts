@@ -12,7 +12,7 @@ import { NVT_INVALID, NVT_MISSING, NVT_VALID, XiveRouter, type NvtStore, type Pr
 import { XiveSource } from '../../src/xive/source.ts';
 import { SparseGuestMemory } from '../../src/ports/memory.ts';
 import { TraceBuffer } from '../../src/trace/events.ts';
-import { eventNames, eventsNamed, guestErrors } from './helpers.ts';
+import { eventNames, eventsNamed, guestErrors } from '../support/trace.ts';
 
 interface PresCall {
   format: number;

@@ -9,7 +9,8 @@ import { ESB_ALL_ONES, XiveSource } from '../../src/xive/source.ts';
 import { ESB_4K, ESB_4K_2PAGE, ESB_64K, SRC_FLAG_PQ_DISABLE, SRC_FLAG_STORE_EOI } from '../../src/xive/regs.ts';
 import { TraceBuffer } from '../../src/trace/events.ts';
 import { MMIO_INVALID, MMIO_OK } from '../../src/spapr/spapr-xive.ts';
-import { esbLoad, esbStore, eventNames, eventsNamed, guestErrors, makeSpapr, mgmtPage, trigPage } from './helpers.ts';
+import { esbLoad, esbStore, makeSpapr, mgmtPage, trigPage } from './helpers.ts';
+import { eventNames, eventsNamed, guestErrors } from '../support/trace.ts';
 
 interface Fwd {
   n: number;

@@ -10,7 +10,8 @@ import * as R from '../../src/xive/regs.ts';
 import { ThreadContext } from '../../src/xive/tctx.ts';
 import { LINE_HINT, LINE_INT } from '../../src/ports/lines.ts';
 import { TraceBuffer } from '../../src/trace/events.ts';
-import { LineRecorder, eventNames, eventsNamed, refIpbToPipr, refPrioToIpb } from './helpers.ts';
+import { refIpbToPipr, refPrioToIpb } from './helpers.ts';
+import { LineRecorder, eventNames, eventsNamed } from '../support/trace.ts';
 
 const OS = R.TM_QW1_OS;
 const PHYS = R.TM_QW3_HV_PHYS;

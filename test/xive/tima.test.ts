@@ -13,7 +13,8 @@ import { ThreadContext } from '../../src/xive/tctx.ts';
 import { LINE_HINT, LINE_INT } from '../../src/ports/lines.ts';
 import { TraceBuffer } from '../../src/trace/events.ts';
 import { MMIO_INVALID } from '../../src/spapr/spapr-xive.ts';
-import { eventNames, eventsNamed, guestErrors, makeSpapr, timaLoad, timaStore, type SpaprFixture } from './helpers.ts';
+import { makeSpapr, timaLoad, timaStore, type SpaprFixture } from './helpers.ts';
+import { eventNames, eventsNamed, guestErrors } from '../support/trace.ts';
 
 const HW = 0x00000;
 const HV = 0x10000;
