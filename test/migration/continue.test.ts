@@ -21,7 +21,10 @@ import { TraceBuffer } from '../../src/trace/events.ts';
 import { XiveGuest } from '../../src/guest/xive-driver.ts';
 import { runWorkload, type WorkloadStats } from '../../src/guest/workload.ts';
 import { formatTraceEvent } from '../../src/trace/format.ts';
-import { corpusCase, corpusMachine, drainTrace, fingerprint, qemuPostLoadInPlace, randomXiveOp, randomXicsOp, seeded, SwitchableMachine } from './helpers.ts';
+import { CORPUS, corpusMachine, qemuPostLoadInPlace, randomXiveOp, randomXicsOp, SwitchableMachine } from './helpers.ts';
+import { seeded } from '../support/rng.ts';
+import { fingerprint } from '../support/state.ts';
+import { drainTrace } from '../support/trace.ts';
 
 interface Shape {
   icMode: IcMode;
@@ -118,9 +121,8 @@ function countCalls(shape: Shape, seed: number, events: number): number {
   return n;
 }
 
-for (const name of ['xive-smp2', 'dual-xive', 'xive-hotplug', 'xics-smp2', 'dual-xics']) {
-  test(`${name}: replayed half way, migrated, and continued with random operations = not migrated`, () => {
-    const c = corpusCase(name);
+for (const c of CORPUS) {
+  test(`${c.name}: replayed half way, migrated, and continued with random operations = not migrated`, () => {
     fc.assert(
       fc.property(fc.constantFrom(0.3, 0.5, 0.7), fc.integer({ min: 1, max: 1_000_000 }), (fraction, seed) => {
         const original = corpusMachine(c, fraction);

@@ -12,7 +12,8 @@ import { SECTIONS } from '../../src/migration/sections.ts';
 import { SpaprMachine } from '../../src/spapr/machine.ts';
 import { infoPic } from '../../src/monitor/info-pic.ts';
 import { GOLDENS_V1 } from './goldens.ts';
-import { GOLDEN_DIR, portLevels } from './helpers.ts';
+import { GOLDEN_DIR } from './helpers.ts';
+import { portLevels } from '../support/state.ts';
 
 const WRITES_V1 = SNAPSHOT_FORMAT_VERSION === 1 && Object.values(SECTIONS).every((s) => s.writes === 1);
 

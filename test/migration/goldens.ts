@@ -6,7 +6,8 @@
  */
 import { SpaprMachine } from '../../src/spapr/machine.ts';
 import { XiveGuest } from '../../src/guest/xive-driver.ts';
-import { corpusCase, corpusMachine } from './helpers.ts';
+import { corpusMachine } from './helpers.ts';
+import { capture } from '../support/captures.ts';
 
 export interface GoldenSpec {
   /** File stem: NAME.snap and NAME.pic. */
@@ -24,28 +25,28 @@ export const GOLDENS_V1: readonly GoldenSpec[] = [
     description: 'qemu/xive-smp2.trace replayed to its end (ic-mode=xive, 2 vCPUs), with guest RAM',
     includeMemory: true,
     lines: '0:00 1:00',
-    build: () => corpusMachine(corpusCase('xive-smp2')),
+    build: () => corpusMachine(capture('xive-smp2')),
   },
   {
     name: 'v1-xics-smp2',
     description: 'qemu/xics-smp2.trace replayed to its end (ic-mode=xics, 2 vCPUs), no RAM',
     includeMemory: false,
     lines: '0:00 1:00',
-    build: () => corpusMachine(corpusCase('xics-smp2')),
+    build: () => corpusMachine(capture('xics-smp2')),
   },
   {
     name: 'v1-dual-xive',
     description: 'qemu-extra/dual-xive.trace replayed to its end (ic-mode=dual, XIVE negotiated), with guest RAM',
     includeMemory: true,
     lines: '0:00 1:00',
-    build: () => corpusMachine(corpusCase('dual-xive')),
+    build: () => corpusMachine(capture('dual-xive')),
   },
   {
     name: 'v1-xive-hotplug',
     description: 'qemu-extra/xive-hotplug.trace replayed to its end (2 vCPUs + vCPU 2 hot-plugged, max-cpus 4), with guest RAM',
     includeMemory: true,
     lines: '0:00 1:00 2:00',
-    build: () => corpusMachine(corpusCase('xive-hotplug')),
+    build: () => corpusMachine(capture('xive-hotplug')),
   },
   {
     name: 'v1-xive-pending',

@@ -12,7 +12,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { captureSnapshot } from '../../src/migration/snapshot.ts';
 import { infoPic } from '../../src/monitor/info-pic.ts';
 import { GOLDENS_V1 } from './goldens.ts';
-import { GOLDEN_DIR, portLevels, qemuPostLoadInPlace } from './helpers.ts';
+import { GOLDEN_DIR, qemuPostLoadInPlace } from './helpers.ts';
+import { portLevels } from '../support/state.ts';
 
 const write = process.argv.includes('--write');
 for (const g of GOLDENS_V1) {

@@ -14,10 +14,12 @@ import { crc32 } from '../../src/migration/bytes.ts';
 import { SpaprMachine } from '../../src/spapr/machine.ts';
 import { SparseGuestMemory, type GuestMemory } from '../../src/ports/memory.ts';
 import { TraceBuffer } from '../../src/trace/events.ts';
-import { corpusCase, corpusMachine, fingerprint } from './helpers.ts';
+import { corpusMachine } from './helpers.ts';
+import { capture } from '../support/captures.ts';
+import { fingerprint } from '../support/state.ts';
 
-const XIVE = corpusCase('xive-smp2');
-const XICS = corpusCase('xics-smp2');
+const XIVE = capture('xive-smp2');
+const XICS = capture('xics-smp2');
 
 /** A snapshot of a busy machine (with RAM) and a target in another busy state. */
 const SNAP = captureSnapshot(corpusMachine(XIVE), { includeMemory: true });

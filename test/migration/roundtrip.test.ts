@@ -15,7 +15,10 @@ import { TraceBuffer } from '../../src/trace/events.ts';
 import { XiveGuest } from '../../src/guest/xive-driver.ts';
 import { crc32 } from '../../src/migration/bytes.ts';
 import { infoPic } from '../../src/monitor/info-pic.ts';
-import { CORPUS, corpusMachine, fingerprint, qemuPostLoadInPlace, randomXiveOp, randomXicsOp, seeded, portLevels } from './helpers.ts';
+import { CORPUS, corpusMachine, qemuPostLoadInPlace, randomXiveOp, randomXicsOp } from './helpers.ts';
+import { TIMA_HV, TIMA_OS, triggerPage } from '../support/mmio.ts';
+import { seeded } from '../support/rng.ts';
+import { fingerprint, portLevels } from '../support/state.ts';
 
 test('CRC-32 is the IEEE one (check value of "123456789")', () => {
   assert.equal(crc32(new TextEncoder().encode('123456789')), 0xcbf4_3926);
@@ -134,7 +137,7 @@ test('halted reason, MSI allocations, negotiated vector and the high MMIO word s
   m.cas(0x40);
   m.msi.alloc(4, true);
   m.msi.alloc(1, false);
-  m.mmioRead64(0, 0x0006_0302_0318_0000 + 0x20000 + 0x10);
+  m.mmioRead64(0, TIMA_OS + 0x10);
   m.cas(0x80); // an invalid request: QEMU stops the VM
   assert.ok(m.halted !== null);
   const r = restoreSnapshot(captureSnapshot(m));
@@ -166,13 +169,13 @@ test('a pulled OS context stays pulled after restore: the presenter index is reb
   const m = new SpaprMachine({ smp: 2, icMode: 'xive' });
   const g = new XiveGuest(m);
   g.boot();
-  m.mmioRead(1, 0x0006_0302_0318_0000 + 0x10000 + 0x818, 4); // pull vCPU 1's OS context
+  m.mmioRead(1, TIMA_HV + 0x818, 4); // pull vCPU 1's OS context
   const snap = captureSnapshot(m, { includeMemory: true });
   const bufA = new TraceBuffer();
   const bufB = new TraceBuffer();
   const r = restoreSnapshot(snap, { trace: bufB });
   m.setTrace(bufA);
-  for (const mm of [m, r]) mm.mmioWrite(0, 0x0006_0100_0000_0000 + 1 * 0x20000, 8, 0, 0); // vCPU 1's IPI
+  for (const mm of [m, r]) mm.mmioWrite(0, triggerPage(1), 8, 0, 0); // vCPU 1's IPI
   assert.ok(bufA.events.some((e) => e.name === 'guest_error' && /not dispatched/.test(e.message)));
   assert.deepEqual(bufB.events, bufA.events);
   assert.deepEqual(fingerprint(r), fingerprint(m));
