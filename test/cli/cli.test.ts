@@ -7,34 +7,29 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.ts';
+import { runCli } from '../support/cli.ts';
+import { captureArgs, captureLines, capturePath, captureText } from '../support/captures.ts';
 
-const FIX = new URL('../fixtures/qemu/', import.meta.url).pathname;
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (s) => (out += s), err: (s) => (err += s) });
-  return { code, out, err };
-}
+const XIVE1 = capturePath('xive-smp1', 'trace');
+const XIVE2 = capturePath('xive-smp2', 'trace');
 
 const tmp = mkdtempSync(join(tmpdir(), 'xive-cli-'));
 
 test('replay of a corpus trace with --expect-pic exits 0 and prints a summary and info pic', async () => {
-  const r = await run('replay', join(FIX, 'xive-smp2.trace'), '--smp', '2', '--ic-mode', 'xive', '--expect-pic', join(FIX, 'xive-smp2.pic'));
+  const r = await runCli('replay', XIVE2, ...captureArgs('xive-smp2'), '--expect-pic', capturePath('xive-smp2', 'pic'));
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /replayed \d+ actions, checked \d+ events \(\d+ values\), skipped 0 lines/);
-  assert.ok(r.out.includes(readFileSync(join(FIX, 'xive-smp2.pic'), 'utf8')));
+  assert.ok(r.out.includes(captureText('xive-smp2', 'pic')));
   assert.match(r.out, /info pic matches/);
 });
 
 test('a divergence exits 1 and names the line, both values and the state', async () => {
-  const lines = readFileSync(join(FIX, 'xive-smp1.trace'), 'utf8').split('\n');
+  const lines = captureLines('xive-smp1').slice();
   const at = lines.findIndex((l) => l.includes('IRQ 0x1000 val=0x1'));
   lines[at] = lines[at]!.replace('val=0x1', 'val=0x2');
   const f = join(tmp, 'bad.trace');
   writeFileSync(f, lines.join('\n'));
-  const r = await run('replay', f, '--smp', '1', '--ic-mode', 'xive');
+  const r = await runCli('replay', f, ...captureArgs('xive-smp1'));
   assert.equal(r.code, 1);
   assert.match(r.out, new RegExp(`DIVERGENCE at .*bad\\.trace:${at + 1}`));
   assert.match(r.out, /value: expected 0x2, model 0x1/);
@@ -42,7 +37,7 @@ test('a divergence exits 1 and names the line, both values and the state', async
 });
 
 test('--expect-pic mismatch exits 1', async () => {
-  const r = await run('replay', join(FIX, 'xive-smp1.trace'), '--smp', '1', '--ic-mode', 'xive', '--expect-pic', join(FIX, 'xive-smp2.pic'));
+  const r = await runCli('replay', XIVE1, ...captureArgs('xive-smp1'), '--expect-pic', capturePath('xive-smp2', 'pic'));
   assert.equal(r.code, 1);
   assert.match(r.out, /info pic differs .* at line \d+:\n  expected: .*\n  model: /);
 });
@@ -51,18 +46,18 @@ for (const [what, argv, re] of [
   ['missing file', ['replay', '/nonexistent.trace', '--smp', '1', '--ic-mode', 'xive'], /cannot read trace '\/nonexistent.trace': ENOENT/],
   ['garbage file', ['replay', '@GARBAGE', '--smp', '1', '--ic-mode', 'xive'], /unusable trace/],
   ['binary file', ['replay', '@BINARY', '--smp', '1', '--ic-mode', 'xive'], /is binary/],
-  ['missing --smp', ['replay', join(FIX, 'xive-smp1.trace'), '--ic-mode', 'xive'], /--smp is required/],
-  ['bad --smp', ['replay', join(FIX, 'xive-smp1.trace'), '--smp', 'two', '--ic-mode', 'xive'], /--smp must be an integer/],
-  ['out-of-range --smp', ['replay', join(FIX, 'xive-smp1.trace'), '--smp', '5000', '--ic-mode', 'xive'], /--smp must be an integer in 1\.\.4096/],
-  ['unknown ic-mode', ['replay', join(FIX, 'xive-smp1.trace'), '--smp', '1', '--ic-mode', 'foo'], /--ic-mode must be one of xics, xive, dual/],
-  ['unknown option', ['replay', join(FIX, 'xive-smp1.trace'), '--smp', '1', '--ic-mode', 'xive', '--frobnicate'], /Unknown option '--frobnicate'/],
-  ['max-cpus mismatch', ['replay', join(FIX, 'xive-smp2.trace'), '--smp', '1', '--ic-mode', 'xive'], /use --max-cpus 2/],
+  ['missing --smp', ['replay', XIVE1, '--ic-mode', 'xive'], /--smp is required/],
+  ['bad --smp', ['replay', XIVE1, '--smp', 'two', '--ic-mode', 'xive'], /--smp must be an integer/],
+  ['out-of-range --smp', ['replay', XIVE1, '--smp', '5000', '--ic-mode', 'xive'], /--smp must be an integer in 1\.\.4096/],
+  ['unknown ic-mode', ['replay', XIVE1, '--smp', '1', '--ic-mode', 'foo'], /--ic-mode must be one of xics, xive, dual/],
+  ['unknown option', ['replay', XIVE1, '--smp', '1', '--ic-mode', 'xive', '--frobnicate'], /Unknown option '--frobnicate'/],
+  ['max-cpus mismatch', ['replay', XIVE2, '--smp', '1', '--ic-mode', 'xive'], /use --max-cpus 2/],
 ] as const) {
   test(`bad input exits 2 with one line: ${what}`, async () => {
     writeFileSync(join(tmp, 'garbage'), 'this is not\na trace\n');
     writeFileSync(join(tmp, 'binary'), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2]));
     const args = argv.map((a) => (a === '@GARBAGE' ? join(tmp, 'garbage') : a === '@BINARY' ? join(tmp, 'binary') : a));
-    const r = await run(...args);
+    const r = await runCli(...args);
     assert.equal(r.code, 2);
     assert.match(r.err, re);
     assert.equal(r.err.trim().split('\n').length, 1, r.err);
@@ -71,49 +66,49 @@ for (const [what, argv, re] of [
 }
 
 test('unknown command exits 2', async () => {
-  const r = await run('frobnicate');
+  const r = await runCli('frobnicate');
   assert.equal(r.code, 2);
   assert.match(r.err, /unknown command 'frobnicate'/);
 });
 
 test('help lists every command and an example', async () => {
-  const r = await run('--help');
+  const r = await runCli('--help');
   assert.equal(r.code, 0);
   for (const c of ['demo', 'replay']) assert.match(r.out, new RegExp(`^  ${c} `, 'm'));
   assert.match(r.out, /Examples:/);
-  const h = await run('replay', '--help');
+  const h = await runCli('replay', '--help');
   assert.equal(h.code, 0);
   for (const o of ['--smp', '--max-cpus', '--ic-mode', '--expect-pic']) assert.ok(h.out.includes(o));
   assert.match(h.out, /Example:/);
 });
 
 test('demo runs the reference guest, loses nothing and prints info pic', async () => {
-  const r = await run('demo', '--smp', '2', '--events', '3000', '--seed', '5');
+  const r = await runCli('demo', '--smp', '2', '--events', '3000', '--seed', '5');
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /raised 3000 {2}delivered \d+ {2}coalesced \d+ .* lost 0/);
   assert.match(r.out, /info pic:\nCPU\[0000\]: {3}QW/);
   assert.match(r.out, /CPU\[0001\]: {3}OS {4}00 {3}ff {2}00/);
   assert.match(r.out, /irqchip: emulated\n$/);
-  const again = await run('demo', '--smp', '2', '--events', '3000', '--seed', '5');
+  const again = await runCli('demo', '--smp', '2', '--events', '3000', '--seed', '5');
   assert.equal(again.out.replace(/\d+ ms in this process/, ''), r.out.replace(/\d+ ms in this process/, ''));
 });
 
 test('demo rejects bad options with exit 2', async () => {
   for (const argv of [['demo', '--smp', '0'], ['demo', '--ic-mode', 'bogus'], ['demo', '--events', '-1'], ['demo', 'extra']]) {
-    const r = await run(...argv);
+    const r = await runCli(...argv);
     assert.equal(r.code, 2, argv.join(' '));
     assert.equal(r.err.trim().split('\n').length, 1);
   }
 });
 
 test('dt prints DTS and writes a DTB that dtc reads back', async () => {
-  const r = await run('dt', '--ic-mode', 'xive', '--smp', '2');
+  const r = await runCli('dt', '--ic-mode', 'xive', '--smp', '2');
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /^\/dts-v1\/;/);
   assert.match(r.out, /interrupt-controller@60302031b0000 \{/);
   assert.match(r.out, /ibm,xive-lisn-ranges = <0x00 0x02>;/);
   const f = join(tmp, 'ic.dtb');
-  const w = await run('dt', '--ic-mode', 'xics', '--smp', '4', '--max-cpus', '8', '--format', 'dtb', '-o', f);
+  const w = await runCli('dt', '--ic-mode', 'xics', '--smp', '4', '--max-cpus', '8', '--format', 'dtb', '-o', f);
   assert.equal(w.code, 0, w.err);
   const blob = readFileSync(f);
   assert.equal(blob.readUInt32BE(0), 0xd00dfeed);
@@ -127,7 +122,7 @@ test('dt prints DTS and writes a DTB that dtc reads back', async () => {
 
 test('dt rejects bad options with exit 2', async () => {
   for (const argv of [['dt', '--smp', '2'], ['dt', '--ic-mode', 'xive'], ['dt', '--ic-mode', 'xive', '--smp', '2', '--format', 'yaml'], ['dt', '--ic-mode', 'xive', '--smp', '2', '--max-cpus', '1']]) {
-    const r = await run(...argv);
+    const r = await runCli(...argv);
     assert.equal(r.code, 2, argv.join(' '));
     assert.equal(r.err.trim().split('\n').length, 1);
   }
@@ -138,15 +133,15 @@ test('demo on xics and dual machines: the guest negotiates its model at CAS, not
     ['xics', 'XICS', /^CPU 1 XIRR=ff000000 \(\(nil\)\) PP=ff MFRR=ff$/m],
     ['dual', 'XIVE', /^CPU\[0001\]: {3}OS {4}00 {3}ff/m],
   ] as const) {
-    const r = await run('demo', '--smp', '2', '--ic-mode', mode, '--events', '2000');
+    const r = await runCli('demo', '--smp', '2', '--ic-mode', mode, '--events', '2000');
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, new RegExp(`the guest negotiated ${guest} at CAS`));
     assert.match(r.out, / lost 0\n/);
     assert.match(r.out, pic);
   }
-  const x = await run('demo', '--smp', '2', '--ic-mode', 'dual', '--guest', 'xics', '--events', '1000');
+  const x = await runCli('demo', '--smp', '2', '--ic-mode', 'dual', '--guest', 'xics', '--events', '1000');
   assert.equal(x.code, 0, x.err);
   assert.match(x.out, /negotiated XICS/);
-  const bad = await run('demo', '--ic-mode', 'xive', '--guest', 'xics');
+  const bad = await runCli('demo', '--ic-mode', 'xive', '--guest', 'xics');
   assert.equal(bad.code, 2);
 });

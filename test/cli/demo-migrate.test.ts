@@ -9,16 +9,9 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { main } from '../../src/cli/main.ts';
+import { runCli } from '../support/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'xive-demo-'));
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (s) => (out += s), err: (s) => (err += s) });
-  return { code, out, err };
-}
 
 /** The statistics and info pic part of a demo's output, without the timing. */
 function result(out: string): string {
@@ -30,13 +23,13 @@ function result(out: string): string {
 for (const [icMode, guest] of [['xive', 'xive'], ['dual', 'xics']] as const) {
   test(`checkpoint and resume (${icMode} machine, ${guest} guest) ends as the uninterrupted run`, async () => {
     const args = ['--smp', '3', '--ic-mode', icMode, '--guest', guest, '--events', '12000', '--seed', '11'];
-    const full = await run('demo', ...args);
+    const full = await runCli('demo', ...args);
     assert.equal(full.code, 0, full.err);
     const f = join(dir, `${icMode}.ckpt`);
-    const first = await run('demo', ...args, '--at', '5000', '--checkpoint', f);
+    const first = await runCli('demo', ...args, '--at', '5000', '--checkpoint', f);
     assert.equal(first.code, 0, first.err);
     assert.match(first.out, /checkpoint after \d+ of 12000 events .* lost 0\)/);
-    const second = await run('demo', '--resume', f);
+    const second = await runCli('demo', '--resume', f);
     assert.equal(second.code, 0, second.err);
     assert.match(second.out, /^resumed: 3 vCPUs/m);
     assert.equal(result(second.out), result(full.out));
@@ -47,20 +40,20 @@ for (const [icMode, guest] of [['xive', 'xive'], ['dual', 'xics']] as const) {
 test('a damaged checkpoint is refused with one line', async () => {
   const f = join(dir, 'bad.ckpt');
   writeFileSync(f, 'XIVEDEMO garbage');
-  const r = await run('demo', '--resume', f);
+  const r = await runCli('demo', '--resume', f);
   assert.equal(r.code, 2);
   assert.equal(r.err.trim().split('\n').length, 1);
   const good = join(dir, 'xive.ckpt');
   const bytes = readFileSync(good);
   writeFileSync(f, bytes.subarray(0, bytes.length - 10));
-  const t = await run('demo', '--resume', f);
+  const t = await runCli('demo', '--resume', f);
   assert.equal(t.code, 2);
   assert.match(t.err, /snapshot|checkpoint/);
 });
 
 test('a demo moved to a second process over a local socket ends as the uninterrupted run', async () => {
   const args = ['--smp', '2', '--events', '8000', '--seed', '4'];
-  const full = await run('demo', ...args);
+  const full = await runCli('demo', ...args);
   const child = spawn(process.execPath, ['bin/xive.mjs', 'demo', '--listen', '0'], { cwd: new URL('../../', import.meta.url).pathname });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
@@ -74,7 +67,7 @@ test('a demo moved to a second process over a local socket ends as the uninterru
       }
     });
   });
-  const sent = await run('demo', ...args, '--at', '3000', '--migrate-to', String(port));
+  const sent = await runCli('demo', ...args, '--at', '3000', '--migrate-to', String(port));
   assert.equal(sent.code, 0, sent.err);
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   assert.equal(code, 0, out);

@@ -9,13 +9,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.ts';
+import { runCli, type CliRun } from '../support/cli.ts';
 import { fuzzCommand, runFuzzCommand, FUZZ_HELP } from '../../src/cli/fuzz.ts';
 import { defaultHostOps, type HostOperation } from '../../src/fuzz/host-ops.ts';
+import { capturePath } from '../support/captures.ts';
 
-const FIX = new URL('../fixtures/qemu/', import.meta.url).pathname;
-const XIVE1 = join(FIX, 'xive-smp1.trace');
-const XICS2 = join(FIX, 'xics-smp2.trace');
+const XIVE1 = capturePath('xive-smp1', 'trace');
+const XICS2 = capturePath('xics-smp2', 'trace');
 const tmp = mkdtempSync(join(tmpdir(), 'xive-badinput-'));
 const GARBAGE = join(tmp, 'garbage.trace');
 const BINARY = join(tmp, 'binary.trace');
@@ -26,27 +26,14 @@ writeFileSync(BINARY, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2]));
 writeFileSync(EMPTY, '');
 writeFileSync(MALFORMED, 'xive_source_esb_read @0xZZ IRQ 0x0 val=0x2\n');
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function xive(...argv: string[]): Promise<Run> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (s) => (out += s), err: (s) => (err += s) });
-  return { code, out, err };
-}
-
-function fuzz(...argv: string[]): Run {
+function fuzz(...argv: string[]): CliRun {
   let out = '';
   let err = '';
   const code = fuzzCommand(argv, { out: (s) => (out += s), err: (s) => (err += s) });
   return { code, out, err };
 }
 
-function assertBadInput(r: Run, what: RegExp, label: string): void {
+function assertBadInput(r: CliRun, what: RegExp, label: string): void {
   assert.equal(r.code, 2, `${label}: exit ${r.code}, stderr ${r.err}`);
   assert.match(r.err, what, label);
   assert.equal(r.err.trimEnd().split('\n').length, 1, `${label}: more than one line:\n${r.err}`);
@@ -105,7 +92,7 @@ const CASES: readonly [string, string[], RegExp][] = [
 
 for (const [label, argv, what] of CASES) {
   test(`bad input exits 2 with one line: ${label}`, async () => {
-    assertBadInput(await xive(...argv), what, label);
+    assertBadInput(await runCli(...argv), what, label);
   });
 }
 
@@ -136,7 +123,7 @@ for (const [label, argv, what] of FUZZ_CASES) {
 }
 
 test('no command prints the help and exits 2', async () => {
-  const r = await xive();
+  const r = await runCli();
   assert.equal(r.code, 2);
   assert.match(r.out, /Usage: xive <command>/);
 });

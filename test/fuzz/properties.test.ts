@@ -19,9 +19,8 @@ import { ESB_PAGE, ESB_STRIDE, TM_BASE, VC_BASE } from '../../src/fuzz/ref-xive.
 import { Ics } from '../../src/xics/ics.ts';
 import { XiveRouter } from '../../src/xive/router.ts';
 import { XiveSource } from '../../src/xive/source.ts';
-
-const RAM = 1 << 30;
-const M64 = 0xffff_ffff_ffff_ffffn;
+import { M64 } from '../support/hcall.ts';
+import { RAM_SIZE as RAM } from '../support/machine.ts';
 
 test('seeded fuzz campaigns pass in every ic-mode and shape, every step checked', () => {
   fc.assert(

@@ -5,10 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { replayTrace } from '../../src/replay/replay.ts';
+import { captureLines } from '../support/captures.ts';
 
-const smp2 = readFileSync(new URL('../fixtures/qemu/xive-smp2.trace', import.meta.url), 'utf8').split('\n');
+const smp2 = captureLines('xive-smp2');
 
 function replayWith(edit: (lines: string[]) => void, smp = 2) {
   const lines = smp2.slice();

@@ -4,11 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { replayTrace } from '../../src/replay/replay.ts';
+import { captureText } from '../support/captures.ts';
 
-const lines = readFileSync(new URL('../fixtures/qemu/xive-smp1.trace', import.meta.url), 'utf8').trimEnd().split('\n');
+const lines = captureText('xive-smp1', 'trace').trimEnd().split('\n');
 
 test('mutated numbers in a real log never make the replay throw', () => {
   fc.assert(

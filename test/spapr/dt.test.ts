@@ -1,18 +1,18 @@
 /**
  * Device tree (DT) tests: the flattened-device-tree (FDT) encoder/decoder and DTS printer, and
  * the interrupt-controller parts of the pseries tree checked against the device tree blobs
- * (DTB) QEMU 7.2 dumped at machine reset (test/fixtures/qemu/*-smp2.dtb). Every node and
- * property we produce must exist in QEMU's tree with the same bytes and in the same relative
- * order; every interrupt-related property QEMU has in those nodes must be ours too. When `dtc`
- * is installed it must accept our blobs, and our DTS text must equal its output.
+ * (DTB) QEMU 7.2 dumped at machine reset, for every capture of the fixtures manifest that kept
+ * one. Every node and property we produce for that machine must exist in QEMU's tree with the
+ * same bytes and in the same relative order; every interrupt-related property QEMU has in those
+ * nodes must be ours too. When `dtc` is installed it must accept our blobs, and our DTS text
+ * must equal its output.
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import {
   DeviceTree,
   FDT_BEGIN_NODE,
@@ -47,11 +47,25 @@ import {
 } from '../../src/spapr/device-tree.ts';
 import type { IcMode } from '../../src/spapr/cas.ts';
 import { XiveUsageError } from '../../src/base/errors.ts';
+import { CAPTURES, byCapture, capture, captureDtb, type Capture } from '../support/captures.ts';
 
-const FIXTURES = fileURLToPath(new URL('../fixtures/qemu/', import.meta.url));
+/** The captures whose machine's device tree QEMU dumped. */
+const DTB_CAPTURES = CAPTURES.filter((c) => c.dtb);
 
-function qemuTree(name: string): DeviceTree {
-  return decodeDtb(new Uint8Array(readFileSync(join(FIXTURES, name))));
+/** Entries of each dump's memory reservation block, where known. */
+const MEM_RESERVE = byCapture({
+  'xive-smp2': 1,
+  'xics-smp2': 1,
+  'xive-smp4-lsi': 2,
+  'xive-smp8': 2,
+  'xive-hotplug': 2,
+  'dual-xive': 2,
+  'dual-xics': 2,
+  'xics-smp2-rng': 2,
+});
+
+function qemuTree(c: Capture): DeviceTree {
+  return decodeDtb(captureDtb(c));
 }
 
 function hexOf(v: Uint8Array | undefined): string {
@@ -70,8 +84,12 @@ function prop(tree: DeviceTree, path: string, name: string): Uint8Array {
   return v;
 }
 
-/** Ours ⊆ QEMU's: same paths, same bytes, same relative order of properties and of children. */
-function assertSubtreeOf(ours: DeviceTree, qemu: DeviceTree, skip: ReadonlySet<string> = new Set()): void {
+/**
+ * Ours ⊆ QEMU's: same paths, same bytes, same relative order of properties and of children.
+ * Returns the number of properties compared.
+ */
+function assertSubtreeOf(ours: DeviceTree, qemu: DeviceTree, skip: ReadonlySet<string> = new Set()): number {
+  let compared = 0;
   for (const [path, n] of ours.nodes()) {
     const q = qemu.node(path);
     assert.ok(q, `QEMU's tree has no node ${path}`);
@@ -83,6 +101,7 @@ function assertSubtreeOf(ours: DeviceTree, qemu: DeviceTree, skip: ReadonlySet<s
       if (!skip.has(where)) assert.equal(hexOf(p.value), hexOf(q.properties[qi]!.value), `bytes of ${where}`);
       assert.ok(qi > last, `${where} is out of QEMU's property order`);
       last = qi;
+      compared++;
     }
     let lastChild = -1;
     for (const c of n.children) {
@@ -91,6 +110,7 @@ function assertSubtreeOf(ours: DeviceTree, qemu: DeviceTree, skip: ReadonlySet<s
       lastChild = qi;
     }
   }
+  return compared;
 }
 
 /**
@@ -204,9 +224,10 @@ describe('FDT encoder and decoder', () => {
   });
 
   test('QEMU fixtures decode and re-encode to the same tree', () => {
-    for (const f of ['xive-smp2.dtb', 'xics-smp2.dtb']) {
-      const q = qemuTree(f);
-      assert.equal(q.memReserve.length, 1);
+    for (const c of DTB_CAPTURES) {
+      const q = qemuTree(c);
+      const reserved = MEM_RESERVE.get(c.name);
+      if (reserved !== undefined) assert.equal(q.memReserve.length, reserved, c.name);
       assert.equal(q.bootCpuidPhys, 0);
       assertSameTree(decodeDtb(encodeDtb(q)), q);
     }
@@ -313,27 +334,26 @@ describe('FDT encoder and decoder', () => {
 
   test('toDts of the QEMU fixtures equals dtc output', (t) => {
     if (!HAVE_DTC) return t.skip(NO_DTC);
-    for (const f of ['xive-smp2.dtb', 'xics-smp2.dtb']) {
-      const blob = new Uint8Array(readFileSync(join(FIXTURES, f)));
+    for (const c of DTB_CAPTURES) {
+      const blob = captureDtb(c);
       const r = runDtc(blob);
       assert.equal(r.status, 0, r.stderr);
-      assert.equal(toDts(decodeDtb(blob)), r.stdout, f);
+      assert.equal(toDts(decodeDtb(blob)), r.stdout, c.name);
     }
   });
 });
 
 // ---------------------------------------------------------------------------------------------
 
-const FIXTURE_OF: Record<'xive' | 'xics', string> = { xive: 'xive-smp2.dtb', xics: 'xics-smp2.dtb' };
-
-describe('interrupt-controller tree against QEMU 7.2 dumps (smp 2)', () => {
-  for (const mode of ['xive', 'xics'] as const) {
-    describe(`ic-mode=${mode}`, () => {
-      const qemu = qemuTree(FIXTURE_OF[mode]);
-      const ours = interruptControllerTree({ icMode: mode, smp: 2 });
+describe('interrupt-controller tree against QEMU 7.2 dumps', () => {
+  for (const c of DTB_CAPTURES) {
+    const { icMode, smp, maxCpus } = c.machine;
+    describe(`${c.name}: ic-mode=${icMode}, smp ${smp}, max-cpus ${maxCpus}`, () => {
+      const qemu = qemuTree(c);
+      const ours = interruptControllerTree(c.machine);
 
       test('every node and property of ours is in QEMU tree, byte-identical and in QEMU order', () => {
-        assertSubtreeOf(ours, qemu);
+        assert.ok(assertSubtreeOf(ours, qemu) >= 10);
       });
 
       test("QEMU's interrupt properties in those nodes are all reproduced", () => {
@@ -372,7 +392,7 @@ describe('interrupt-controller tree against QEMU 7.2 dumps (smp 2)', () => {
   });
 
   test('ic-mode=dual: the XICS tree of the xics dump, except platform-support byte 23 = 0x80', () => {
-    const qemu = qemuTree('xics-smp2.dtb');
+    const qemu = qemuTree(capture('xics-smp2'));
     const ours = interruptControllerTree({ icMode: 'dual', smp: 2 });
     assertSubtreeOf(ours, qemu, new Set(['/chosen:ibm,arch-vec-5-platform-support']));
     assertCoversQemuInterruptProps(ours, qemu);

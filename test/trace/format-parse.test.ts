@@ -1,19 +1,16 @@
 /**
- * Trace line printing and parsing: the real QEMU captures and one example per event must parse
- * and print back byte for byte, malformed lines must be refused, and random events must survive
- * format → parse unchanged.
+ * Trace line printing and parsing: every QEMU capture of the fixtures manifest and one example
+ * per event must parse and print back byte for byte, malformed lines must be refused, and random
+ * events must survive format → parse unchanged.
  */
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import type { TraceEvent } from '../../src/trace/events.ts';
 import { formatTraceEvent } from '../../src/trace/format.ts';
 import { KNOWN_EVENTS, parseTraceLine } from '../../src/trace/parse.ts';
-
-const FIXTURES = fileURLToPath(new URL('../fixtures/qemu/', import.meta.url));
+import { CAPTURES, captureLines } from '../support/captures.ts';
 
 function parseEvent(line: string): TraceEvent {
   const r = parseTraceLine(line);
@@ -22,11 +19,10 @@ function parseEvent(line: string): TraceEvent {
 }
 
 test('every fixture line parses and prints back identically', () => {
-  const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.trace'));
-  assert.ok(files.length >= 4, 'fixture traces present');
+  assert.ok(CAPTURES.length >= 4, 'fixture traces present');
   let total = 0;
-  for (const f of files) {
-    const lines = readFileSync(FIXTURES + f, 'utf8').split('\n');
+  for (const c of CAPTURES) {
+    const lines = captureLines(c).slice();
     // The file ends with a newline: the last piece is empty.
     assert.equal(lines.pop(), '');
     const failures: string[] = [];
@@ -35,7 +31,7 @@ test('every fixture line parses and prints back identically', () => {
       if (r.kind !== 'event') failures.push(`${line} → ${r.kind}`);
       else if (formatTraceEvent(r.event) !== line) failures.push(`${line} → ${formatTraceEvent(r.event)}`);
     }
-    assert.deepEqual(failures.slice(0, 5), [], `${f}: ${failures.length} lines fail`);
+    assert.deepEqual(failures.slice(0, 5), [], `${c.name}: ${failures.length} lines fail`);
     total += lines.length;
   }
   assert.ok(total > 50_000);

@@ -4,16 +4,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { replayTrace } from '../../src/replay/replay.ts';
 import { PerfettoSink } from '../../src/trace-export/perfetto.ts';
+import { capture, captureText } from '../support/captures.ts';
 
-const FIX = new URL('../fixtures/qemu/', import.meta.url);
-
-function exportOf(name: string, smp: number, icMode: 'xive' | 'xics') {
-  const text = readFileSync(new URL(`${name}.trace`, FIX), 'utf8');
+function exportOf(name: string) {
+  const text = captureText(name, 'trace');
   const sink = new PerfettoSink();
-  const r = replayTrace(text, { smp, icMode, tap: sink });
+  const r = replayTrace(text, { ...capture(name).machine, tap: sink });
   assert.equal(r.status, 'ok');
   const json = JSON.parse(sink.serialize()) as { traceEvents: { name: string; ph: string; tid: number; args?: Record<string, unknown>; dur?: number }[] };
   const count = (re: RegExp) => text.split('\n').filter((l) => re.test(l)).length;
@@ -21,12 +19,12 @@ function exportOf(name: string, smp: number, icMode: 'xive' | 'xics') {
 }
 
 test('XIVE replay: tracks per vCPU, one slice per notification, one instant per trigger store', () => {
-  const { json, count } = exportOf('xive-smp2', 2, 'xive');
+  const { json, count } = exportOf('xive-smp2');
   const ev = json.traceEvents;
   const names = ev.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => e.args!.name);
   assert.deepEqual(names.sort(), ['sources', 'vCPU 0', 'vCPU 1']);
   assert.equal(ev.filter((e) => e.ph === 'X').length, count(/^xive_tctx_notify /));
-  const triggers = readFileSync(new URL('xive-smp2.trace', FIX), 'utf8')
+  const triggers = captureText('xive-smp2', 'trace')
     .split('\n')
     .filter((l) => l.startsWith('xive_source_esb_write @0x') && (parseInt(l.split('@0x')[1]!, 16) & 0x10000) === 0).length;
   assert.ok(triggers > 0);
@@ -36,6 +34,6 @@ test('XIVE replay: tracks per vCPU, one slice per notification, one instant per 
 });
 
 test('XICS replay: one slice per IPI from check to EOI', () => {
-  const { json, count } = exportOf('xics-smp2', 2, 'xics');
+  const { json, count } = exportOf('xics-smp2');
   assert.equal(json.traceEvents.filter((e) => e.ph === 'X').length, count(/^xics_icp_eoi /));
 });
