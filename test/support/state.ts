@@ -1,11 +1,12 @@
 /**
  * Interrupt state read straight from a machine's own structures (never through the snapshot
- * code, so a field a snapshot forgets shows up as a difference), as comparable strings:
- *   - the controllers' tables, by table (XIVE: EAS, END, source PQ/asserted bytes, LSI map,
- *     thread contexts; XICS: ICS arrays, ICP registers), for "a failing call changed nothing"
- *     checks and for comparing two machines;
- *   - a fingerprint of everything else a migration must carry (ic-mode, active controller,
- *     `info pic`, negotiated option vector, MSI allocations, halt reason, line levels, RAM).
+ * code, so a field a snapshot forgets shows up as a difference):
+ *   - the controllers' tables, by table (XIVE: EAS (event assignment), END (event notification
+ *     descriptor), source PQ/asserted bytes, LSI map, thread contexts; XICS: ICS arrays, ICP
+ *     registers), for "a failing call changed nothing" checks and for comparing two machines;
+ *   - a fingerprint of all a migration must carry besides (ic-mode, active controller,
+ *     `info pic`, negotiated option vector, MSI allocations, halt reason, line levels, RAM),
+ *     as text.
  */
 import assert from 'node:assert/strict';
 import type { SpaprMachine } from '../../src/spapr/machine.ts';
@@ -29,7 +30,7 @@ function hex(v: ArrayBufferView): string {
 }
 
 /** Every state byte of a sPAPR XIVE, by table. */
-export function xiveParts(x: SpaprXive): StateParts {
+function xiveParts(x: SpaprXive): StateParts {
   return {
     eas: bytes(x.router.eas),
     ends: bytes(x.router.ends),
@@ -73,7 +74,7 @@ export function guestState(m: SpaprMachine): StateParts {
 }
 
 /** Asserts two sets of parts are equal, naming the first table that differs and where. */
-export function assertSameParts(actual: StateParts, expected: StateParts, what = ''): void {
+function assertSameParts(actual: StateParts, expected: StateParts, what = ''): void {
   assert.deepEqual(Object.keys(actual).sort(), Object.keys(expected).sort(), `${what}: not the same tables`);
   for (const k of Object.keys(expected)) {
     const a = actual[k]!;
@@ -128,7 +129,7 @@ export function fingerprint(m: SpaprMachine, withRam = true): Record<string, str
 }
 
 /** Non-zero RAM words as "addr=value" (the RAM tests touch is a few pages). */
-export function ramDigest(mem: SparseGuestMemory): string {
+function ramDigest(mem: SparseGuestMemory): string {
   const out: string[] = [];
   for (const p of mem.touchedPages()) {
     for (let a = p * 0x10000; a < (p + 1) * 0x10000; a += 4) {
