@@ -11,6 +11,7 @@ import * as H from '../spapr/hcall.ts';
 import type { TraceEvent, TraceSink } from '../trace/events.ts';
 import { XiveUsageError } from '../base/errors.ts';
 import { SPAPR_XIRQ_BASE, SPAPR_NR_XIRQS } from '../spapr/irq-map.ts';
+import { LINE_HINT, LINE_INT } from '../ports/lines.ts';
 
 /** Counts of interrupt activity per LISN and per vCPU, fed by the machine's trace events. */
 export class IrqStats implements TraceSink {
@@ -232,9 +233,7 @@ export class Monitor {
   }
 
   private isLsi(irq: number): boolean {
-    const m = this.machine;
-    if (m.activeController() === 'xive') return m.xive!.source.isLsi(irq);
-    return m.xics!.ics.isLsi(irq - m.xics!.ics.offset);
+    return this.machine.isLsi(irq);
   }
 
   private irqArg(s: string | undefined): number {
@@ -257,7 +256,7 @@ export class Monitor {
       case 'mode':
         return `ic-mode ${m.icMode}, active controller ${m.activeController().toUpperCase()}${m.halted ? `, stopped: ${m.halted}` : ''}\n`;
       case 'cpus':
-        return m.vcpus.map((c) => `CPU ${c}: INT ${m.lineLevel(c, 0) ? 'raised' : 'low'}${m.activeController() === 'xive' ? `, HINT ${m.lineLevel(c, 1) ? 'raised' : 'low'}` : ''}\n`).join('');
+        return m.vcpus.map((c) => `CPU ${c}: INT ${m.lineLevel(c, LINE_INT) ? 'raised' : 'low'}${m.intc.cpuLines.includes(LINE_HINT) ? `, HINT ${m.lineLevel(c, LINE_HINT) ? 'raised' : 'low'}` : ''}\n`).join('');
       case 'irq': {
         const s = this.stats;
         const rows = [...s.raised].sort((a, b) => a[0] - b[0]).map(([irq, n]) => `  ${irq.toString(16).padStart(8, '0')} ${String(n).padStart(10)}\n`);
