@@ -15,7 +15,7 @@ import { SpaprMachine } from '../spapr/machine.ts';
 import { SPAPR_MAX_CPUS } from '../spapr/irq-map.ts';
 import { IC_MODES } from '../spapr/cas.ts';
 import { createGuest, defaultGuestMode, GUEST_MODES, type GuestMode } from '../guest/guest.ts';
-import { runGuestWorkload } from '../guest/xics-workload.ts';
+import { runGuestWorkload } from '../guest/workload.ts';
 import { infoPic } from '../monitor/info-pic.ts';
 
 export const DEMO_HELP = `Usage: xive demo [--smp N] [--ic-mode xics|xive|dual] [--guest xics|xive] [--events K | --seconds S] [--seed X] [--perfetto FILE]
