@@ -8,13 +8,12 @@ import { receiveCheckpoint, sendCheckpoint } from './demo-migrate.ts';
 import { readCheckpoint, writeCheckpoint, CheckpointError, type WorkloadProgress } from '../guest/checkpoint.ts';
 import { SnapshotError } from '../migration/snapshot.ts';
 import { XiveGuest } from '../guest/xive-driver.ts';
-import type { ReferenceGuest } from '../guest/guest.ts';
 import { writeText, type Io } from './replay.ts';
 import { PerfettoSink } from '../trace-export/perfetto.ts';
 import { SpaprMachine } from '../spapr/machine.ts';
 import { SPAPR_MAX_CPUS } from '../spapr/irq-map.ts';
 import { IC_MODES } from '../spapr/cas.ts';
-import { createGuest, defaultGuestMode, GUEST_MODES, type GuestMode } from '../guest/guest.ts';
+import { createGuest, defaultGuestMode, GUEST_MODES, type GuestMode, type ReferenceGuest } from '../guest/guest.ts';
 import { runGuestWorkload } from '../guest/workload.ts';
 import { infoPic } from '../monitor/info-pic.ts';
 

@@ -13,8 +13,8 @@
  * = the number the guest reads when it takes an interrupt.
  */
 import type { SpaprMachine } from '../spapr/machine.ts';
-import type { GuestSourceCounters, ReferenceGuest, ReferenceGuestStats } from './guest.ts';
-import type { GuestStats } from './xive-driver.ts';
+import type { GuestSourceCounters, ReferenceGuest, ReferenceGuestStats } from './driver.ts';
+import type { GuestStats } from './ops-xive.ts';
 
 export interface WorkloadOptions {
   /** Events to send (IPIs + MSIs + LSI assertions). */
