@@ -8,8 +8,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { SpaprMachine } from '../../src/spapr/machine.ts';
 import * as H from '../../src/spapr/hcall.ts';
 import { infoPic } from '../../src/monitor/info-pic.ts';
@@ -20,9 +18,9 @@ import { XicsGuest, XicsGuestError } from '../../src/guest/xics-driver.ts';
 import { XiveGuest } from '../../src/guest/xive-driver.ts';
 import { createGuest, defaultGuestMode, type ReferenceGuest } from '../../src/guest/guest.ts';
 import { drainGuest, runGuestWorkload, runWorkload } from '../../src/guest/workload.ts';
+import { captureText } from '../support/captures.ts';
 
-const FIXTURES = fileURLToPath(new URL('../fixtures/qemu/', import.meta.url));
-const corpus = (): string[] => readFileSync(FIXTURES + 'xics-smp2.trace', 'utf8').split('\n');
+const corpus = (): string[] => captureText('xics-smp2', 'trace').split('\n');
 
 type XicsMode = 'xics' | 'dual';
 const MODES: readonly XicsMode[] = ['xics', 'dual'];
@@ -162,7 +160,7 @@ test('source configuration is the capture\'s ics_write_xive triple, and the capt
   g.handleInterrupts(1);
   g.sendIpi(1, 0);
   g.handleInterrupts(0);
-  const pic = readFileSync(FIXTURES + 'xics-smp2.pic', 'utf8');
+  const pic = captureText('xics-smp2', 'pic');
   assert.equal(infoPic(m), maskPicPointers(pic));
 });
 
