@@ -183,6 +183,7 @@ export class GuestDriver<Cpu extends GuestCpu<Src>, Src extends GuestSourceCount
   readonly byEisn = new Map<number, Src>();
   private negotiated = false;
   private booted = false;
+  // Since boot. Withdrawn: taken back by the controller before a delivery (an XICS LSI dropped early).
   raisedTotal = 0;
   deliveredTotal = 0;
   coalescedTotal = 0;

@@ -66,9 +66,7 @@ export function createGuest(machine: SpaprMachine, mode: GuestMode, opts: Create
         : 'an ic-mode=xive machine has no XICS: use the XIVE guest, or ic-mode xics or dual',
     );
   }
-  // Typed through the interface: both drivers must keep fitting it.
-  const g: XiveGuest | XicsGuest = out.xive ? new XiveGuest(machine, opts.xive) : new XicsGuest(machine, opts.xics);
+  const g = out.xive ? new XiveGuest(machine, opts.xive) : new XicsGuest(machine, opts.xics);
   g.negotiate(out);
-  const r: ReferenceGuest = g;
-  return r;
+  return g;
 }
