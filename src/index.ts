@@ -35,5 +35,5 @@ export { PerfettoSink } from './trace-export/perfetto.ts';
 export { XiveGuest } from './guest/xive-driver.ts';
 export { XicsGuest } from './guest/xics-driver.ts';
 export { createGuest, type ReferenceGuest } from './guest/guest.ts';
-export { runGuestWorkload } from './guest/xics-workload.ts';
+export { runGuestWorkload } from './guest/workload.ts';
 export { FlatGuestMemory } from './ports/memory.ts';

@@ -12,11 +12,30 @@ export type Options = NonNullable<ParseArgsConfig['options']>;
 
 export function parse(argv: string[], options: Options, allowPositionals = true): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
-    const r = parseArgs({ args: argv, options, allowPositionals, strict: true });
+    const r = parseArgs({ args: joinNegativeValues(argv, options), options, allowPositionals, strict: true });
     return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals };
   } catch (e) {
     throw new UsageFailure((e as Error).message.split('\n')[0]!);
   }
+}
+
+/**
+ * `--smp -3` would read as an option with no value followed by an unknown option '-3'; a value
+ * that is a negative number can only be meant as the value, so it is joined (`--smp=-3`) and
+ * the option's own check then says what range is valid.
+ */
+function joinNegativeValues(argv: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    const name = a.startsWith('--') ? a.slice(2) : a.length === 2 && a.startsWith('-') ? Object.keys(options).find((k) => options[k]!.short === a[1]) : undefined;
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${a.startsWith('--') ? a : `--${name}`}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 /** An integer option in [min, max]; accepts decimal or 0x-hex. */

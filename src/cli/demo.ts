@@ -8,14 +8,13 @@ import { receiveCheckpoint, sendCheckpoint } from './demo-migrate.ts';
 import { readCheckpoint, writeCheckpoint, CheckpointError, type WorkloadProgress } from '../guest/checkpoint.ts';
 import { SnapshotError } from '../migration/snapshot.ts';
 import { XiveGuest } from '../guest/xive-driver.ts';
-import type { ReferenceGuest } from '../guest/guest.ts';
 import { writeText, type Io } from './replay.ts';
 import { PerfettoSink } from '../trace-export/perfetto.ts';
 import { SpaprMachine } from '../spapr/machine.ts';
 import { SPAPR_MAX_CPUS } from '../spapr/irq-map.ts';
 import { IC_MODES } from '../spapr/cas.ts';
-import { createGuest, defaultGuestMode, GUEST_MODES, type GuestMode } from '../guest/guest.ts';
-import { runGuestWorkload } from '../guest/xics-workload.ts';
+import { createGuest, defaultGuestMode, GUEST_MODES, type GuestMode, type ReferenceGuest } from '../guest/guest.ts';
+import { runGuestWorkload } from '../guest/workload.ts';
 import { infoPic } from '../monitor/info-pic.ts';
 
 export const DEMO_HELP = `Usage: xive demo [--smp N] [--ic-mode xics|xive|dual] [--guest xics|xive] [--events K | --seconds S] [--seed X] [--perfetto FILE]

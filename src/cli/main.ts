@@ -68,3 +68,18 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     return 3;
   }
 }
+
+/**
+ * The process entry (bin/xive.mjs): runs `main` on the process arguments and sets the exit
+ * status. A reader that goes away (`xive demo | head -1`) is not an error of the command: the
+ * output just stops, quietly, with the status the command would have had so far.
+ */
+export async function runCli(argv: string[] = process.argv.slice(2)): Promise<void> {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
+  process.exitCode = await main(argv);
+}

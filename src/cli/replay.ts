@@ -88,14 +88,22 @@ function fieldDiff(expected: string, model: string): string[] {
   return out;
 }
 
+/**
+ * A report line with its invisible characters shown (\r, \t, other control bytes as \xNN), so
+ * two lines that differ only there do not look identical.
+ */
+export function visible(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
 export function printReplay(r: ReplayResult, io: Io, label: string): void {
   const skipped = [...r.skipped.values()].reduce((a, b) => a + b, 0);
   for (const n of r.notes) io.out(`${n}\n`);
   if (r.divergence !== undefined) {
     const d = r.divergence;
     io.out(`DIVERGENCE at ${label}:${d.line}\n`);
-    io.out(`  trace: ${d.expected}\n`);
-    io.out(`  model: ${d.model}\n`);
+    io.out(`  trace: ${visible(d.expected)}\n`);
+    io.out(`  model: ${visible(d.model)}\n`);
     for (const f of fieldDiff(d.expected, d.model)) io.out(`  ${f}\n`);
     io.out(`  model state:\n${d.state.replace(/^/gm, '    ')}\n`);
   }

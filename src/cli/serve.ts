@@ -151,12 +151,19 @@ function handle(req: IncomingMessage, res: ServerResponse, session: LiveSession,
   // Requests still carry a body sometimes (a POST from a form); nothing here reads one.
   req.resume();
   const own = [`${HOST}:${port}`, `localhost:${port}`];
-  // Another site's page resolving its own name to 127.0.0.1 still sends its name as Host.
-  if (req.headers.host === undefined || !own.includes(req.headers.host)) {
+  // Another site's page resolving its own name to 127.0.0.1 still sends its name as Host. Host
+  // names are case-insensitive (LOCALHOST:port is this server too).
+  if (req.headers.host === undefined || !own.includes(req.headers.host.toLowerCase())) {
     send(res, 403, { error: 'requests must be addressed to 127.0.0.1' });
     return;
   }
-  const url = new URL(req.url ?? '/', `http://${HOST}:${port}`);
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', `http://${HOST}:${port}`);
+  } catch {
+    send(res, 400, { error: 'malformed request target' });
+    return;
+  }
   const path = url.pathname;
   const method = req.method ?? 'GET';
 
@@ -180,7 +187,7 @@ function handle(req: IncomingMessage, res: ServerResponse, session: LiveSession,
   }
   if (method !== 'POST') return methodNotAllowed(res, 'POST');
   const origin = req.headers.origin;
-  if (origin !== undefined && !own.some((h) => origin === `http://${h}`)) {
+  if (origin !== undefined && !own.some((h) => origin.toLowerCase() === `http://${h}`)) {
     send(res, 403, { error: 'changes are accepted from this server\'s own page only' });
     return;
   }

@@ -17,6 +17,8 @@
 import type { SpaprMachine } from '../spapr/machine.ts';
 import { captureSnapshot, encodeState, restoreInto, restoreSnapshot, SnapshotError } from '../migration/snapshot.ts';
 import { decodeSnapshot } from '../migration/restore.ts';
+import type { ConfigState, SpaprState } from '../spapr/machine-state.ts';
+import { OV5_INT_CTRL_BYTE, OV5_XIVE_EXPLOIT } from '../spapr/cas.ts';
 import { SpaprMachine as Machine } from '../spapr/machine.ts';
 import { KvmVm, type KvmDevice } from '../kvm/device.ts';
 import * as U from '../kvm/uapi.ts';
@@ -92,11 +94,13 @@ function damagedSnapshot(m: SpaprMachine, a: DamageArgs): Uint8Array | null {
       // Well-formed bytes (good checksum) whose contents contradict themselves.
       const d = decodeSnapshot(good);
       const s = d.state;
-      if (a.damage === 'bad-vcpus') s.config.vcpus = [...s.config.vcpus].reverse().concat([0]);
-      else if (a.damage === 'bad-ram-size') s.ram = { ramSize: s.config.ramSize + 0x10000, blockShift: 12, blocks: [] };
+      const config = s.machine.get('config') as ConfigState;
+      if (a.damage === 'bad-vcpus') config.vcpus = [...config.vcpus].reverse().concat([0]);
+      else if (a.damage === 'bad-ram-size') s.ram = { ramSize: config.ramSize + 0x10000, blockShift: 12, blocks: [] };
       else {
-        if (m.icMode !== 'xics') return null;
-        s.spapr.ov5Cas[23] = 0x40;
+        // XIVE negotiated on a machine that has no XIVE.
+        if (m.xive !== null) return null;
+        (s.machine.get('spapr') as SpaprState).ov5Cas[OV5_INT_CTRL_BYTE] = OV5_XIVE_EXPLOIT;
       }
       return encodeState(s);
     }

@@ -4,17 +4,22 @@
  * the workload's progress, in one byte string that can go to a file or over a socket. A run
  * resumed from it continues exactly where it stopped: no interrupt lost, none counted twice.
  *
- * The driver state is serialised generically (its data fields, with shared objects kept shared),
+ * The driver state is serialised generically (the data fields of the guest core and of its
+ * controller operations, through the core's checkpoint hooks, with shared objects kept shared),
  * so both drivers are covered without each keeping a hand-written codec in step.
  */
 import type { SpaprMachine } from '../spapr/machine.ts';
 import { captureSnapshot, restoreSnapshot } from '../migration/snapshot.ts';
-import { XiveGuest } from './xive-driver.ts';
-import { XicsGuest } from './xics-driver.ts';
-import type { ReferenceGuest } from './guest.ts';
+import { BINDING_FIELDS, type ReferenceGuest } from './driver.ts';
+import { XiveGuest } from './ops-xive.ts';
+import { XicsGuest } from './ops-xics.ts';
 
 const MAGIC = 'XIVEDEMO';
 const VERSION = 1;
+
+/** The drivers a checkpoint can hold, by the kind it records. */
+const DRIVERS = { xive: XiveGuest, xics: XicsGuest } as const;
+type DriverKind = keyof typeof DRIVERS;
 
 export class CheckpointError extends Error {
   override readonly name = 'CheckpointError';
@@ -98,11 +103,10 @@ function decodeGraph(data: Encoded): unknown {
 
 /** Writes a checkpoint of a quiescent demo (between two workload batches). */
 export function writeCheckpoint(machine: SpaprMachine, guest: ReferenceGuest, progress: WorkloadProgress): Uint8Array {
-  const kind = guest instanceof XiveGuest ? 'xive' : guest instanceof XicsGuest ? 'xics' : null;
-  if (kind === null) throw new CheckpointError('only the reference guest drivers can be checkpointed');
-  const head = new TextEncoder().encode(
-    JSON.stringify({ version: VERSION, kind, progress, guest: encodeGraph(guest, new Set(['machine'])) }),
-  );
+  const kind = (Object.keys(DRIVERS) as DriverKind[]).find((k) => guest instanceof DRIVERS[k]);
+  if (kind === undefined) throw new CheckpointError('only the reference guest drivers can be checkpointed');
+  const state = (guest as XiveGuest | XicsGuest).checkpointState();
+  const head = new TextEncoder().encode(JSON.stringify({ version: VERSION, kind, progress, guest: encodeGraph(state, BINDING_FIELDS) }));
   const snap = captureSnapshot(machine, { includeMemory: true });
   const out = new Uint8Array(MAGIC.length + 4 + head.length + snap.length);
   out.set(new TextEncoder().encode(MAGIC), 0);
@@ -119,17 +123,20 @@ export function readCheckpoint(bytes: Uint8Array): { machine: SpaprMachine; gues
   }
   const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(MAGIC.length, true);
   if (MAGIC.length + 4 + n > bytes.length) throw new CheckpointError('demo checkpoint is truncated');
-  let head: { version: number; kind: 'xive' | 'xics'; progress: WorkloadProgress; guest: Encoded };
+  let head: { version: number; kind: DriverKind; progress: WorkloadProgress; guest: Encoded };
   try {
     head = JSON.parse(new TextDecoder().decode(bytes.subarray(MAGIC.length + 4, MAGIC.length + 4 + n)));
   } catch {
     throw new CheckpointError('demo checkpoint header is damaged');
   }
   if (head.version !== VERSION) throw new CheckpointError(`demo checkpoint version ${head.version} is not known (this build reads ${VERSION})`);
+  const Driver = Object.hasOwn(DRIVERS, head.kind) ? DRIVERS[head.kind] : undefined;
+  if (Driver === undefined) throw new CheckpointError(`demo checkpoint holds an unknown guest driver '${String(head.kind)}'`);
+  const state = decodeGraph(head.guest);
+  if (!Array.isArray(state) || state.length !== 2) throw new CheckpointError('malformed driver state');
   const machine = restoreSnapshot(bytes.subarray(MAGIC.length + 4 + n), { postLoadResend: false });
-  const state = decodeGraph(head.guest) as Record<string, unknown>;
-  const guest: ReferenceGuest = head.kind === 'xive' ? new XiveGuest(machine) : new XicsGuest(machine);
-  // The fresh driver brings the closures and the machine binding; the saved data replaces the rest.
-  for (const [k, v] of Object.entries(state)) (guest as unknown as Record<string, unknown>)[k] = v;
+  const guest = new Driver(machine);
+  // The fresh driver brings the closures and the bindings; the saved data replaces the rest.
+  guest.resumeState(state[0] as Record<string, unknown>, state[1] as Record<string, unknown>);
   return { machine, guest, progress: head.progress };
 }

@@ -22,6 +22,7 @@
  *
  * Acronyms: see uapi.ts.
  */
+import type { IntcName } from '../spapr/intc.ts';
 import type { SpaprMachine } from '../spapr/machine.ts';
 import { XiveUsageError } from '../base/errors.ts';
 import * as U from './uapi.ts';
@@ -50,6 +51,9 @@ interface Link {
 
 /** Capabilities the host can be configured without. */
 const SWITCHABLE = new Set([U.KVM_CAP_IRQ_XICS, U.KVM_CAP_PPC_IRQ_XIVE]);
+
+/** The KVM device type of each interrupt controller model. */
+const DEVICE_TYPES: Readonly<Record<IntcName, number>> = { xics: U.KVM_DEV_TYPE_XICS, xive: U.KVM_DEV_TYPE_XIVE };
 
 export class KvmVm implements DeviceHost {
   readonly machine: SpaprMachine;
@@ -122,8 +126,8 @@ export class KvmVm implements DeviceHost {
    * KVM_CREATE_DEVICE. A device, 0 in test mode, or -ENODEV (type not registered on this host),
    * -EEXIST (the VM already has an interrupt-controller device).
    */
-  createDevice(type: 'xics' | 'xive' | number, test = false): KvmDevice | number {
-    const t = type === 'xics' ? U.KVM_DEV_TYPE_XICS : type === 'xive' ? U.KVM_DEV_TYPE_XIVE : type;
+  createDevice(type: IntcName | number, test = false): KvmDevice | number {
+    const t = typeof type === 'string' ? DEVICE_TYPES[type] : type;
     if (typeof t !== 'number') throw new XiveUsageError(`device type must be 'xics', 'xive' or a KVM_DEV_TYPE_* number, got ${String(type)}`);
     checkU32(t, 'device type');
     if (typeof test !== 'boolean') throw new XiveUsageError(`test must be a boolean, got ${typeof test}`);

@@ -181,11 +181,11 @@ export function setIcpState(ics: Ics, icp: Icp, val: bigint): number {
   }
   const cpprBits = (cppr << 24) >>> 0;
   if (xisr === 0 || xisr === U.XICS_IPI) {
-    icp.loadState((cpprBits | xisr) >>> 0, ppri, mfrr);
+    icp.setState((cpprBits | xisr) >>> 0, ppri, mfrr);
   } else {
     // Through the presentation path, so the ICP knows which ICS owns its XISR (what the kernel
     // finds from the number when it later displaces it). PPRI < CPPR: it is always taken.
-    icp.loadState(cpprBits, 0xff, mfrr);
+    icp.setState(cpprBits, 0xff, mfrr);
     icp.present(ics, xisr, ppri);
   }
   return 0;

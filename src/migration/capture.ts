@@ -1,15 +1,16 @@
 /**
  * Source side of a migration: the machine is quiesced, its event queues synchronised, and its
- * interrupt state copied into a SnapshotState (sections.ts) — the same content QEMU 7.2 migrates
- * for pseries (spapr-xive.md §6, xics.md §10), plus what a fresh model machine needs that QEMU
- * rebuilds from its device models instead (the LSI map, the vCPUs plugged, the line levels).
+ * interrupt state copied out block by block (each block saves its own; the machine lists them as
+ * sections) — the same content QEMU 7.2 migrates for pseries, plus what a fresh model machine
+ * needs that QEMU rebuilds from its device models instead (the LSI map, the vCPUs plugged, the
+ * line levels).
  *
  * Everything is copied, never aliased: a snapshot does not change when the machine runs on.
  */
 import type { SpaprMachine } from '../spapr/machine.ts';
 import { SparseGuestMemory } from '../ports/memory.ts';
 import { SnapshotError } from './errors.ts';
-import type { ConfigState, IcpState, IcsState, RamBlock, RamState, SnapshotState, TctxState, XiveSourceState, XiveTables } from './sections.ts';
+import type { RamBlock, RamState, SnapshotState } from './sections.ts';
 
 /**
  * Page size of SparseGuestMemory.touchedPages() (memory.ts allocates 64 KiB pages). A RAM round
@@ -49,71 +50,11 @@ function quiesce(m: SpaprMachine): void {
  */
 function syncQueues(_m: SpaprMachine): void {}
 
-/** Step 3, capture. */
+/** Step 3, capture: every block's state through the machine, and guest RAM when asked. */
 export function captureState(m: SpaprMachine, opts: CaptureOptions = {}): SnapshotState {
   quiesce(m);
   syncQueues(m);
-  const config: ConfigState = {
-    smp: m.smp,
-    maxCpus: m.maxCpus,
-    icMode: m.icMode,
-    ramSize: m.memory instanceof SparseGuestMemory ? m.memory.size : 0,
-    vcpus: m.vcpus.slice(),
-  };
-  const state: SnapshotState = {
-    config,
-    spapr: { ov5Cas: m.ov5Cas.slice(), msiBitmap: m.msi.bitmap.slice(), halted: m.halted, mmioHi: m.mmioHi >>> 0 },
-    xive: null,
-    xiveSource: null,
-    tctx: null,
-    ics: null,
-    icp: null,
-    ram: null,
-  };
-  const x = m.xive;
-  if (x !== null) {
-    const eas = x.router.eas;
-    const ends = x.router.ends;
-    const tables: XiveTables = {
-      nrIrqs: x.nrIrqs,
-      nrEnds: x.nrEnds,
-      eas: new Uint8Array(eas.buffer, eas.byteOffset, eas.byteLength).slice(),
-      ends: new Uint8Array(ends.buffer, ends.byteOffset, ends.byteLength).slice(),
-    };
-    const src = x.source;
-    const lsi = new Uint8Array(Math.ceil(src.nrIrqs / 8));
-    for (let i = 0; i < src.nrIrqs; i++) if (src.isLsi(i)) lsi[i >>> 3]! |= 1 << (i & 7);
-    const source: XiveSourceState = { nrIrqs: src.nrIrqs, status: src.status.slice(), lsi };
-    const tctx: TctxState[] = m.vcpus.map((v) => {
-      const t = x.tctxById[v]!;
-      return { vcpu: v, lines: t.lines & 3, regs: t.regs.slice() };
-    });
-    state.xive = tables;
-    state.xiveSource = source;
-    state.tctx = tctx;
-  }
-  const xc = m.xics;
-  if (xc !== null) {
-    const ics = xc.ics;
-    const s: IcsState = {
-      offset: ics.offset,
-      nrIrqs: ics.nrIrqs,
-      server: ics.server.slice(),
-      priority: ics.priority.slice(),
-      savedPriority: ics.savedPriority.slice(),
-      status: ics.status.slice(),
-      flags: ics.flags.slice(),
-    };
-    // As in QEMU, the ICP's owner (which ICS presented XISR) is not part of the state.
-    const icp: IcpState[] = m.vcpus.map((v) => {
-      const c = xc.icpOfCpu(v)!;
-      return { vcpu: v, xirr: c.xirr, pendingPriority: c.pendingPriority, mfrr: c.mfrr };
-    });
-    state.ics = s;
-    state.icp = icp;
-  }
-  if (opts.includeMemory === true) state.ram = captureRam(m);
-  return state;
+  return { machine: m.saveState(), ram: opts.includeMemory === true ? captureRam(m) : null };
 }
 
 function captureRam(m: SpaprMachine): RamState {

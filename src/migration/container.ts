@@ -17,7 +17,7 @@
  * then the announced length (truncation), then the checksum, then the structure. Section
  * payloads are opaque here; snapshot.ts and sections.ts give them meaning.
  */
-import { ByteReader, ByteWriter, crc32 } from './bytes.ts';
+import { ByteReader, ByteWriter, DecodeError, crc32 } from '../base/bytes.ts';
 import { SnapshotError } from './errors.ts';
 
 export const SNAPSHOT_MAGIC = Uint8Array.of(0x89, 0x50, 0x49, 0x43, 0x53, 0x4e, 0x41, 0x50);
@@ -101,7 +101,16 @@ export function decodeContainer(bytes: Uint8Array): Container {
   const flags = view.getUint16(10, true);
   if (flags !== 0) throw new SnapshotError('corrupt', `snapshot header has unknown flags 0x${flags.toString(16)} for format version ${version}`);
 
-  const r = new ByteReader(bytes.subarray(FIXED_HEADER, total - CRC_BYTES), 'container', 'corrupt');
+  try {
+    return { formatVersion: version, ...readContents(new ByteReader(bytes.subarray(FIXED_HEADER, total - CRC_BYTES), 'snapshot container', 'corrupt')) };
+  } catch (e) {
+    if (e instanceof DecodeError) throw new SnapshotError(e.code, e.message);
+    throw e;
+  }
+}
+
+/** Capability names, then sections (id, version, payload), to the end of the container. */
+function readContents(r: ByteReader): { capabilities: string[]; sections: Section[] } {
   const capCount = r.u16('capability count');
   const capabilities: string[] = [];
   for (let i = 0; i < capCount; i++) {
@@ -122,7 +131,7 @@ export function decodeContainer(bytes: Uint8Array): Container {
     sections.push({ id, version: sv, payload });
   }
   r.end();
-  return { formatVersion: version, capabilities, sections };
+  return { capabilities, sections };
 }
 
 function hexBytes(b: Uint8Array): string {

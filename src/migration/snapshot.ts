@@ -10,7 +10,6 @@
  * untouched. The byte layout is described in container.ts (envelope) and sections.ts (payloads).
  */
 import { DEFAULT_RAM_SIZE, SpaprMachine } from '../spapr/machine.ts';
-import { OV5_INT_CTRL_BYTE, OV5_XIVE_EXPLOIT } from '../spapr/cas.ts';
 import { SparseGuestMemory, type GuestMemory } from '../ports/memory.ts';
 import type { CpuLines } from '../ports/lines.ts';
 import type { TraceSink } from '../trace/events.ts';
@@ -25,21 +24,11 @@ import {
   KNOWN_CAPABILITIES,
   requiredCapabilities,
   targetCapabilities,
+  snapshotConfig,
   type Capability,
 } from './restore.ts';
-import {
-  encodeConfig,
-  encodeIcp,
-  encodeIcs,
-  encodeRam,
-  encodeSpapr,
-  encodeTctx,
-  encodeXive,
-  encodeXiveSource,
-  SECTIONS,
-  type ConfigState,
-  type SnapshotState,
-} from './sections.ts';
+import { encodeSection, RAM_SECTION, SECTION_IDS, sectionVersion, type SnapshotState } from './sections.ts';
+import { savedActiveController, type ConfigState } from '../spapr/machine-state.ts';
 
 export { SnapshotError, type SnapshotErrorCode } from './errors.ts';
 export { SNAPSHOT_FORMAT_VERSION, SNAPSHOT_MAGIC, READABLE_FORMAT_VERSIONS } from './container.ts';
@@ -79,17 +68,11 @@ export interface SnapshotInfo {
 /** Serialises a decoded state (also used by tests to build snapshots of other shapes). */
 export function encodeState(s: SnapshotState): Uint8Array {
   const sections: Section[] = [];
-  const add = (id: keyof typeof SECTIONS, payload: Uint8Array): void => {
-    sections.push({ id, version: SECTIONS[id].writes, payload });
-  };
-  add('config', encodeConfig(s.config));
-  add('spapr', encodeSpapr(s.spapr));
-  if (s.xive !== null) add('spapr-xive', encodeXive(s.xive));
-  if (s.xiveSource !== null) add('xive-source', encodeXiveSource(s.xiveSource));
-  if (s.tctx !== null) add('xive-tctx', encodeTctx(s.tctx));
-  if (s.ics !== null) add('ics', encodeIcs(s.ics));
-  if (s.icp !== null) add('icp', encodeIcp(s.icp));
-  if (s.ram !== null) add('guest-ram', encodeRam(s.ram));
+  for (const id of SECTION_IDS) {
+    const state = id === RAM_SECTION ? s.ram : s.machine.get(id);
+    if (state === undefined || state === null) continue;
+    sections.push({ id, version: sectionVersion(id), payload: encodeSection(id, state) });
+  }
   return encodeContainer(requiredCapabilities(s), sections);
 }
 
@@ -104,14 +87,14 @@ export function captureSnapshot(machine: SpaprMachine, opts: CaptureOptions = {}
 /** Checks a snapshot completely (as a restore would, short of a target) and describes it. */
 export function inspectSnapshot(bytes: Uint8Array): SnapshotInfo {
   const d = decodeSnapshot(bytes);
-  const ov5 = d.state.spapr.ov5Cas;
+  const config = snapshotConfig(d.state);
   return {
     formatVersion: d.formatVersion,
     capabilities: d.capabilities,
     sections: d.sections,
-    config: { ...d.state.config, vcpus: d.state.config.vcpus.slice() },
-    activeController: d.state.config.icMode === 'xive' || (d.state.config.icMode === 'dual' && (ov5[OV5_INT_CTRL_BYTE]! & OV5_XIVE_EXPLOIT) !== 0) ? 'xive' : 'xics',
-    halted: d.state.spapr.halted,
+    config: { ...config, vcpus: config.vcpus.slice() },
+    activeController: savedActiveController(d.state.machine),
+    halted: (d.state.machine.get('spapr') as { halted: string | null }).halted,
   };
 }
 
@@ -122,7 +105,7 @@ export function inspectSnapshot(bytes: Uint8Array): SnapshotInfo {
  */
 export function restoreSnapshot(bytes: Uint8Array, opts: RestoreOptions = {}): SpaprMachine {
   const { state } = decodeSnapshot(bytes);
-  const c = state.config;
+  const c = snapshotConfig(state);
   const have = new Set<string>(opts.capabilities ?? KNOWN_CAPABILITIES);
   // Only RAM this module can clear and enumerate can be replaced.
   if (opts.memory !== undefined && !(opts.memory instanceof SparseGuestMemory)) have.delete('guest-ram');

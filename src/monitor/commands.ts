@@ -11,6 +11,7 @@ import * as H from '../spapr/hcall.ts';
 import type { TraceEvent, TraceSink } from '../trace/events.ts';
 import { XiveUsageError } from '../base/errors.ts';
 import { SPAPR_XIRQ_BASE, SPAPR_NR_XIRQS } from '../spapr/irq-map.ts';
+import { LINE_HINT, LINE_INT } from '../ports/lines.ts';
 
 /** Counts of interrupt activity per LISN and per vCPU, fed by the machine's trace events. */
 export class IrqStats implements TraceSink {
@@ -99,6 +100,16 @@ function num(s: string | undefined, what: string): bigint {
   }
 }
 
+/**
+ * A 64-bit register value: 0..2^64-1, or a negative number down to -2^63 taken as two's
+ * complement. Anything wider would be silently cut to its low 64 bits, so it is refused.
+ */
+function reg64(s: string | undefined, what: string): bigint {
+  const v = num(s, what);
+  if (v < -(1n << 63n) || v >= 1n << 64n) throw new MonitorError(`${what} must fit in 64 bits (0..0xffffffffffffffff, or a negative number down to -2^63), got '${s}'`);
+  return BigInt.asUintN(64, v);
+}
+
 function small(s: string | undefined, what: string, max = Number.MAX_SAFE_INTEGER): number {
   const v = num(s, what);
   if (v < 0n || v > BigInt(max)) throw new MonitorError(`${what} must be in 0..${max}, got '${s}'`);
@@ -171,7 +182,7 @@ export class Monitor {
         const name = w[2];
         if (name === undefined) throw new MonitorError('missing hcall name or opcode');
         const op = HCALLS[name.toLowerCase()] ?? small(name, 'hcall opcode', 0xffff);
-        const args = w.slice(3).map((a, i) => BigInt.asUintN(64, num(a, `R${4 + i}`)));
+        const args = w.slice(3).map((a, i) => reg64(a, `R${4 + i}`));
         if (args.length > H.HCALL_REGS) throw new MonitorError(`at most ${H.HCALL_REGS} arguments (R4..R9)`);
         const r = m.hcall(cpu, op, args);
         return `${H.HCALL_STATUS_NAMES[r.ret] ?? r.ret} ${r.regs.map((v, i) => `R${4 + i}=0x${v.toString(16)}`).join(' ')}\n`;
@@ -196,7 +207,7 @@ export class Monitor {
           return `0x${v.toString(16)}\n`;
         }
         if (dir === 'write') {
-          const v = BigInt.asUintN(64, num(w[5], 'value'));
+          const v = reg64(w[5], 'value');
           m.mmioWrite(cpu, addr, size, Number(v & 0xffff_ffffn), Number(v >> 32n));
           return '';
         }
@@ -232,9 +243,7 @@ export class Monitor {
   }
 
   private isLsi(irq: number): boolean {
-    const m = this.machine;
-    if (m.activeController() === 'xive') return m.xive!.source.isLsi(irq);
-    return m.xics!.ics.isLsi(irq - m.xics!.ics.offset);
+    return this.machine.isLsi(irq);
   }
 
   private irqArg(s: string | undefined): number {
@@ -257,7 +266,7 @@ export class Monitor {
       case 'mode':
         return `ic-mode ${m.icMode}, active controller ${m.activeController().toUpperCase()}${m.halted ? `, stopped: ${m.halted}` : ''}\n`;
       case 'cpus':
-        return m.vcpus.map((c) => `CPU ${c}: INT ${m.lineLevel(c, 0) ? 'raised' : 'low'}${m.activeController() === 'xive' ? `, HINT ${m.lineLevel(c, 1) ? 'raised' : 'low'}` : ''}\n`).join('');
+        return m.vcpus.map((c) => `CPU ${c}: INT ${m.lineLevel(c, LINE_INT) ? 'raised' : 'low'}${m.intc.cpuLines.includes(LINE_HINT) ? `, HINT ${m.lineLevel(c, LINE_HINT) ? 'raised' : 'low'}` : ''}\n`).join('');
       case 'irq': {
         const s = this.stats;
         const rows = [...s.raised].sort((a, b) => a[0] - b[0]).map(([irq, n]) => `  ${irq.toString(16).padStart(8, '0')} ${String(n).padStart(10)}\n`);

@@ -3,7 +3,8 @@
  * spapr_xive_* hcall event, and the events that are only ever consequences of an action.
  */
 import * as H from '../spapr/hcall.ts';
-import type { IcMode } from '../spapr/cas.ts';
+import { IC_MODE_BACKENDS, IC_MODES, type IcMode } from '../spapr/cas.ts';
+import { INTC_NAMES, INTC_TRACE_PREFIXES, type IntcName } from '../spapr/intc.ts';
 import type { ParsedLine } from '../trace/parse.ts';
 
 export const OUTPUT_ONLY = new Set([
@@ -36,20 +37,22 @@ export function isModelEvent(name: string): boolean {
 
 
 /**
- * A log of a controller the ic-mode does not create cannot be replayed on it (its actions would
+ * A log of a controller the machine does not have cannot be replayed on it (its actions would
  * reach a backend the machine does not have): the reason, or null.
  */
+const ARTICLE: Readonly<Record<IntcName, string>> = { xics: 'an', xive: 'a' };
+
 export function controllerMismatch(parsed: readonly ParsedLine[], icMode: IcMode): string | null {
+  const have = IC_MODE_BACKENDS[icMode];
   for (let i = 0; i < parsed.length; i++) {
     const p = parsed[i]!;
     if (p.kind !== 'event') continue;
     const n = p.event.name;
-    if (icMode === 'xics' && (n.startsWith('xive_') || n.startsWith('spapr_xive_'))) {
-      return `line ${i + 1}: ${n} is a XIVE event, but ic-mode xics has no XIVE controller: use --ic-mode xive or dual`;
-    }
-    if (icMode === 'xive' && n.startsWith('xics_')) {
-      return `line ${i + 1}: ${n} is an XICS event, but ic-mode xive has no XICS controller: use --ic-mode xics or dual`;
-    }
+    const owner = INTC_NAMES.find((c) => INTC_TRACE_PREFIXES[c].some((pre) => n.startsWith(pre)));
+    if (owner === undefined || have.includes(owner)) continue;
+    const modes = IC_MODES.filter((m) => IC_MODE_BACKENDS[m].includes(owner));
+    const name = owner.toUpperCase();
+    return `line ${i + 1}: ${n} is ${ARTICLE[owner]} ${name} event, but ic-mode ${icMode} has no ${name} controller: use --ic-mode ${modes.join(' or ')}`;
   }
   return null;
 }

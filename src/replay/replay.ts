@@ -95,9 +95,10 @@ export class TraceReplay {
     text: string,
     private readonly opts: ReplayOptions,
   ) {
-    this.lines = text.split('\n');
+    // A log that went through a Windows tool ends its lines with CR LF: the CR is not part of them.
+    this.lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
     if (this.lines.length > 0 && this.lines[this.lines.length - 1] === '') this.lines.pop();
-    this.parsed = this.lines.map((l) => parseTraceLine(l.endsWith('\r') ? l.slice(0, -1) : l));
+    this.parsed = this.lines.map((l) => parseTraceLine(l));
     this.kinds = this.parsed.map((p) => this.classify(p));
     this.result = { status: 'ok', replayed: 0, eventsChecked: 0, valuesChecked: 0, skipped: new Map(), notes: [], migrations: 0, pic: '', machine: null };
   }

@@ -5,8 +5,17 @@
  * decides which controller is active.
  */
 
+import type { IntcName } from './intc.ts';
+
 export type IcMode = 'xics' | 'xive' | 'dual';
 export const IC_MODES: readonly IcMode[] = ['xics', 'xive', 'dual'];
+
+/** The interrupt controllers a machine of each ic-mode has, in QEMU's order (XICS first). */
+export const IC_MODE_BACKENDS: Readonly<Record<IcMode, readonly IntcName[]>> = {
+  xics: ['xics'],
+  xive: ['xive'],
+  dual: ['xics', 'xive'],
+};
 
 /** Option vector 5 byte carrying the interrupt controller bits. */
 export const OV5_INT_CTRL_BYTE = 23;
@@ -17,8 +26,10 @@ export const OV5_XIVE_LEGACY = 0x00;
 
 /** Byte 23 of ibm,arch-vec-5-platform-support for a machine mode. */
 export function platformSupportByte(mode: IcMode): number {
-  return mode === 'dual' ? OV5_XIVE_EITHER : mode === 'xive' ? OV5_XIVE_EXPLOIT : OV5_XIVE_LEGACY;
+  return PLATFORM_SUPPORT[mode];
 }
+
+const PLATFORM_SUPPORT: Readonly<Record<IcMode, number>> = { xics: OV5_XIVE_LEGACY, xive: OV5_XIVE_EXPLOIT, dual: OV5_XIVE_EITHER };
 
 export type CasOutcome =
   | { ok: true; xive: boolean }

@@ -15,9 +15,42 @@
 import type { DeviceTree } from './fdt.ts';
 import type { GuestMemory } from '../ports/memory.ts';
 import type { HcallResult } from './hcall.ts';
+import type { IntcView, IntcViewOptions } from './intc-view.ts';
+import type { StateCodec, StateMismatch } from '../base/state.ts';
 
 /** The two interrupt models; also the capability names of their snapshot sections. */
 export type IntcName = 'xive' | 'xics';
+export const INTC_NAMES: readonly IntcName[] = ['xics', 'xive'];
+
+/** Prefixes of the names of the trace events each controller reports (QEMU's event names). */
+export const INTC_TRACE_PREFIXES: Readonly<Record<IntcName, readonly string[]>> = {
+  xics: ['xics_'],
+  xive: ['xive_', 'spapr_xive_'],
+};
+
+/** One section of a machine's saved state: its name and the byte layout of its state. */
+export interface SectionSpec {
+  readonly id: string;
+  readonly codec: StateCodec<unknown>;
+}
+
+/** Decoded (or captured) sections of a machine's saved state, by section id. */
+export type SectionStates = ReadonlyMap<string, unknown>;
+
+/** What a controller's saved state depends on in the machine: its vCPUs. */
+export interface StateShape {
+  readonly maxCpus: number;
+  /** vCPU ids in plug order. */
+  readonly vcpus: readonly number[];
+}
+
+/** The saved-state sections of one kind of controller, known without a machine at hand. */
+export interface IntcStateSpec {
+  /** In load order. */
+  readonly sections: readonly SectionSpec[];
+  /** What contradicts itself in decoded sections saved on a machine of this shape, or null. */
+  inconsistency(states: SectionStates, shape: StateShape): string | null;
+}
 
 /** What a backend may ask of the machine around it. */
 export interface IntcPlatform {
@@ -32,6 +65,10 @@ export interface IntcPlatform {
 
 export interface SpaprIntc {
   readonly name: IntcName;
+  /** The vCPU inputs this controller drives (LINE_INT, LINE_HINT of ports/lines.ts). */
+  readonly cpuLines: readonly number[];
+  /** Prefixes of the names of the trace events this controller reports (QEMU's names). */
+  readonly tracePrefixes: readonly string[];
 
   // ---- Life cycle (every backend) --------------------------------------------------------------
   /** The guest switches to this controller (CAS or reset): its MMIO regions are mapped. */
@@ -71,10 +108,24 @@ export interface SpaprIntc {
    * only the state an event touched; null when the controller prints no such part.
    */
   printInfoOf(part: { cpu: number } | { irq: number } | null): string[] | null;
+  /** The controller's state as plain data (vCPUs, claimed sources, event queues). */
+  view(opts?: IntcViewOptions): IntcView;
   /** Adds the controller's device-tree node (and what it needs elsewhere in the tree). */
   dt(tree: DeviceTree, nrServers: number, phandle: number): void;
   /** After a migration: state loaded, controller active. Re-sends what QEMU's post-load re-sends. */
   postLoad(resend: boolean): void;
+
+  // ---- Saved state (each block saves its own; the backend lists them as sections) -------------
+  readonly stateSpec: IntcStateSpec;
+  /** A copy of the controller's state, section by section; per-vCPU parts in `vcpus` order. */
+  saveState(vcpus: readonly number[]): Map<string, unknown>;
+  /** Why checked sections cannot be loaded into this controller (its sizes), or null. */
+  stateMismatch(states: SectionStates): StateMismatch | null;
+  /**
+   * Replaces the controller's state with checked sections (their vCPUs exist). The vCPU lines
+   * are not driven: the machine sets them once everything is loaded.
+   */
+  loadState(states: SectionStates): void;
 
   // ---- Guest calls this backend owns -----------------------------------------------------------
   handlesHcall(opcode: number): boolean;

@@ -11,10 +11,12 @@ import { SpaprXics } from './spapr-xics.ts';
 import { RTAS_OUT_PARAM_ERROR } from './xics-hcalls.ts';
 import * as H from './hcall.ts';
 import { SPAPR_IRQ_EPOW, SPAPR_IRQ_HOTPLUG, SPAPR_MAX_CPUS, SPAPR_NR_XIRQS, SPAPR_XIRQ_BASE, SPAPR_IRQ_NR_IPIS, SPAPR_IRQ_MSI, MsiAllocator, vioIrq, pciLsiIrq } from './irq-map.ts';
-import { IC_MODES, negotiateIcMode, OV5_INT_CTRL_BYTE, OV5_XIVE_EXPLOIT, type CasOutcome, type IcMode } from './cas.ts';
-import type { IntcName, IntcPlatform, SpaprIntc } from './intc.ts';
+import { IC_MODES, IC_MODE_BACKENDS, negotiateIcMode, OV5_INT_CTRL_BYTE, OV5_XIVE_EXPLOIT, type CasOutcome, type IcMode } from './cas.ts';
+import type { IntcName, IntcPlatform, SectionStates, SpaprIntc } from './intc.ts';
 import { SparseGuestMemory, type GuestMemory } from '../ports/memory.ts';
-import { LineState, type CpuLines } from '../ports/lines.ts';
+import { LINE_HINT, LINE_INT, LineState, type CpuLines } from '../ports/lines.ts';
+import type { StateMismatch } from '../base/state.ts';
+import type { ConfigState, SpaprState } from './machine-state.ts';
 import { ManualClock, type Clock } from '../ports/clock.ts';
 import type { TraceSink } from '../trace/events.ts';
 import { XiveUsageError } from '../base/errors.ts';
@@ -115,19 +117,19 @@ export class SpaprMachine {
       xiveNegotiated: () => (this.ov5Cas[OV5_INT_CTRL_BYTE]! & OV5_XIVE_EXPLOIT) !== 0,
       hostTicks: () => this.clock.hostTicks(),
     };
-    this.xics = icMode === 'xive' ? null : new SpaprXics(this.lines, this.traceSink, platform, nrXirqs);
-    this.xive =
-      icMode === 'xics'
-        ? null
-        : new SpaprXive({
-            nrIrqs: SPAPR_IRQ_NR_IPIS + nrXirqs,
-            nrServers: maxCpus,
-            memory: this.memory,
-            lines: this.lines,
-            trace: this.traceSink,
-            platform,
-            buffers: opts.xiveBuffers,
-          });
+    const backends = IC_MODE_BACKENDS[icMode];
+    this.xics = backends.includes('xics') ? new SpaprXics(this.lines, this.traceSink, platform, nrXirqs) : null;
+    this.xive = backends.includes('xive')
+      ? new SpaprXive({
+          nrIrqs: SPAPR_IRQ_NR_IPIS + nrXirqs,
+          nrServers: maxCpus,
+          memory: this.memory,
+          lines: this.lines,
+          trace: this.traceSink,
+          platform,
+          buffers: opts.xiveBuffers,
+        })
+      : null;
     this.intcs = [this.xics, this.xive].filter((b): b is SpaprXics | SpaprXive => b !== null);
     // Before CAS the negotiated vector is empty, which means XICS whenever there is one.
     this.active = this.intcs[0]!;
@@ -271,19 +273,74 @@ export class SpaprMachine {
     return out;
   }
 
+  // ---- Saved state ---------------------------------------------------------------------------
   /**
-   * Restores the negotiated option vector after a migration and selects the active controller
-   * from it without resetting either backend: both were just loaded, as QEMU's post-load does.
+   * A copy of the machine's interrupt state, section by section (machine-state.ts): the
+   * platform's shape and negotiated state, then each controller's blocks.
    */
-  restoreMode(ov5Cas: Uint8Array): void {
-    this.ov5Cas.fill(0);
-    this.ov5Cas.set(ov5Cas.subarray(0, this.ov5Cas.length));
-    this.active = this.chooseActive();
-    for (const b of this.intcs) b.setMapped(b === this.active);
+  saveState(): Map<string, unknown> {
+    const config: ConfigState = {
+      smp: this.smp,
+      maxCpus: this.maxCpus,
+      icMode: this.icMode,
+      ramSize: this.memory instanceof SparseGuestMemory ? this.memory.size : 0,
+      vcpus: this.vcpus.slice(),
+    };
+    const spapr: SpaprState = { ov5Cas: this.ov5Cas.slice(), msiBitmap: this.msi.bitmap.slice(), halted: this.halted, mmioHi: this.mmioHi >>> 0 };
+    const out = new Map<string, unknown>([
+      ['config', config],
+      ['spapr', spapr],
+    ]);
+    for (const b of this.intcs) for (const [id, st] of b.saveState(this.vcpus)) out.set(id, st);
+    return out;
   }
 
-  /** After a restore: the active controller finishes loading (QEMU's post_load). */
-  postLoad(resend: boolean): void {
+  /**
+   * Why consistent saved sections (stateInconsistency) cannot be loaded into this machine: a
+   * different shape, table sizes, or vCPUs it has that the saved machine had not. Null when they
+   * fit; the vCPUs the saved machine had beyond this one's are plugged by loadState.
+   */
+  stateMismatch(states: SectionStates): StateMismatch | null {
+    const c = states.get('config') as ConfigState;
+    const spapr = states.get('spapr') as SpaprState;
+    if (this.icMode !== c.icMode) return { what: 'ic-mode', saved: c.icMode, here: this.icMode };
+    if (this.smp !== c.smp) return { what: 'smp', saved: c.smp, here: this.smp };
+    if (this.maxCpus !== c.maxCpus) return { what: 'max-cpus', saved: c.maxCpus, here: this.maxCpus };
+    const ram = this.memory instanceof SparseGuestMemory ? this.memory.size : 0;
+    if (c.ramSize !== 0 && ram !== 0 && c.ramSize !== ram) return { what: 'the RAM size', saved: c.ramSize, here: ram };
+    if (this.msi.size !== spapr.msiBitmap.length) return { what: 'the MSI range size', saved: spapr.msiBitmap.length, here: this.msi.size };
+    for (const b of this.intcs) {
+      const m = b.stateMismatch(states);
+      if (m !== null) return m;
+    }
+    if (this.vcpus.length > c.vcpus.length || this.vcpus.some((v, i) => c.vcpus[i] !== v)) {
+      return { what: 'the vCPU list', saved: `[${c.vcpus.join(', ')}]`, here: `[${this.vcpus.join(', ')}]` };
+    }
+    return null;
+  }
+
+  /**
+   * Replaces the interrupt state with checked sections, then resumes as QEMU's post-load does:
+   * missing vCPUs are plugged, each controller loads its blocks, the negotiated option vector
+   * selects the active controller (neither is reset: both were just loaded), the vCPU inputs
+   * follow the loaded state, and the active controller finishes its post-load (XICS re-sends
+   * when `resend`).
+   */
+  loadState(states: SectionStates, resend: boolean): void {
+    const c = states.get('config') as ConfigState;
+    const spapr = states.get('spapr') as SpaprState;
+    for (const v of c.vcpus) if (!this.hasCpu(v)) this.plugCpu(v);
+    for (const b of this.intcs) b.loadState(states);
+    this.msi.bitmap.set(spapr.msiBitmap);
+    this.halted = spapr.halted;
+    this.mmioHi = spapr.mmioHi;
+    this.ov5Cas.fill(0);
+    this.ov5Cas.set(spapr.ov5Cas.subarray(0, this.ov5Cas.length));
+    this.active = this.chooseActive();
+    for (const b of this.intcs) b.setMapped(b === this.active);
+    // The vCPU inputs follow the loaded state (QEMU's CPU state carries them across); the port is
+    // told every level, whatever it held before.
+    for (const v of this.vcpus) for (const line of [LINE_INT, LINE_HINT]) this.lines.setLine(v, line, this.lineLevel(v, line));
     this.active.postLoad(resend);
   }
 

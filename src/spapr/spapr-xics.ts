@@ -5,22 +5,41 @@
  * number is the vCPU id. IPIs are not ICS sources: they live in each ICP's MFRR. It is one of the
  * two backends of the platform's interrupt-controller interface (intc.ts); XICS has no MMIO.
  */
-import { Ics, XICS_IRQ_BASE, XICS_NR_IRQS } from '../xics/ics.ts';
-import { Icp, SimpleXicsFabric } from '../xics/icp.ts';
+import { ICS_STATE, Ics, XICS_IRQ_BASE, XICS_NR_IRQS, type IcsState } from '../xics/ics.ts';
+import { ICP_STATE, Icp, SimpleXicsFabric, type IcpState } from '../xics/icp.ts';
+import { perCpuCodec, type PerCpu, type StateMismatch } from '../base/state.ts';
 import { isXicsHcall, xicsHcall, xicsRtas, XICS_RTAS_TOKENS, type XicsHcallContext } from './xics-hcalls.ts';
 import { xicsPicLines } from '../xics/info-pic.ts';
 import { LINE_INT, type CpuLines } from '../ports/lines.ts';
 import type { TraceSink } from '../trace/events.ts';
 import { XiveUsageError } from '../base/errors.ts';
-import type { IntcPlatform, SpaprIntc } from './intc.ts';
+import { INTC_TRACE_PREFIXES, type IntcPlatform, type IntcStateSpec, type SectionStates, type SpaprIntc } from './intc.ts';
 import { propEmpty, propString, propU32, type DeviceTree } from './fdt.ts';
+import { xicsView } from './xics-view.ts';
+import type { IntcView } from './intc-view.ts';
 
 /** The XICS node has no `reg`, hence no unit address. */
 export const XICS_NODE_NAME = 'interrupt-controller';
 export const XICS_NODE_PATH = `/${XICS_NODE_NAME}`;
 
+/** The saved state of sPAPR XICS, as QEMU names its parts: 'ics' and one 'icp' per vCPU. */
+export const SPAPR_XICS_STATE: IntcStateSpec = {
+  sections: [
+    { id: 'ics', codec: ICS_STATE },
+    { id: 'icp', codec: perCpuCodec(ICP_STATE, 10) },
+  ],
+  inconsistency(states, shape) {
+    const icp = states.get('icp') as PerCpu<IcpState>[];
+    const ids = icp.map((c) => c.vcpu);
+    if (ids.length !== shape.vcpus.length || ids.some((v, i) => v !== shape.vcpus[i])) return 'the ICPs are not those of the plugged vCPUs, in plug order';
+    return null;
+  },
+};
+
 export class SpaprXics implements SpaprIntc {
   readonly name = 'xics';
+  readonly cpuLines: readonly number[] = [LINE_INT];
+  readonly tracePrefixes: readonly string[] = INTC_TRACE_PREFIXES.xics;
   readonly rtasTokens: Readonly<Record<string, number>> = XICS_RTAS_TOKENS;
   readonly fabric = new SimpleXicsFabric();
   readonly ics: Ics;
@@ -143,6 +162,10 @@ export class SpaprXics implements SpaprIntc {
     return null;
   }
 
+  view(): IntcView {
+    return xicsView(this);
+  }
+
   dt(tree: DeviceTree, nrServers: number, phandle: number): void {
     const n = tree.root.addChild(XICS_NODE_NAME);
     n.prependProp('device_type', propString('PowerPC-External-Interrupt-Presentation'));
@@ -152,6 +175,28 @@ export class SpaprXics implements SpaprIntc {
     n.prependProp('#interrupt-cells', propU32(2));
     n.prependProp('linux,phandle', propU32(phandle));
     n.prependProp('phandle', propU32(phandle));
+  }
+
+  // ---- Saved state ---------------------------------------------------------------------------
+  readonly stateSpec = SPAPR_XICS_STATE;
+
+  saveState(vcpus: readonly number[]): Map<string, unknown> {
+    // As in QEMU, an ICP's owner (which ICS presented its XISR) is not part of the state.
+    const icp: PerCpu<IcpState>[] = vcpus.map((v) => ({ vcpu: v, state: this.byCpu.get(v)!.saveState() }));
+    return new Map<string, unknown>([
+      ['ics', this.ics.saveState()],
+      ['icp', icp],
+    ]);
+  }
+
+  stateMismatch(states: SectionStates): StateMismatch | null {
+    return this.ics.stateMismatch(states.get('ics') as IcsState);
+  }
+
+  /** Sources before presenters, as QEMU loads them. */
+  loadState(states: SectionStates): void {
+    this.ics.loadState(states.get('ics') as IcsState);
+    for (const c of states.get('icp') as PerCpu<IcpState>[]) this.byCpu.get(c.vcpu)!.loadState(c.state);
   }
 
   handlesHcall(opcode: number): boolean {

@@ -7,18 +7,22 @@
  * answers are in xive-hcalls.ts, its `info pic` lines in xive-info-pic.ts.
  */
 import * as R from '../xive/regs.ts';
-import { ESB_ALL_ONES, XiveSource } from '../xive/source.ts';
-import { NVT_MISSING, NVT_VALID, XiveRouter, type NvtStore } from '../xive/router.ts';
+import { ESB_ALL_ONES, XIVE_SOURCE_STATE, XiveSource, type XiveSourceState } from '../xive/source.ts';
+import { NVT_MISSING, NVT_VALID, XIVE_ROUTER_STATE, XiveRouter, type NvtStore, type XiveRouterState } from '../xive/router.ts';
 import { XivePresenter } from '../xive/presenter.ts';
-import { ThreadContext } from '../xive/tctx.ts';
+import { TCTX_STATE, ThreadContext, type TctxState } from '../xive/tctx.ts';
+import { perCpuCodec, type PerCpu, type StateMismatch } from '../base/state.ts';
 import { Tima } from '../xive/tima.ts';
 import type { GuestMemory } from '../ports/memory.ts';
 import type { CpuLines } from '../ports/lines.ts';
 import type { TraceSink } from '../trace/events.ts';
 import { XiveUsageError } from '../base/errors.ts';
-import type { IntcPlatform, SpaprIntc } from './intc.ts';
+import { INTC_TRACE_PREFIXES, type IntcPlatform, type IntcStateSpec, type SectionStates, type SpaprIntc } from './intc.ts';
 import { isXiveHcall, xiveHcall, type XiveHcallContext } from './xive-hcalls.ts';
 import { lisnPicLines, tctxPicLines, xivePicLines } from './xive-info-pic.ts';
+import { xiveView } from './xive-view.ts';
+import type { IntcView, IntcViewOptions } from './intc-view.ts';
+import { LINE_HINT, LINE_INT } from '../ports/lines.ts';
 import { propEmpty, propString, propU32, propU64, type DeviceTree } from './fdt.ts';
 import { RTAS_OUT_PARAM_ERROR } from './xics-hcalls.ts';
 
@@ -40,6 +44,33 @@ import {
 } from './xive-layout.ts';
 
 export * from './xive-layout.ts';
+
+/**
+ * The saved state of the sPAPR XIVE controller, as QEMU names its parts: 'spapr-xive' (the EAS
+ * and END tables of the router), 'xive-source' (PQ bytes, LSI map), 'xive-tctx' (one thread
+ * context per vCPU). sPAPR keeps no NVT table: an NVT exists when its vCPU does.
+ */
+export const SPAPR_XIVE_STATE: IntcStateSpec = {
+  sections: [
+    { id: 'spapr-xive', codec: XIVE_ROUTER_STATE },
+    { id: 'xive-source', codec: XIVE_SOURCE_STATE },
+    { id: 'xive-tctx', codec: perCpuCodec(TCTX_STATE, 5 + R.TCTX_BYTES) },
+  ],
+  inconsistency(states, shape) {
+    const router = states.get('spapr-xive') as XiveRouterState;
+    const source = states.get('xive-source') as XiveSourceState;
+    const tctx = states.get('xive-tctx') as PerCpu<TctxState>[];
+    const ends = shape.maxCpus * (R.XIVE_PRIORITY_MAX + 1);
+    if (router.nrEnds !== ends) return `${router.nrEnds} ENDs for max-cpus ${shape.maxCpus} (expected ${ends})`;
+    if (source.nrIrqs !== router.nrIrqs) return `the XIVE source has ${source.nrIrqs} interrupts, the router ${router.nrIrqs}`;
+    if (!sameIds(tctx.map((t) => t.vcpu), shape.vcpus)) return 'the thread contexts are not those of the plugged vCPUs, in plug order';
+    return null;
+  },
+};
+
+function sameIds(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
 
 export interface SpaprXiveOptions {
   nrIrqs: number;
@@ -70,6 +101,8 @@ export interface SpaprXiveOptions {
 
 export class SpaprXive implements NvtStore, SpaprIntc {
   readonly name = 'xive';
+  readonly cpuLines: readonly number[] = [LINE_INT, LINE_HINT];
+  readonly tracePrefixes: readonly string[] = INTC_TRACE_PREFIXES.xive;
   readonly nrIrqs: number;
   readonly nrEnds: number;
   readonly nrServers: number;
@@ -300,6 +333,10 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     return [lines[0]!, row ?? `  LISN 0x${part.irq.toString(16)} is not claimed`];
   }
 
+  view(opts?: IntcViewOptions): IntcView {
+    return xiveView(this, this.hcallCtx.memory, opts);
+  }
+
   /** The XIVE node, and the priorities kept for the hypervisor in the root node. */
   dt(tree: DeviceTree, nrServers: number, phandle: number): void {
     const root = tree.root;
@@ -317,6 +354,31 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     n.prependProp('phandle', propU32(phandle));
     // Priorities hv-prio .. 0xFE are kept for the hypervisor: <first, count>.
     root.prependProp('ibm,plat-res-int-priorities', propU32(SPAPR_XIVE_HV_PRIO, 0xff - SPAPR_XIVE_HV_PRIO));
+  }
+
+  // ---- Saved state ---------------------------------------------------------------------------
+  readonly stateSpec = SPAPR_XIVE_STATE;
+
+  saveState(vcpus: readonly number[]): Map<string, unknown> {
+    const tctx: PerCpu<TctxState>[] = vcpus.map((v) => ({ vcpu: v, state: this.tctxById[v]!.saveState() }));
+    return new Map<string, unknown>([
+      ['spapr-xive', this.router.saveState()],
+      ['xive-source', this.source.saveState()],
+      ['xive-tctx', tctx],
+    ]);
+  }
+
+  stateMismatch(states: SectionStates): StateMismatch | null {
+    return this.router.stateMismatch(states.get('spapr-xive') as XiveRouterState) ?? this.source.stateMismatch(states.get('xive-source') as XiveSourceState);
+  }
+
+  /** In the order a real load goes: END and EAS tables, thread contexts, then the sources. */
+  loadState(states: SectionStates): void {
+    this.router.loadState(states.get('spapr-xive') as XiveRouterState);
+    for (const t of states.get('xive-tctx') as PerCpu<TctxState>[]) this.tctxById[t.vcpu]!.loadState(t.state);
+    this.source.loadState(states.get('xive-source') as XiveSourceState);
+    // The presenter's index of dispatched contexts follows the loaded CAM lines.
+    for (const t of this.cpus) this.presenter.update(t);
   }
 
   // ---- Guest calls ---------------------------------------------------------------------------

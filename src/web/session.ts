@@ -206,16 +206,11 @@ export class LiveSession {
   // ---- Internals ---------------------------------------------------------------------------------
 
   private claimed(irq: number): boolean {
-    const m = this.machine;
-    if (m.activeController() === 'xive') return irq >= 0 && irq < m.xive!.nrIrqs && m.xive!.router.easValid(irq);
-    const ics = m.xics!.ics;
-    return ics.validIrq(irq) && ics.isClaimed(irq - ics.offset);
+    return this.machine.isClaimed(irq);
   }
 
   private isLsi(irq: number): boolean {
-    const m = this.machine;
-    if (m.activeController() === 'xive') return m.xive!.source.isLsi(irq);
-    return m.xics!.ics.isLsi(irq - m.xics!.ics.offset);
+    return this.machine.isLsi(irq);
   }
 
   private handleAll(): void {

@@ -9,6 +9,7 @@
  *
  * Priorities compare as unsigned bytes: smaller is more favoured, 0xFF is least favoured.
  */
+import type { StateCodec } from '../base/state.ts';
 import { LINE_INT, type CpuLines } from '../ports/lines.ts';
 import type { TraceSink } from '../trace/events.ts';
 import { XiveUsageError } from '../base/errors.ts';
@@ -16,6 +17,26 @@ import { XICS_IPI, type Ics, type XicsFabric } from './ics.ts';
 
 const XISR_MASK = 0x00ff_ffff;
 const CPPR_MASK = 0xff00_0000;
+
+/** Saved state of an ICP: what QEMU migrates of it. */
+export interface IcpState {
+  xirr: number;
+  pendingPriority: number;
+  mfrr: number;
+}
+
+/** Layout: XIRR (u32), pending priority (u8), MFRR (u8). */
+export const ICP_STATE: StateCodec<IcpState> = {
+  version: 1,
+  encode(s, w) {
+    w.u32(s.xirr);
+    w.u8(s.pendingPriority);
+    w.u8(s.mfrr);
+  },
+  decoders: {
+    1: (r) => ({ xirr: r.u32('xirr'), pendingPriority: r.u8('pending priority'), mfrr: r.u8('mfrr') }),
+  },
+};
 
 export class Icp {
   private xirrReg = 0;
@@ -81,7 +102,7 @@ export class Icp {
    * re-derived here from the XISR (the ICS whose range holds it), so that a run continues after
    * a restore exactly as it would have without it.
    */
-  loadState(xirr: number, pendingPriority: number, mfrr: number): void {
+  setState(xirr: number, pendingPriority: number, mfrr: number): void {
     if (!isU32(xirr) || !isU8(pendingPriority) || !isU8(mfrr)) {
       throw new XiveUsageError(`ICP state must be a 32-bit XIRR and 8-bit PP/MFRR, got ${xirr} / ${pendingPriority} / ${mfrr}`);
     }
@@ -90,6 +111,16 @@ export class Icp {
     this.mfrrReg = mfrr;
     this.ownerIcs = this.fabric.icsForIrq(xirr & XISR_MASK);
     this.setOutput((xirr & XISR_MASK) !== 0);
+  }
+
+  /** A copy of the migrated registers (the owner is derived, not saved). */
+  saveState(): IcpState {
+    return { xirr: this.xirrReg >>> 0, pendingPriority: this.pp, mfrr: this.mfrrReg };
+  }
+
+  /** Replaces the registers with `s` (see setState). */
+  loadState(s: IcpState): void {
+    this.setState(s.xirr, s.pendingPriority, s.mfrr);
   }
 
   /**

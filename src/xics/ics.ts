@@ -10,7 +10,7 @@
  */
 import type { TraceSink } from '../trace/events.ts';
 import { XiveUsageError } from '../base/errors.ts';
-import type { Icp } from './icp.ts';
+import type { StateCodec, StateMismatch } from '../base/state.ts';
 
 /** BUID 1 shifted by 12: the first irq number of QEMU's ICS. */
 export const XICS_IRQ_BASE = 0x1000;
@@ -31,18 +31,78 @@ export const XICS_FLAGS_IRQ_LSI = 0x1;
 export const XICS_FLAGS_IRQ_MSI = 0x2;
 export const XICS_FLAGS_IRQ_MASK = 0x3;
 
+/** What an ICS asks of an ICP (icp.ts): take a presentation attempt. */
+export interface IcpInput {
+  present(ics: Ics, irq: number, priority: number): void;
+}
+
 /**
  * How the XICS blocks find each other (QEMU's "XICS fabric", the machine): an ICS delivers to
  * the ICP of a server, an ICP sends EOIs to the ICS owning an irq and asks every ICS to resend.
  */
 export interface XicsFabric {
   /** ICP of the vCPU whose id (server number) is `server`, or null when there is none. */
-  icpByServer(server: number): Icp | null;
+  icpByServer(server: number): IcpInput | null;
   /** The ICS whose range holds `irq`, or null (IPI, out of range). */
   icsForIrq(irq: number): Ics | null;
   /** RESEND over every ICS (not filtered by server). */
   resendSources(): void;
 }
+
+/** Saved state of the ICS: per source, what QEMU migrates (server, priorities, status, flags). */
+export interface IcsState {
+  offset: number;
+  nrIrqs: number;
+  server: Uint32Array;
+  priority: Uint8Array;
+  savedPriority: Uint8Array;
+  status: Uint8Array;
+  flags: Uint8Array;
+}
+
+const ICS_ENTRY_BYTES = 8;
+
+/** Layout: offset, nr_irqs (u32 each), then per source server (u32), priority, saved priority, status, flags (u8). */
+export const ICS_STATE: StateCodec<IcsState> = {
+  version: 1,
+  encode(s, w) {
+    w.u32(s.offset);
+    w.u32(s.nrIrqs);
+    for (let i = 0; i < s.nrIrqs; i++) {
+      w.u32(s.server[i]!);
+      w.u8(s.priority[i]!);
+      w.u8(s.savedPriority[i]!);
+      w.u8(s.status[i]!);
+      w.u8(s.flags[i]!);
+    }
+  },
+  decoders: {
+    1: (r) => {
+      const offset = r.u32('offset');
+      const nrIrqs = r.u32('nr_irqs');
+      if (nrIrqs * ICS_ENTRY_BYTES !== r.remaining) throw r.invalid(`${nrIrqs} sources need ${nrIrqs * ICS_ENTRY_BYTES} bytes, ${r.remaining} present`);
+      const s: IcsState = {
+        offset,
+        nrIrqs,
+        server: new Uint32Array(nrIrqs),
+        priority: new Uint8Array(nrIrqs),
+        savedPriority: new Uint8Array(nrIrqs),
+        status: new Uint8Array(nrIrqs),
+        flags: new Uint8Array(nrIrqs),
+      };
+      for (let i = 0; i < nrIrqs; i++) {
+        s.server[i] = r.u32('server');
+        s.priority[i] = r.u8('priority');
+        s.savedPriority[i] = r.u8('saved priority');
+        s.status[i] = r.u8('status');
+        const f = r.u8('flags');
+        if (f > XICS_FLAGS_IRQ_MASK) throw r.invalid(`source ${i} has flags 0x${f.toString(16)}`);
+        s.flags[i] = f;
+      }
+      return s;
+    },
+  },
+};
 
 export class Ics {
   readonly offset: number;
@@ -242,6 +302,36 @@ export class Ics {
       return;
     }
     icp.present(this, irq, priority);
+  }
+
+  // ---- Saved state ------------------------------------------------------------------------------
+  /** A copy of every source's server, priorities, status and kind. */
+  saveState(): IcsState {
+    return {
+      offset: this.offset,
+      nrIrqs: this.nrIrqs,
+      server: this.server.slice(),
+      priority: this.priority.slice(),
+      savedPriority: this.savedPriority.slice(),
+      status: this.status.slice(),
+      flags: this.flags.slice(),
+    };
+  }
+
+  /** Why `s` cannot be loaded into this ICS, or null. */
+  stateMismatch(s: IcsState): StateMismatch | null {
+    if (s.nrIrqs !== this.nrIrqs) return { what: 'the ICS nr_irqs', saved: s.nrIrqs, here: this.nrIrqs };
+    if (s.offset !== this.offset) return { what: 'the ICS offset', saved: s.offset, here: this.offset };
+    return null;
+  }
+
+  /** Replaces every source's state with `s` (checked with stateMismatch). */
+  loadState(s: IcsState): void {
+    this.server.set(s.server);
+    this.priority.set(s.priority);
+    this.savedPriority.set(s.savedPriority);
+    this.status.set(s.status);
+    this.flags.set(s.flags);
   }
 
   private srcnoOf(irq: number): number {

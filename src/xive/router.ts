@@ -13,11 +13,44 @@ import { atomicEnqueue, atomicEsCoalesce } from './atomics.ts';
 import type { GuestMemory } from '../ports/memory.ts';
 import type { TraceSink } from '../trace/events.ts';
 import type { SourceNotifier } from './source.ts';
+import type { StateCodec, StateMismatch } from '../base/state.ts';
 
 /** Result of an NVT lookup (sPAPR has no NVT table: "valid" iff the vCPU exists). */
 export const NVT_MISSING = -1;
 export const NVT_INVALID = 0;
 export const NVT_VALID = 1;
+
+/** Saved state of the router: the EAS and END tables as the architected big-endian images. */
+export interface XiveRouterState {
+  nrIrqs: number;
+  nrEnds: number;
+  eas: Uint8Array;
+  ends: Uint8Array;
+}
+
+/** Layout: nr_irqs (u32), nr_ends (u32), the EAS table (8 bytes each), the END table (32 each). */
+export const XIVE_ROUTER_STATE: StateCodec<XiveRouterState> = {
+  version: 1,
+  encode(s, w) {
+    w.u32(s.nrIrqs);
+    w.u32(s.nrEnds);
+    w.bytes(s.eas);
+    w.bytes(s.ends);
+  },
+  decoders: {
+    1: (r) => {
+      const nrIrqs = r.u32('nr_irqs');
+      const nrEnds = r.u32('nr_ends');
+      const eas = r.bytes(nrIrqs * R.EAS_BYTES, 'EAS table').slice();
+      const ends = r.bytes(nrEnds * R.END_BYTES, 'END table').slice();
+      return { nrIrqs, nrEnds, eas, ends };
+    },
+  },
+};
+
+function bytesOf(v: DataView): Uint8Array {
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
 
 export interface NvtStore {
   lookup(blk: number, idx: number): number;
@@ -283,6 +316,25 @@ export class XiveRouter implements SourceNotifier {
   guestError(message: string): void {
     if (this.trace !== null) this.trace.emit({ name: 'guest_error', message });
   }
+  // ---- Saved state ------------------------------------------------------------------------------
+  /** A copy of the EAS and END tables (their architected big-endian images). */
+  saveState(): XiveRouterState {
+    return { nrIrqs: this.nrIrqs, nrEnds: this.nrEnds, eas: bytesOf(this.eas).slice(), ends: bytesOf(this.ends).slice() };
+  }
+
+  /** Why `s` cannot be loaded into this router, or null. */
+  stateMismatch(s: XiveRouterState): StateMismatch | null {
+    if (s.nrIrqs !== this.nrIrqs) return { what: 'the XIVE nr_irqs', saved: s.nrIrqs, here: this.nrIrqs };
+    if (s.nrEnds !== this.nrEnds) return { what: 'the XIVE nr_ends', saved: s.nrEnds, here: this.nrEnds };
+    return null;
+  }
+
+  /** Replaces both tables with `s` (checked with stateMismatch). ENDs first, as a real load does. */
+  loadState(s: XiveRouterState): void {
+    bytesOf(this.ends).set(s.ends);
+    bytesOf(this.eas).set(s.eas);
+  }
+
 }
 
 function hx(v: number): string {

@@ -14,7 +14,38 @@ import {
 import { pqEoi, pqEoiForwards, pqTrigger, pqTriggerForwards } from './esb.ts';
 import { atomicLsiAssert, atomicLsiDeassert, atomicPqTrigger, atomicSetPq, atomicSourceEoi } from './atomics.ts';
 import type { TraceSink } from '../trace/events.ts';
+import type { StateCodec, StateMismatch } from '../base/state.ts';
 import { u64 } from '../base/u64.ts';
+
+/** Saved state of the source block: one status byte per source and the LSI map. */
+export interface XiveSourceState {
+  nrIrqs: number;
+  /** PQ in bits 1..0, LSI asserted in bit 2. */
+  status: Uint8Array;
+  /** LSI map, bit (i & 7) of byte (i >> 3) for source i. */
+  lsi: Uint8Array;
+}
+
+/** Layout: nr_irqs (u32), the status bytes, the LSI map (ceil(nr_irqs / 8) bytes). */
+export const XIVE_SOURCE_STATE: StateCodec<XiveSourceState> = {
+  version: 1,
+  encode(s, w) {
+    w.u32(s.nrIrqs);
+    w.bytes(s.status);
+    w.bytes(s.lsi);
+  },
+  decoders: {
+    1: (r) => {
+      const nrIrqs = r.u32('nr_irqs');
+      const status = r.bytes(nrIrqs, 'status bytes').slice();
+      const lsi = r.bytes(Math.ceil(nrIrqs / 8), 'LSI map').slice();
+      // PQ and the asserted bit are all a source ever writes: anything above bit 2 is damage.
+      const at = status.findIndex((b) => b > 7);
+      if (at >= 0) throw r.invalid(`source ${at} has status byte 0x${status[at]!.toString(16)}`);
+      return { nrIrqs, status, lsi };
+    },
+  },
+};
 
 export interface SourceNotifier {
   notify(srcno: number, pqChecked: boolean): void;
@@ -254,4 +285,23 @@ export class XiveSource {
   guestError(message: string): void {
     if (this.trace !== null) this.trace.emit({ name: 'guest_error', message });
   }
+  // ---- Saved state ------------------------------------------------------------------------------
+  /** A copy of the state (status bytes, LSI map); the source is left as it was. */
+  saveState(): XiveSourceState {
+    const lsi = new Uint8Array(Math.ceil(this.nrIrqs / 8));
+    for (let i = 0; i < this.nrIrqs; i++) if (this.isLsi(i)) lsi[i >>> 3]! |= 1 << (i & 7);
+    return { nrIrqs: this.nrIrqs, status: this.status.slice(), lsi };
+  }
+
+  /** Why `s` cannot be loaded into this source, or null. */
+  stateMismatch(s: XiveSourceState): StateMismatch | null {
+    return s.nrIrqs === this.nrIrqs ? null : { what: 'the XIVE source nr_irqs', saved: s.nrIrqs, here: this.nrIrqs };
+  }
+
+  /** Replaces the state with `s` (checked with stateMismatch). */
+  loadState(s: XiveSourceState): void {
+    this.status.set(s.status);
+    for (let i = 0; i < this.nrIrqs; i++) this.setLsi(i, ((s.lsi[i >>> 3]! >>> (i & 7)) & 1) === 1);
+  }
+
 }

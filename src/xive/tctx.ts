@@ -9,6 +9,30 @@ import * as R from './regs.ts';
 import { LINE_HINT, LINE_INT, type CpuLines } from '../ports/lines.ts';
 import type { TraceSink } from '../trace/events.ts';
 import { lockWord, unlockWord } from './atomics.ts';
+import type { StateCodec } from '../base/state.ts';
+
+/** Saved state of one thread context: the 64 register bytes and the INT/HINT output levels. */
+export interface TctxState {
+  /** Output levels: bit 0 INT, bit 1 HINT. */
+  lines: number;
+  regs: Uint8Array;
+}
+
+/** Layout: the output levels (u8), the 64 register bytes. */
+export const TCTX_STATE: StateCodec<TctxState> = {
+  version: 1,
+  encode(s, w) {
+    w.u8(s.lines);
+    w.bytes(s.regs);
+  },
+  decoders: {
+    1: (r) => {
+      const lines = r.u8('lines');
+      if (lines > 3) throw r.invalid(`line levels 0x${lines.toString(16)}`);
+      return { lines, regs: r.bytes(R.TCTX_BYTES, 'registers').slice() };
+    },
+  },
+};
 
 export class ThreadContext {
   /** The 64-byte architected register file (a view into the machine's TCTX buffer). */
@@ -175,4 +199,19 @@ export class ThreadContext {
   lowerLine(ring: number): void {
     this.setLineLevel(this.lineOf(ring), false);
   }
+  // ---- Saved state ------------------------------------------------------------------------------
+  /** A copy of the register file and the output levels. */
+  saveState(): TctxState {
+    return { lines: this.lines & 3, regs: this.regs.slice() };
+  }
+
+  /**
+   * Replaces registers and output levels with `s`, without driving the outputs: whoever loads a
+   * whole machine sets the vCPU inputs once everything is loaded.
+   */
+  loadState(s: TctxState): void {
+    this.regs.set(s.regs);
+    this.lines = s.lines;
+  }
+
 }

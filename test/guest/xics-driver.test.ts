@@ -8,8 +8,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { SpaprMachine } from '../../src/spapr/machine.ts';
 import * as H from '../../src/spapr/hcall.ts';
 import { infoPic } from '../../src/monitor/info-pic.ts';
@@ -19,11 +17,10 @@ import { formatTraceEvent } from '../../src/trace/format.ts';
 import { XicsGuest, XicsGuestError } from '../../src/guest/xics-driver.ts';
 import { XiveGuest } from '../../src/guest/xive-driver.ts';
 import { createGuest, defaultGuestMode, type ReferenceGuest } from '../../src/guest/guest.ts';
-import { drainGuest, runGuestWorkload, runXicsWorkload } from '../../src/guest/xics-workload.ts';
-import { runWorkload } from '../../src/guest/workload.ts';
+import { drainGuest, runGuestWorkload, runWorkload } from '../../src/guest/workload.ts';
+import { captureText } from '../support/captures.ts';
 
-const FIXTURES = fileURLToPath(new URL('../fixtures/qemu/', import.meta.url));
-const corpus = (): string[] => readFileSync(FIXTURES + 'xics-smp2.trace', 'utf8').split('\n');
+const corpus = (): string[] => captureText('xics-smp2', 'trace').split('\n');
 
 type XicsMode = 'xics' | 'dual';
 const MODES: readonly XicsMode[] = ['xics', 'dual'];
@@ -163,7 +160,7 @@ test('source configuration is the capture\'s ics_write_xive triple, and the capt
   g.handleInterrupts(1);
   g.sendIpi(1, 0);
   g.handleInterrupts(0);
-  const pic = readFileSync(FIXTURES + 'xics-smp2.pic', 'utf8');
+  const pic = captureText('xics-smp2', 'pic');
   assert.equal(infoPic(m), maskPicPointers(pic));
 });
 
@@ -397,7 +394,7 @@ for (const icMode of MODES) {
     test(`seeded workload of 2000 events, ic-mode=${icMode}, ${smp} vCPU(s): nothing lost, reproducible`, () => {
       const run = (seed: number, mode: XicsMode = icMode) => {
         const { m, g } = bootedGuest(smp, mode);
-        const stats = runXicsWorkload(m, g, { events: 2000, seed });
+        const stats = runGuestWorkload(m, g, { events: 2000, seed });
         return { m, g, stats };
       };
       const { m, g, stats } = run(0x5eed);
@@ -445,17 +442,17 @@ test('a workload can follow earlier traffic on the same guest; its stats cover i
   const { m, g } = bootedGuest(2);
   g.sendIpi(0, 1);
   g.sendIpi(0, 1);
-  const first = runXicsWorkload(m, g, { events: 300, seed: 7, msiSources: [0x1310], lsiSources: 1 });
+  const first = runGuestWorkload(m, g, { events: 300, seed: 7, msiSources: [0x1310], lsiSources: 1 });
   assert.equal(first.raised, 300);
   assert.equal(first.lost, 0);
-  const second = runXicsWorkload(m, g, { events: 300, seed: 8, msiSources: [0x1310], lsiSources: 1 });
+  const second = runGuestWorkload(m, g, { events: 300, seed: 8, msiSources: [0x1310], lsiSources: 1 });
   assert.equal(second.raised, 300);
   assert.equal(second.lost, 0);
   assert.equal(g.stats().raised, 602);
   assert.equal(g.lost(), 0);
   drainGuest(g);
   assertQuiescent(m, g);
-  assert.throws(() => runXicsWorkload(m, g, { events: 10, seed: 1, lsiSources: [0x1310] }), /source 0x1310 is msi, asked for an LSI/);
+  assert.throws(() => runGuestWorkload(m, g, { events: 10, seed: 1, lsiSources: [0x1310] }), /source 0x1310 is msi, asked for an LSI/);
 });
 
 test('createGuest picks the driver; both drivers satisfy ReferenceGuest', () => {

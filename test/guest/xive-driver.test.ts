@@ -7,8 +7,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { SpaprMachine } from '../../src/spapr/machine.ts';
 import * as H from '../../src/spapr/hcall.ts';
 import { infoPic } from '../../src/monitor/info-pic.ts';
@@ -16,8 +14,7 @@ import { TraceBuffer, type TraceEvent } from '../../src/trace/events.ts';
 import { formatTraceEvent } from '../../src/trace/format.ts';
 import { XiveGuest, XiveGuestError } from '../../src/guest/xive-driver.ts';
 import { drain, mulberry32, runWorkload } from '../../src/guest/workload.ts';
-
-const FIXTURES = fileURLToPath(new URL('../fixtures/qemu/', import.meta.url));
+import { captureText } from '../support/captures.ts';
 
 function bootedGuest(smp: number, opts: ConstructorParameters<typeof XiveGuest>[1] = {}): { m: SpaprMachine; g: XiveGuest } {
   const m = new SpaprMachine({ smp, icMode: 'xive' });
@@ -126,7 +123,7 @@ test('boot and the first IPI produce the same traffic as the Linux 6.1 capture',
   const isXive = (e: TraceEvent) => !e.name.startsWith('spapr_cas') && !e.name.startsWith('spapr_ovec');
   const isGet = (e: TraceEvent) => e.name === 'xive_source_esb_read' && (e.addr & 0xfffn) === 0x800n;
   const ours = buf.events.filter((e) => isXive(e) && !isGet(e)).map(formatTraceEvent);
-  const capture = readFileSync(FIXTURES + 'xive-smp2.trace', 'utf8').split('\n').slice(12, 34);
+  const capture = captureText('xive-smp2', 'trace').split('\n').slice(12, 34);
   const qpage = (l: string) => l.replace(/qpage=0x[0-9a-f]+/, 'qpage=Q');
   assert.deepEqual(ours.map(qpage), capture.map(qpage));
 });

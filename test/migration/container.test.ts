@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeContainer, encodeContainer, SNAPSHOT_MAGIC } from '../../src/migration/container.ts';
-import { ByteReader, ByteWriter } from '../../src/migration/bytes.ts';
+import { ByteReader, ByteWriter, DecodeError } from '../../src/base/bytes.ts';
+import { decodeSection } from '../../src/migration/sections.ts';
 import { SnapshotError } from '../../src/migration/errors.ts';
 
 const ident = fc.stringMatching(/^[a-z0-9][a-z0-9.-]{0,20}$/);
@@ -55,14 +56,21 @@ test('the writer keeps every byte across growth; the reader reads them back', ()
   r.end();
 });
 
-test('reading past the end, or leaving bytes unread, is a SnapshotError naming the data', () => {
-  const r = new ByteReader(Uint8Array.of(1, 2, 3), "section 'icp'");
-  assert.throws(() => r.u32('xirr'), (e: unknown) => e instanceof SnapshotError && e.code === 'corrupt' && /^snapshot section 'icp' ends early: xirr needs 4 byte\(s\) at offset 0, only 3 left$/.test(e.message));
-  const r2 = new ByteReader(Uint8Array.of(1, 2, 3), "section 'icp'");
+test('reading past the end, or leaving bytes unread, is a DecodeError naming the data', () => {
+  const r = new ByteReader(Uint8Array.of(1, 2, 3), "snapshot section 'icp'");
+  assert.throws(() => r.u32('xirr'), (e: unknown) => e instanceof DecodeError && e.code === 'corrupt' && /^snapshot section 'icp' ends early: xirr needs 4 byte\(s\) at offset 0, only 3 left$/.test(e.message));
+  const r2 = new ByteReader(Uint8Array.of(1, 2, 3), "snapshot section 'icp'");
   r2.u8('x');
   assert.throws(() => r2.end(), /section 'icp' has 2 unexpected byte\(s\)/);
-  const bad = new ByteReader(Uint8Array.of(2, 0xc3, 0x28), "section 'spapr'");
+  const bad = new ByteReader(Uint8Array.of(2, 0xc3, 0x28), "snapshot section 'spapr'");
   assert.throws(() => bad.shortString('halted reason'), /halted reason is not valid UTF-8/);
+});
+
+test('a section that decodes short is a SnapshotError naming the section', () => {
+  assert.throws(
+    () => decodeSection('icp', 1, Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3)),
+    (e: unknown) => e instanceof SnapshotError && e.code === 'corrupt' && /^snapshot section 'icp' /.test(e.message),
+  );
 });
 
 test('the encoder refuses identifiers that would not read back', () => {

@@ -8,14 +8,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { captureSnapshot, inspectSnapshot, restoreInto, restoreSnapshot, SNAPSHOT_FORMAT_VERSION } from '../../src/migration/snapshot.ts';
-import { SECTIONS } from '../../src/migration/sections.ts';
+import { SECTION_IDS, sectionVersion } from '../../src/migration/sections.ts';
 import { SpaprMachine } from '../../src/spapr/machine.ts';
 import { infoPic } from '../../src/monitor/info-pic.ts';
 import { GOLDENS_V1 } from './goldens.ts';
 import { GOLDEN_DIR } from './helpers.ts';
 import { portLevels } from '../support/state.ts';
 
-const WRITES_V1 = SNAPSHOT_FORMAT_VERSION === 1 && Object.values(SECTIONS).every((s) => s.writes === 1);
+const WRITES_V1 = SNAPSHOT_FORMAT_VERSION === 1 && SECTION_IDS.every((id) => sectionVersion(id) === 1);
 
 for (const g of GOLDENS_V1) {
   test(`golden ${g.name} loads and shows its stored info pic (${g.description})`, () => {

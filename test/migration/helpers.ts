@@ -45,7 +45,7 @@ export function qemuPostLoadInPlace(m: SpaprMachine): void {
   if (xc === null) return;
   for (const v of m.vcpus) {
     const c = xc.icpOfCpu(v)!;
-    c.loadState(c.xirr, c.pendingPriority, c.mfrr);
+    c.setState(c.xirr, c.pendingPriority, c.mfrr);
   }
   if (m.activeController() === 'xics') for (const v of m.vcpus) xc.icpOfCpu(v)!.resend();
 }

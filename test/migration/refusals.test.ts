@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { captureSnapshot, restoreInto, restoreSnapshot, inspectSnapshot, SnapshotError, type SnapshotErrorCode } from '../../src/migration/snapshot.ts';
 import { decodeContainer, encodeContainer, type Section } from '../../src/migration/container.ts';
-import { crc32 } from '../../src/migration/bytes.ts';
+import { crc32 } from '../../src/base/bytes.ts';
 import { SpaprMachine } from '../../src/spapr/machine.ts';
 import { SparseGuestMemory, type GuestMemory } from '../../src/ports/memory.ts';
 import { TraceBuffer } from '../../src/trace/events.ts';

@@ -307,14 +307,14 @@ describe('accept, EOI, reset', () => {
 
   test('loadState restores migrated registers and the line; the owner is re-derived from the XISR', () => {
     const r = rig();
-    r.icps[1]!.loadState(0x05001000, 4, 0xff);
+    r.icps[1]!.setState(0x05001000, 4, 0xff);
     assert.deepEqual([r.icps[1]!.xirr, r.icps[1]!.pendingPriority, r.icps[1]!.mfrr], [0x05001000, 4, 0xff]);
     assert.equal(r.icps[1]!.owner, r.fabric.icsForIrq(0x1000));
-    r.icps[0]!.loadState(0x05000002, 4, 4); // an IPI has no owner
+    r.icps[0]!.setState(0x05000002, 4, 4); // an IPI has no owner
     assert.equal(r.icps[0]!.owner, null);
     assert.equal(r.lines.level(1, LINE_INT), true);
-    assert.throws(() => r.icps[1]!.loadState(-1, 0, 0), XiveUsageError);
-    assert.throws(() => r.icps[1]!.loadState(0, 256, 0), XiveUsageError);
+    assert.throws(() => r.icps[1]!.setState(-1, 0, 0), XiveUsageError);
+    assert.throws(() => r.icps[1]!.setState(0, 256, 0), XiveUsageError);
   });
 
   test('host misuse of register values throws', () => {

@@ -1,13 +1,27 @@
 /**
- * Little-endian byte writer and bounds-checked reader for the snapshot container and its
- * sections, plus CRC-32. Container fields are little-endian; table images inside sections are
- * copied as they are (the architected big-endian words the model keeps), never re-encoded.
+ * Little-endian byte writer and bounds-checked reader for saved state (each block's state
+ * layout, the snapshot container around them), plus CRC-32. Fields are little-endian; table
+ * images are copied as they are (the architected big-endian words the model keeps), never
+ * re-encoded.
  *
- * The reader never throws a RangeError: running past the end of what it was given is reported as
- * a SnapshotError naming the section being read, so a damaged or short section gives a clear
- * message instead of a crash or a silently half-read value.
+ * The reader never throws a RangeError: running past the end of what it was given, or a value
+ * its decoder refuses, is a DecodeError whose one-line message names what was being read, so a
+ * damaged or short input gives a clear message instead of a crash or a half-read value.
  */
-import { SnapshotError, type SnapshotErrorCode } from './errors.ts';
+
+/** Why saved bytes could not be decoded: they end early, or they hold a value that cannot be. */
+export type DecodeErrorCode = 'truncated' | 'corrupt';
+
+export class DecodeError extends Error {
+  override readonly name = 'DecodeError';
+
+  constructor(
+    readonly code: DecodeErrorCode,
+    message: string,
+  ) {
+    super(message.replace(/[\r\n]+/g, ' '));
+  }
+}
 
 export class ByteWriter {
   private buf = new Uint8Array(1024);
@@ -82,13 +96,13 @@ export class ByteReader {
 
   /**
    * @param data the bytes to read (not copied)
-   * @param what how to name them in an error ("section 'ics'", "the container header")
+   * @param what how to name them in an error ("snapshot section 'ics'")
    * @param short the error code for running past the end
    */
   constructor(
     private readonly data: Uint8Array,
-    private readonly what: string,
-    private readonly short: SnapshotErrorCode = 'corrupt',
+    readonly what: string,
+    private readonly short: DecodeErrorCode = 'corrupt',
   ) {
     this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   }
@@ -102,7 +116,7 @@ export class ByteReader {
 
   private take(n: number, field: string): number {
     if (n < 0 || this.pos + n > this.data.length) {
-      throw new SnapshotError(this.short, `snapshot ${this.what} ends early: ${field} needs ${n} byte(s) at offset ${this.pos}, only ${Math.max(0, this.data.length - this.pos)} left`);
+      throw new DecodeError(this.short, `${this.what} ends early: ${field} needs ${n} byte(s) at offset ${this.pos}, only ${Math.max(0, this.data.length - this.pos)} left`);
     }
     const at = this.pos;
     this.pos += n;
@@ -122,7 +136,7 @@ export class ByteReader {
     const lo = this.u32(field);
     const hi = this.u32(field);
     const v = hi * 0x1_0000_0000 + lo;
-    if (!Number.isSafeInteger(v)) throw new SnapshotError('corrupt', `snapshot ${this.what}: ${field} ${v} is beyond 2^53`);
+    if (!Number.isSafeInteger(v)) throw new DecodeError('corrupt', `${this.what}: ${field} ${v} is beyond 2^53`);
     return v;
   }
   /** A view of the next `n` bytes (copy it before keeping it past the input's lifetime). */
@@ -139,8 +153,13 @@ export class ByteReader {
   /** The section must have been read exactly: leftovers mean writer and reader disagree. */
   end(): void {
     if (this.pos !== this.data.length) {
-      throw new SnapshotError('corrupt', `snapshot ${this.what} has ${this.data.length - this.pos} unexpected byte(s) after its last field`);
+      throw new DecodeError('corrupt', `${this.what} has ${this.data.length - this.pos} unexpected byte(s) after its last field`);
     }
+  }
+
+  /** The error for a value the decoder refuses: "<what> is invalid: <detail>". */
+  invalid(detail: string): DecodeError {
+    return new DecodeError('corrupt', `${this.what} is invalid: ${detail}`);
   }
 }
 
@@ -148,7 +167,7 @@ function decodeUtf8(b: Uint8Array, what: string, field: string): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(b);
   } catch {
-    throw new SnapshotError('corrupt', `snapshot ${what}: ${field} is not valid UTF-8`);
+    throw new DecodeError('corrupt', `${what}: ${field} is not valid UTF-8`);
   }
 }
 

@@ -1,0 +1,104 @@
+/**
+ * What a new user and hostile input hit: a closed output pipe, CR LF trace files, numbers too
+ * wide for a register, negative counts, malformed HTTP request targets and upper-case Host
+ * names. Each ends quietly or with one precise line.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../src/cli/main.ts';
+import { visible } from '../../src/cli/replay.ts';
+import { startServer } from '../../src/cli/serve.ts';
+import { Monitor } from '../../src/monitor/commands.ts';
+import { SpaprMachine } from '../../src/spapr/machine.ts';
+import { capture, capturePath } from '../support/captures.ts';
+
+const BIN = new URL('../../bin/xive.mjs', import.meta.url).pathname;
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { out: (s) => (out += s), err: (s) => (err += s) });
+  return { code, out, err };
+}
+
+test('a reader that closes the output early ends the command quietly (xive demo | head -1)', async () => {
+  const child = spawn(process.execPath, [BIN, 'demo', '--events', '200000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  // Read the first line, then close the pipe as `head -1` does.
+  await new Promise<void>((resolve) => {
+    child.stdout.once('data', () => {
+      child.stdout.destroy();
+      resolve();
+    });
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  assert.equal(err, '', 'nothing on stderr');
+  assert.equal(code, 0);
+});
+
+test('a trace with CR LF line endings replays as the same trace', async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'xive-crlf-'));
+  const f = join(tmp, 'crlf.trace');
+  writeFileSync(f, readFileSync(capturePath('xive-smp1', 'trace'), 'utf8').replace(/\n/g, '\r\n'));
+  const r = await run('replay', f, ...['--smp', '1', '--ic-mode', 'xive'], '--expect-pic', capturePath('xive-smp1', 'pic'));
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /info pic matches/);
+  assert.equal(capture('xive-smp1').machine.icMode, 'xive');
+});
+
+test('divergence reports show invisible characters', () => {
+  assert.equal(visible('lsi=0\r'), 'lsi=0\\r');
+  assert.equal(visible('a\tb\x00c\x7f'), 'a\\tb\\x00c\\x7f');
+  assert.equal(visible('plain text'), 'plain text');
+});
+
+test('the monitor refuses register values wider than 64 bits instead of truncating them', () => {
+  const mon = new Monitor(new SpaprMachine({ smp: 1, icMode: 'xive' }));
+  const r = mon.run('hcall 0 h_int_get_source_info 0 0x10000000000000000');
+  assert.equal(r.ok, false);
+  assert.match(r.output, /^Error: R5 must fit in 64 bits .*got '0x10000000000000000'\n$/);
+  assert.equal(mon.run('mmio write 0 0 8 0x1ffffffffffffffff').ok, false);
+  // The widest value and a negative one (two's complement) are still taken.
+  assert.match(mon.run('hcall 0 h_int_get_source_info 0 0xffffffffffffffff').output, /R5=0xffffffffffffffff/);
+  assert.match(mon.run('hcall 0 h_int_get_source_info 0 -1').output, /R5=0xffffffffffffffff/);
+});
+
+test('a negative count names the valid range', async () => {
+  for (const [args, want] of [
+    [['demo', '--smp', '-3'], /^xive demo: --smp must be an integer in 1\.\.\d+, got '-3'\n$/],
+    [['demo', '--events', '-1'], /^xive demo: --events must be an integer in 1\.\.\d+, got '-1'\n$/],
+    [['replay', 'x.trace', '--smp', '-2', '--ic-mode', 'xive'], /^xive replay: --smp must be an integer in 1\.\.\d+, got '-2'\n$/],
+  ] as const) {
+    const r = await run(...args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.err, want);
+  }
+});
+
+/** One raw HTTP/1.1 request; returns the status line. */
+function rawRequest(port: number, target: string, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1', () => sock.write(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+    let data = '';
+    sock.on('data', (d) => (data += d.toString()));
+    sock.on('end', () => resolve(data.split('\r\n')[0]!));
+    sock.on('error', reject);
+  });
+}
+
+test('xive serve: a malformed request target is a 400, and Host names match whatever their case', async () => {
+  const srv = await startServer({ port: 0, smp: 1 });
+  try {
+    assert.equal(await rawRequest(srv.port, 'http://[', `127.0.0.1:${srv.port}`), 'HTTP/1.1 400 Bad Request');
+    assert.equal(await rawRequest(srv.port, '/api/state', `LOCALHOST:${srv.port}`), 'HTTP/1.1 200 OK');
+    assert.equal(await rawRequest(srv.port, '/api/state', `evil.example:${srv.port}`), 'HTTP/1.1 403 Forbidden');
+  } finally {
+    await srv.close();
+  }
+});
