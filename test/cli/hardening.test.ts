@@ -10,21 +10,14 @@ import { connect } from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.ts';
 import { visible } from '../../src/cli/replay.ts';
 import { startServer } from '../../src/cli/serve.ts';
 import { Monitor } from '../../src/monitor/commands.ts';
 import { SpaprMachine } from '../../src/spapr/machine.ts';
-import { capture, capturePath } from '../support/captures.ts';
+import { capture, captureArgs, capturePath } from '../support/captures.ts';
+import { runCli } from '../support/cli.ts';
 
 const BIN = new URL('../../bin/xive.mjs', import.meta.url).pathname;
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (s) => (out += s), err: (s) => (err += s) });
-  return { code, out, err };
-}
 
 test('a reader that closes the output early ends the command quietly (xive demo | head -1)', async () => {
   const child = spawn(process.execPath, [BIN, 'demo', '--events', '200000'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -46,7 +39,7 @@ test('a trace with CR LF line endings replays as the same trace', async () => {
   const tmp = mkdtempSync(join(tmpdir(), 'xive-crlf-'));
   const f = join(tmp, 'crlf.trace');
   writeFileSync(f, readFileSync(capturePath('xive-smp1', 'trace'), 'utf8').replace(/\n/g, '\r\n'));
-  const r = await run('replay', f, ...['--smp', '1', '--ic-mode', 'xive'], '--expect-pic', capturePath('xive-smp1', 'pic'));
+  const r = await runCli('replay', f, ...captureArgs('xive-smp1'), '--expect-pic', capturePath('xive-smp1', 'pic'));
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /info pic matches/);
   assert.equal(capture('xive-smp1').machine.icMode, 'xive');
@@ -75,7 +68,7 @@ test('a negative count names the valid range', async () => {
     [['demo', '--events', '-1'], /^xive demo: --events must be an integer in 1\.\.\d+, got '-1'\n$/],
     [['replay', 'x.trace', '--smp', '-2', '--ic-mode', 'xive'], /^xive replay: --smp must be an integer in 1\.\.\d+, got '-2'\n$/],
   ] as const) {
-    const r = await run(...args);
+    const r = await runCli(...args);
     assert.equal(r.code, 2, args.join(' '));
     assert.match(r.err, want);
   }
