@@ -22,7 +22,7 @@ import type { Op } from './ops.ts';
 import type { RefMachine } from './reference.ts';
 import { DEFAULT_DEVICE_IRQS } from './reference.ts';
 import { END_BASE, ESB_PAGE, ESB_REGION, ESB_STRIDE, NVT_BASE, TIMA_SIZE, TM_BASE, VC_BASE, END_VALID } from './ref-xive.ts';
-import type { HostContext, HostOperation } from './host-ops.ts';
+import type { HostContext, HostOperation } from './host-operation.ts';
 import type { Rng } from './rng.ts';
 
 const M64 = 0xffff_ffff_ffff_ffffn;

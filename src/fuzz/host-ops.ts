@@ -1,49 +1,17 @@
 /**
- * Host operations of the fuzzer, as a pluggable list. A host operation is something the
- * embedding program (not the guest) does to the machine: misuse of the machine API, snapshot and
- * restore, the device-control API of an in-kernel controller. Each one chooses its concrete
- * arguments with the run's generator (so a run stays reproducible from its seed), applies them to
- * the machine, says whether every answer was one the spec allows, and tells the reference model
- * about any change of guest-visible state. After a host operation the engine compares the whole
- * state with the reference: one that must not change guest state (a failed attribute write, a
- * save) is caught if it does.
+ * Host operations of the fuzzer, as a pluggable list (the interface is in host-operation.ts):
+ * something the embedding program (not the guest) does to the machine. After a host operation
+ * the engine compares the whole state with the reference: one that must not change guest state
+ * (a failed attribute write, a save) is caught if it does.
  *
  * Extension point: `FuzzOptions.hostOps` takes any list of HostOperation; `defaultHostOps()`
  * returns the built-in ones. Snapshot+restore and device-control operations plug in here.
  */
-import type { SpaprMachine } from '../spapr/machine.ts';
 import { XiveUsageError } from '../base/errors.ts';
-import type { RefMachine } from './reference.ts';
-import type { Rng } from './rng.ts';
+import type { HostOperation } from './host-operation.ts';
 import { platformHostOps } from './host-platform.ts';
 
-export interface HostContext {
-  readonly machine: SpaprMachine;
-  readonly ref: RefMachine;
-}
-
-export interface HostResult {
-  /** The machine to continue with (a restore may build a new one); the same one otherwise. */
-  machine?: SpaprMachine;
-  /** An answer the spec does not allow, or a state the operation should not have produced. */
-  problem: string | null;
-}
-
-export interface HostOperation {
-  /** Unique name (shown in reports and reproductions). */
-  readonly name: string;
-  /** Expected applications per 1000 fuzz operations. */
-  readonly perMille: number;
-  /** Concrete arguments for one application (plain data, recorded in the run). */
-  generate(ctx: HostContext, rng: Rng): unknown;
-  /** Performs it; must not throw (an exception escaping is reported as a failure). */
-  apply(ctx: HostContext, args: unknown): HostResult;
-  /** The effect on guest-visible state, applied to the reference. Absent: no change allowed. */
-  mirror?(ref: RefMachine, args: unknown): void;
-  describe?(args: unknown): string;
-  /** TypeScript of the operation for a reproduction (`m` is the machine). */
-  code?(args: unknown): string;
-}
+export type { HostContext, HostOperation, HostResult } from './host-operation.ts';
 
 type MisuseCall = 'hcall' | 'rtas' | 'tima-load' | 'tima-store' | 'plug' | 'claim' | 'free' | 'setIrq' | 'lineLevel';
 
