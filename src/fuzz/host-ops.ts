@@ -21,6 +21,7 @@ interface MisuseArgs {
 }
 
 const TIMA_OS_CPPR = 0x0006_0302_0318_0000 + 0x20011;
+const TIMA_OS_ACK = 0x0006_0302_0318_0000 + 0x20810;
 const BAD_IRQS = [0x0fff, 0x2000, -1, 4096.5, 0x7fff_ffff, Number.NaN];
 /**
  * Device input outside every LISN. (An IPI LISN is accepted as device input while XIVE is active
@@ -52,8 +53,10 @@ export const apiMisuse: HostOperation = {
     const { call, value } = raw as MisuseArgs;
     const m = ctx.machine;
     // A TIMA access by a vCPU that does not exist only reaches a thread context (and fails)
-    // while XIVE is the active controller; otherwise the address is unassigned and ignored.
-    const expectThrow = !((call === 'tima-load' || call === 'tima-store') && !(ctx.ref.active === 'xive' && ctx.ref.xive !== null));
+    // while the active controller maps one there (XIVE); otherwise the address is unassigned
+    // and ignored.
+    const tima = call === 'tima-load' ? TIMA_OS_ACK : call === 'tima-store' ? TIMA_OS_CPPR : null;
+    const expectThrow = tima === null || ctx.ref.active.mmioIsPerCpu(tima);
     try {
       switch (call) {
         case 'hcall':
@@ -63,7 +66,7 @@ export const apiMisuse: HostOperation = {
           m.rtas(value, 'ibm,get-xive', [0x1000], 3);
           break;
         case 'tima-load':
-          m.mmioRead(value, TIMA_OS_CPPR - 0x11 + 0x810, 2);
+          m.mmioRead(value, TIMA_OS_ACK, 2);
           break;
         case 'tima-store':
           m.mmioWrite(value, TIMA_OS_CPPR, 1, 0xff);

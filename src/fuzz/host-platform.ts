@@ -48,7 +48,7 @@ export const snapshotRestore: HostOperation = {
   },
   mirror(ref: RefMachine, raw) {
     const { mode } = raw as SnapshotArgs;
-    ref.xics?.postLoad(mode === 'into-same-resend' && ref.active === 'xics');
+    ref.postLoad(mode === 'into-same-resend');
   },
   describe: (raw) => `host: snapshot, then restore (${(raw as SnapshotArgs).mode})`,
   code(raw) {
