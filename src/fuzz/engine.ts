@@ -273,6 +273,7 @@ export class Harness {
         return { k: 'none' };
       case 'cas': {
         const r = m.cas(op.byte);
+        // In the reference's terms: the name of the controller the guest asked for, or why not.
         return { k: 'cas', ok: r.ok, detail: r.ok ? (r.xive ? 'xive' : 'xics') : r.fatal };
       }
       case 'reset':
