@@ -32,8 +32,8 @@ export { captureSnapshot, restoreSnapshot, restoreInto, inspectSnapshot, Snapsho
 export { KvmVm } from './kvm/device.ts';
 export { Monitor } from './monitor/commands.ts';
 export { PerfettoSink } from './trace-export/perfetto.ts';
-export { XiveGuest } from './guest/xive-driver.ts';
-export { XicsGuest } from './guest/xics-driver.ts';
+export { XiveGuest } from './guest/ops-xive.ts';
+export { XicsGuest } from './guest/ops-xics.ts';
 export { createGuest, type ReferenceGuest } from './guest/guest.ts';
 export { runGuestWorkload } from './guest/workload.ts';
 export { FlatGuestMemory } from './ports/memory.ts';

@@ -7,12 +7,11 @@ import { parse, intOption, enumOption, UsageFailure } from './args.ts';
 import { receiveCheckpoint, sendCheckpoint } from './demo-migrate.ts';
 import { readCheckpoint, writeCheckpoint, CheckpointError, type WorkloadProgress } from '../guest/checkpoint.ts';
 import { SnapshotError } from '../migration/snapshot.ts';
-import { XiveGuest } from '../guest/xive-driver.ts';
 import { writeText, type Io } from './replay.ts';
 import { PerfettoSink } from '../trace-export/perfetto.ts';
 import { SpaprMachine } from '../spapr/machine.ts';
 import { SPAPR_MAX_CPUS } from '../spapr/irq-map.ts';
-import { IC_MODES } from '../spapr/cas.ts';
+import { IC_MODE_BACKENDS, IC_MODES } from '../spapr/cas.ts';
 import { createGuest, defaultGuestMode, GUEST_MODES, type GuestMode, type ReferenceGuest } from '../guest/guest.ts';
 import { runGuestWorkload } from '../guest/workload.ts';
 import { infoPic } from '../monitor/info-pic.ts';
@@ -106,7 +105,7 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
     const smp = intOption(values, 'smp', 1, SPAPR_MAX_CPUS, 4);
     const icMode = enumOption(values, 'ic-mode', IC_MODES, 'xive');
     const mode: GuestMode = enumOption(values, 'guest', GUEST_MODES, defaultGuestMode(icMode));
-    if ((icMode === 'xics' && mode === 'xive') || (icMode === 'xive' && mode === 'xics')) {
+    if (!IC_MODE_BACKENDS[icMode].includes(mode)) {
       throw new UsageFailure(`--guest ${mode} cannot run on an ic-mode ${icMode} machine (QEMU would stop it at CAS)`);
     }
     const seed = intOption(values, 'seed', 0, 0xffff_ffff, 1);
@@ -119,8 +118,7 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
     guest = createGuest(machine, mode);
     guest.boot();
     io.out(
-      `pseries machine: ${smp} vCPU${smp > 1 ? 's' : ''}, ic-mode ${icMode}; the guest negotiated ${mode.toUpperCase()} at CAS` +
-        (mode === 'xive' ? ' and configured its event queues\n' : ' and opened its CPPRs\n'),
+      `pseries machine: ${smp} vCPU${smp > 1 ? 's' : ''}, ic-mode ${icMode}; the guest negotiated ${guest.labels.model} at CAS and ${guest.labels.setup}\n`,
     );
     progress = { events, done: 0, batch: 0, step: Math.max(1000, Math.ceil(events / 50)), seed };
   }
@@ -160,7 +158,7 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
   const ms = performance.now() - t0;
   // The guest's counters run from boot (across checkpoints), and only the workload raised interrupts.
   const s = guest.stats();
-  const mode = guest instanceof XiveGuest ? 'xive' : 'xics';
+  const labels = guest.labels;
   io.out(`\nstatistics (${progress.done} events, ${ms.toFixed(0)} ms in this process, seed ${progress.seed}):\n`);
   io.out(`  raised ${s.raised}  delivered ${s.delivered}  coalesced ${s.coalesced}  LSI re-presented ${s.represented}  lost ${s.lost}\n`);
   io.out('  vCPU   raised  delivered  coalesced  spurious\n');
@@ -168,7 +166,7 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
     if (!machine.hasCpu(i)) return;
     io.out(`  ${String(i).padStart(4)} ${String(c.raised).padStart(8)} ${String(c.delivered).padStart(10)} ${String(c.coalesced).padStart(10)} ${String(c.spurious).padStart(9)}\n`);
   });
-  io.out(`  ${mode === 'xive' ? 'LISN    ' : 'IRQ     '}  kind  vCPU  ${mode === 'xive' ? 'EISN' : 'XISR'}    raised  delivered  coalesced  share\n`);
+  io.out(`  ${labels.source.padEnd(8)}  kind  vCPU  ${labels.eisn}    raised  delivered  coalesced  share\n`);
   for (const [lisn, src] of [...s.perSource].sort((a, b) => a[0] - b[0])) {
     if (src.raised === 0 && src.delivered === 0) continue;
     io.out(

@@ -7,11 +7,15 @@ import { createInterface } from 'node:readline';
 import { parse, intOption, enumOption, UsageFailure } from './args.ts';
 import type { Io } from './replay.ts';
 import { SpaprMachine } from '../spapr/machine.ts';
-import { SPAPR_MAX_CPUS } from '../spapr/irq-map.ts';
 import { IC_MODES } from '../spapr/cas.ts';
 import { Monitor, MONITOR_COMMANDS, type MonitorHost } from '../monitor/commands.ts';
-import { XiveGuest } from '../guest/xive-driver.ts';
+import { createGuest, defaultGuestMode } from '../guest/guest.ts';
+import { SPAPR_IRQ_EPOW, SPAPR_IRQ_HOTPLUG, SPAPR_MAX_CPUS, vioIrq } from '../spapr/irq-map.ts';
+
 import { snapshotHost } from './snapshot-files.ts';
+
+/** The device interrupts a Linux guest enables while it boots (event sources, console). */
+const BOOT_SOURCES = [SPAPR_IRQ_EPOW, SPAPR_IRQ_HOTPLUG, vioIrq(0)];
 
 export const MONITOR_HELP = `Usage: xive monitor [--smp N] [--max-cpus M] [--ic-mode MODE] [--boot] [--load FILE] [-c CMD]...
 
@@ -23,7 +27,8 @@ Options:
   --smp N          vCPUs (default 2)
   --max-cpus M     possible vCPUs (default N)
   --ic-mode MODE   ${IC_MODES.join(' | ')} (default xive)
-  --boot           boot the reference guest driver first (CAS, queues, IPIs; XIVE)
+  --boot           boot the reference guest first, as Linux does: CAS, its queues or CPPRs,
+                   IPIs, and the EPOW, hot-plug and console interrupts (0x1000, 0x1001, 0x1100)
   --load FILE      start from a snapshot written by savevm or --save-snapshot
   -c CMD           run CMD (repeatable)
   -h, --help       this help
@@ -31,8 +36,11 @@ Options:
 Commands:
 ${MONITOR_COMMANDS.map((c) => `  ${c.name}${c.args ? ' ' + c.args : ''}\n      ${c.help}`).join('\n')}
 
-Example:
+Examples:
   xive monitor --smp 2 --boot -c 'trigger 0x1000' -c 'info irq' -c 'info pic'
+      an EPOW event: presented to vCPU 0, queued in its event queue, shown pending in info pic
+  xive monitor --smp 2 -c 'cas 0x40' -c 'hcall 0 h_int_get_source_info 0 0x1000'
+      the H_INT_* hcalls answer once CAS has negotiated XIVE (before it: H_FUNCTION)
 `;
 
 export async function monitorCommand(argv: string[], io: Io): Promise<number> {
@@ -68,8 +76,13 @@ export async function monitorCommand(argv: string[], io: Io): Promise<number> {
     machine = new SpaprMachine({ smp, maxCpus, icMode });
   }
   if (values.boot) {
-    if (machine.icMode === 'xics') throw new UsageFailure('--boot runs the XIVE reference guest: use --ic-mode xive or dual');
-    new XiveGuest(machine).boot();
+    const guest = createGuest(machine, defaultGuestMode(machine.icMode));
+    guest.boot();
+    // As Linux does at boot: the EPOW and hot-plug event sources and the VIO console, round-robin
+    // over the vCPUs (the other default devices' interrupts stay masked until a driver asks).
+    BOOT_SOURCES.forEach((lisn, i) => {
+      if (machine.isClaimed(lisn)) guest.configureSource(lisn, machine.vcpus[i % machine.vcpus.length]!);
+    });
   }
   const mon = new Monitor(machine, host);
   const script = (values.c as string[] | undefined) ?? [];

@@ -37,7 +37,7 @@ function problem(what: string, message: string): Problem {
 
 /** Compares and checks the entries `fx` says were touched, or all of them when `all`. */
 export function checkState(m: SpaprMachine, ref: RefMachine, fx: Effects, all: boolean): Problem | null {
-  if (m.activeController() !== ref.active) return problem('active controller', `model ${m.activeController()}, reference ${ref.active}`);
+  if (m.intc.name !== ref.active.name) return problem('active controller', `model ${m.intc.name}, reference ${ref.active.name}`);
   if (m.ov5Cas[23] !== ref.ov5) return problem('ov5', `negotiated byte 23: model ${hx(m.ov5Cas[23]!)}, reference ${hx(ref.ov5)}`);
   if (m.halted !== ref.halted) return problem('halted', `model ${String(m.halted)}, reference ${String(ref.halted)}`);
   const every = all || fx.full;
@@ -61,7 +61,8 @@ export function checkState(m: SpaprMachine, ref: RefMachine, fx: Effects, all: b
 function checkXive(m: SpaprMachine, ref: RefMachine, rx: RefXive, fx: Effects, every: boolean): Problem | null {
   const x = m.xive;
   if (x === null) return problem('xive', 'the model has no XIVE controller');
-  if (x.mmioEnabled !== (ref.active === 'xive')) return problem('xive mmio', `ESB/TIMA mapped: model ${x.mmioEnabled}, reference ${ref.active === 'xive'}`);
+  const mapped = ref.isActive(rx);
+  if (x.mmioEnabled !== mapped) return problem('xive mmio', `ESB/TIMA mapped: model ${x.mmioEnabled}, reference ${mapped}`);
   const srcs = every ? range(NR_IRQS) : union(fx.touchedSrc, fx.touchedEas);
   for (const s of srcs) {
     const st = x.source.status[s]!;

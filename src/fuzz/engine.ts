@@ -20,7 +20,7 @@ import { infoPic } from '../monitor/info-pic.ts';
 import { RefMachine, type Answer, type IcModeName } from './reference.ts';
 import { checkState, type Problem } from './check.ts';
 import { describeOp, opToCode, type Op, type OpKind } from './ops.ts';
-import type { HostOperation } from './host-ops.ts';
+import type { HostOperation } from './host-operation.ts';
 import { Generator } from './generator.ts';
 import { Rng } from './rng.ts';
 import type { Ledger } from './ledger.ts';
@@ -273,6 +273,7 @@ export class Harness {
         return { k: 'none' };
       case 'cas': {
         const r = m.cas(op.byte);
+        // In the reference's terms: the name of the controller the guest asked for, or why not.
         return { k: 'cas', ok: r.ok, detail: r.ok ? (r.xive ? 'xive' : 'xics') : r.fatal };
       }
       case 'reset':

@@ -1,49 +1,17 @@
 /**
- * Host operations of the fuzzer, as a pluggable list. A host operation is something the
- * embedding program (not the guest) does to the machine: misuse of the machine API, snapshot and
- * restore, the device-control API of an in-kernel controller. Each one chooses its concrete
- * arguments with the run's generator (so a run stays reproducible from its seed), applies them to
- * the machine, says whether every answer was one the spec allows, and tells the reference model
- * about any change of guest-visible state. After a host operation the engine compares the whole
- * state with the reference: one that must not change guest state (a failed attribute write, a
- * save) is caught if it does.
+ * Host operations of the fuzzer, as a pluggable list (the interface is in host-operation.ts):
+ * something the embedding program (not the guest) does to the machine. After a host operation
+ * the engine compares the whole state with the reference: one that must not change guest state
+ * (a failed attribute write, a save) is caught if it does.
  *
  * Extension point: `FuzzOptions.hostOps` takes any list of HostOperation; `defaultHostOps()`
  * returns the built-in ones. Snapshot+restore and device-control operations plug in here.
  */
-import type { SpaprMachine } from '../spapr/machine.ts';
 import { XiveUsageError } from '../base/errors.ts';
-import type { RefMachine } from './reference.ts';
-import type { Rng } from './rng.ts';
+import type { HostOperation } from './host-operation.ts';
 import { platformHostOps } from './host-platform.ts';
 
-export interface HostContext {
-  readonly machine: SpaprMachine;
-  readonly ref: RefMachine;
-}
-
-export interface HostResult {
-  /** The machine to continue with (a restore may build a new one); the same one otherwise. */
-  machine?: SpaprMachine;
-  /** An answer the spec does not allow, or a state the operation should not have produced. */
-  problem: string | null;
-}
-
-export interface HostOperation {
-  /** Unique name (shown in reports and reproductions). */
-  readonly name: string;
-  /** Expected applications per 1000 fuzz operations. */
-  readonly perMille: number;
-  /** Concrete arguments for one application (plain data, recorded in the run). */
-  generate(ctx: HostContext, rng: Rng): unknown;
-  /** Performs it; must not throw (an exception escaping is reported as a failure). */
-  apply(ctx: HostContext, args: unknown): HostResult;
-  /** The effect on guest-visible state, applied to the reference. Absent: no change allowed. */
-  mirror?(ref: RefMachine, args: unknown): void;
-  describe?(args: unknown): string;
-  /** TypeScript of the operation for a reproduction (`m` is the machine). */
-  code?(args: unknown): string;
-}
+export type { HostContext, HostOperation, HostResult } from './host-operation.ts';
 
 type MisuseCall = 'hcall' | 'rtas' | 'tima-load' | 'tima-store' | 'plug' | 'claim' | 'free' | 'setIrq' | 'lineLevel';
 
@@ -53,6 +21,7 @@ interface MisuseArgs {
 }
 
 const TIMA_OS_CPPR = 0x0006_0302_0318_0000 + 0x20011;
+const TIMA_OS_ACK = 0x0006_0302_0318_0000 + 0x20810;
 const BAD_IRQS = [0x0fff, 0x2000, -1, 4096.5, 0x7fff_ffff, Number.NaN];
 /**
  * Device input outside every LISN. (An IPI LISN is accepted as device input while XIVE is active
@@ -84,8 +53,10 @@ export const apiMisuse: HostOperation = {
     const { call, value } = raw as MisuseArgs;
     const m = ctx.machine;
     // A TIMA access by a vCPU that does not exist only reaches a thread context (and fails)
-    // while XIVE is the active controller; otherwise the address is unassigned and ignored.
-    const expectThrow = !((call === 'tima-load' || call === 'tima-store') && !(ctx.ref.active === 'xive' && ctx.ref.xive !== null));
+    // while the active controller maps one there (XIVE); otherwise the address is unassigned
+    // and ignored.
+    const tima = call === 'tima-load' ? TIMA_OS_ACK : call === 'tima-store' ? TIMA_OS_CPPR : null;
+    const expectThrow = tima === null || ctx.ref.active.mmioIsPerCpu(tima);
     try {
       switch (call) {
         case 'hcall':
@@ -95,7 +66,7 @@ export const apiMisuse: HostOperation = {
           m.rtas(value, 'ibm,get-xive', [0x1000], 3);
           break;
         case 'tima-load':
-          m.mmioRead(value, TIMA_OS_CPPR - 0x11 + 0x810, 2);
+          m.mmioRead(value, TIMA_OS_ACK, 2);
           break;
         case 'tima-store':
           m.mmioWrite(value, TIMA_OS_CPPR, 1, 0xff);

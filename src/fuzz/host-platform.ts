@@ -1,5 +1,5 @@
 /**
- * Host operations of the fuzzer over the platform modules (host-ops.ts has the interface):
+ * Host operations of the fuzzer over the platform modules (host-operation.ts has the interface):
  *
  * - snapshot + restore (src/migration): capture the machine and continue on a brand-new machine
  *   restored from the bytes, or load the bytes back into the same machine (with or without
@@ -22,7 +22,7 @@ import { OV5_INT_CTRL_BYTE, OV5_XIVE_EXPLOIT } from '../spapr/cas.ts';
 import { SpaprMachine as Machine } from '../spapr/machine.ts';
 import { KvmVm, type KvmDevice } from '../kvm/device.ts';
 import * as U from '../kvm/uapi.ts';
-import type { HostContext, HostOperation } from './host-ops.ts';
+import type { HostContext, HostOperation } from './host-operation.ts';
 import type { RefMachine } from './reference.ts';
 import type { Rng } from './rng.ts';
 
@@ -48,7 +48,7 @@ export const snapshotRestore: HostOperation = {
   },
   mirror(ref: RefMachine, raw) {
     const { mode } = raw as SnapshotArgs;
-    ref.xics?.postLoad(mode === 'into-same-resend' && ref.active === 'xics');
+    ref.postLoad(mode === 'into-same-resend');
   },
   describe: (raw) => `host: snapshot, then restore (${(raw as SnapshotArgs).mode})`,
   code(raw) {

@@ -8,11 +8,16 @@
  * does the token accounting of MSI events (ledger.ts): each ICP remembers whether its XISR holds
  * an MSI token, an LSI presentation or an IPI, so a reject, accept or reset moves or ends exactly
  * that token.
+ *
+ * It is one of the reference machine's controllers (ref-intc.ts); it has no MMIO, and its hcalls
+ * and RTAS calls check themselves whether it is the active controller.
  */
 import * as H from '../spapr/hcall.ts';
+import { OV5_XIVE_LEGACY } from '../spapr/cas.ts';
 import type { TraceEvent } from '../trace/events.ts';
 import type { Effects } from './effects.ts';
 import type { Ledger } from './ledger.ts';
+import type { GuestDrivers, HcallAnswer, LoadResult, RefIntc, RefPlatform } from './ref-intc.ts';
 
 export const ICS_BASE = 0x1000;
 export const ICS_N = 0x1000;
@@ -44,7 +49,15 @@ export interface RefIcp {
   tok: Tok;
 }
 
-export class RefXics {
+/** The XICS hcalls (xics.md §4). */
+const XICS_HCALLS: ReadonlySet<number> = new Set([H.H_EOI, H.H_CPPR, H.H_IPI, H.H_IPOLL, H.H_XIRR, H.H_XIRR_X]);
+/** The XICS RTAS calls (xics.md §5) and the tokens the machine gives them. */
+const XICS_RTAS: Readonly<Record<string, number>> = { 'ibm,set-xive': 0x200a, 'ibm,get-xive': 0x200b, 'ibm,int-off': 0x200c, 'ibm,int-on': 0x200d };
+
+export class RefXics implements RefIntc {
+  readonly name = 'xics';
+  readonly casMode = OV5_XIVE_LEGACY;
+  readonly rtasTokens = XICS_RTAS;
   readonly server = new Uint32Array(ICS_N);
   readonly prio = new Uint8Array(ICS_N).fill(0xff);
   readonly saved = new Uint8Array(ICS_N).fill(0xff);
@@ -59,6 +72,7 @@ export class RefXics {
   constructor(
     private readonly fx: Effects,
     private readonly led: Ledger,
+    private readonly platform: RefPlatform,
   ) {}
 
   private ev(e: TraceEvent): void {
@@ -76,7 +90,7 @@ export class RefXics {
   }
 
   // ---- ICS side -------------------------------------------------------------------------------
-  private isLsi(s: number): boolean {
+  private lsiSource(s: number): boolean {
     return (this.flags[s]! & FL_LSI) !== 0;
   }
 
@@ -118,7 +132,7 @@ export class RefXics {
     const irq = ICS_BASE + s;
     const server = this.server[s]!;
     const prio = this.prio[s]!;
-    const tok = this.isLsi(s) ? Tok.Lsi : Tok.Msi;
+    const tok = this.lsiSource(s) ? Tok.Lsi : Tok.Msi;
     this.ev({ name: 'xics_icp_irq', server, nr: irq, priority: prio });
     this.led.xicsDeliveries++;
     const icp = this.byServer.get(server);
@@ -168,7 +182,7 @@ export class RefXics {
   /** ICS_RESEND (§3.5): every source in ascending order; the walk sees rejections made during it. */
   private icsResend(): void {
     for (let s = 0; s < ICS_N; s++) {
-      if (this.isLsi(s)) {
+      if (this.lsiSource(s)) {
         this.resendLsi(s);
       } else if ((this.status[s]! & ST_REJECTED) !== 0) {
         this.setStatus(s, this.status[s]! & ~ST_REJECTED);
@@ -178,9 +192,10 @@ export class RefXics {
     }
   }
 
-  setIrq(s: number, level: boolean): void {
-    const irq = ICS_BASE + s;
-    if (this.isLsi(s)) {
+  /** Device input of IRQ `irq` (an ICS source number plus ICS_BASE). */
+  setIrq(irq: number, level: boolean): void {
+    const s = irq - ICS_BASE;
+    if (this.lsiSource(s)) {
       this.ev({ name: 'xics_ics_set_irq_lsi', srcno: s, nr: irq });
       this.setStatus(s, level ? this.status[s]! | ST_ASSERTED : this.status[s]! & ~ST_ASSERTED);
       this.resendLsi(s);
@@ -205,7 +220,7 @@ export class RefXics {
     this.saved[s] = saved;
     this.fx.touchedIcs.add(s);
     this.ev({ name: 'xics_ics_write_xive', nr: ICS_BASE + s, srcno: s, server, priority: prio });
-    if (this.isLsi(s)) {
+    if (this.lsiSource(s)) {
       this.resendLsi(s);
     } else if ((this.status[s]! & ST_MASKED_PENDING) !== 0 && prio !== 0xff) {
       this.setStatus(s, this.status[s]! & ~ST_MASKED_PENDING);
@@ -336,14 +351,24 @@ export class RefXics {
     if (irq >= ICS_BASE && irq < ICS_BASE + ICS_N) {
       this.ev({ name: 'xics_ics_eoi', nr: irq });
       const s = irq - ICS_BASE;
-      if (this.isLsi(s)) this.setStatus(s, this.status[s]! & ~ST_SENT);
+      if (this.lsiSource(s)) this.setStatus(s, this.status[s]! & ~ST_SENT);
     }
     if ((icp.xirr & 0xff_ffff) === 0) this.icpResend(icp);
   }
 
   // ---- guest interface (§4, §5) ---------------------------------------------------------------
-  /** One XICS hcall by vCPU `v`; `active` = emulated XICS is the active controller. */
-  hcall(v: number, opcode: number, a: bigint[], active: boolean): { ret: number; ticks?: boolean } {
+  handlesHcall(opcode: number): boolean {
+    return XICS_HCALLS.has(opcode);
+  }
+
+  /** One XICS hcall by vCPU `v`. */
+  hcall(v: number, opcode: number, a: bigint[]): HcallAnswer {
+    const r = this.hcallInner(v, opcode, a, this.platform.isActive(this));
+    return { ret: r.ret, ticks: r.ticks === true };
+  }
+
+  /** `active`: emulated XICS is the active controller. */
+  private hcallInner(v: number, opcode: number, a: bigint[], active: boolean): { ret: number; ticks?: boolean } {
     const server = (r: bigint) => {
       const n = Number(r & 0xffff_ffffn) | 0;
       return n < 0 ? undefined : this.byServer.get(n);
@@ -386,8 +411,8 @@ export class RefXics {
   }
 
   /** One RTAS call (by name); returns the return words, status first. */
-  rtas(name: string, args: readonly number[], nret: number, active: boolean): number[] {
-    if (!active) return [-1];
+  rtas(name: string, args: readonly number[], nret: number): number[] {
+    if (!this.platform.isActive(this)) return [-1];
     const wantArgs = name === 'ibm,set-xive' ? 3 : 1;
     const wantRets = name === 'ibm,get-xive' ? 3 : 1;
     if (args.length !== wantArgs || nret !== wantRets) return [-3];
@@ -411,6 +436,26 @@ export class RefXics {
         this.writeXive(s, this.server[s]!, this.saved[s]!, this.saved[s]!);
         return [0];
     }
+  }
+
+  /** The ICS flags of a free source say neither LSI nor MSI. */
+  isLsi(irq: number): boolean {
+    return this.lsiSource(irq - ICS_BASE);
+  }
+
+  // ---- no MMIO: the ICS and ICPs are reached through hcalls and RTAS only -------------------
+  mmioLoad(_v: number, _addr: number, _size: number): LoadResult {
+    return { lo: 0, hi: 0 };
+  }
+
+  mmioStore(_v: number, _addr: number, _size: number, _lo: number, _hi: number): void {}
+
+  mmioIsPerCpu(_addr: number): boolean {
+    return false;
+  }
+
+  driveGuest<T>(drivers: GuestDrivers<T>): T {
+    return drivers.xics();
   }
 
   /**

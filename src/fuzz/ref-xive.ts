@@ -10,13 +10,18 @@
  * records which EQ slot holds which live entry, so that overwritten, abandoned and read entries
  * are each counted once.
  *
+ * It is one of the reference machine's controllers (ref-intc.ts): its MMIO answers only while it
+ * is the active one, its hcalls only once CAS negotiated XIVE exploitation.
+ *
  * Where the model documents a deliberate difference from QEMU 7.2 (docs/qemu-compatibility.md:
  * architected values instead of host byte order, no abort on a POOL-ring notification), the
  * reference follows the documented behaviour.
  */
 import * as H from '../spapr/hcall.ts';
+import { OV5_XIVE_EXPLOIT } from '../spapr/cas.ts';
 import type { Effects } from './effects.ts';
 import type { Ledger } from './ledger.ts';
+import type { GuestDrivers, HcallAnswer, LoadResult, RefIntc, RefPlatform } from './ref-intc.ts';
 
 export const VC_BASE = 0x0006_0100_0000_0000;
 export const TM_BASE = 0x0006_0302_0318_0000;
@@ -29,6 +34,11 @@ export const TIMA_SIZE = 4 * 0x10000;
 export const NVT_BASE = 0x400;
 const HV_PRIO = 7;
 const M64 = 0xffff_ffff_ffff_ffffn;
+/** The H_INT_* hcalls (spapr-xive.md §2). */
+const XIVE_HCALLS: ReadonlySet<number> = new Set([
+  H.H_INT_GET_SOURCE_INFO, H.H_INT_SET_SOURCE_CONFIG, H.H_INT_GET_SOURCE_CONFIG, H.H_INT_GET_QUEUE_INFO, H.H_INT_SET_QUEUE_CONFIG,
+  H.H_INT_GET_QUEUE_CONFIG, H.H_INT_SET_OS_REPORTING_LINE, H.H_INT_GET_OS_REPORTING_LINE, H.H_INT_ESB, H.H_INT_SYNC, H.H_INT_RESET,
+]);
 
 // EAS / END bits (xive.md §2), as numeric masks of the big-endian words.
 export const EAS_VALID = 0x8000_0000;
@@ -124,12 +134,11 @@ interface Consumer {
   toggle: number;
 }
 
-export interface LoadResult {
-  lo: number;
-  hi: number;
-}
-
-export class RefXive {
+export class RefXive implements RefIntc {
+  readonly name = 'xive';
+  readonly casMode = OV5_XIVE_EXPLOIT;
+  /** XIVE has no RTAS calls. */
+  readonly rtasTokens: Readonly<Record<string, number>> = {};
   readonly nrEnds: number;
   /** PQ in bits 0-1, LSI asserted in bit 2. */
   readonly status = new Uint8Array(NR_IRQS);
@@ -157,12 +166,15 @@ export class RefXive {
     readonly ramSize: number,
     private readonly fx: Effects,
     private readonly led: Ledger,
+    private readonly platform: RefPlatform,
   ) {
     this.nrEnds = maxCpus * 8;
     this.end = new Uint32Array(this.nrEnds * 8);
     this.writes = new Array<number>(this.nrEnds).fill(0);
     this.consumers = Array.from({ length: this.nrEnds }, () => ({ index: 0, toggle: 0 }));
     this.live = Array.from({ length: this.nrEnds }, () => new Set<EqEntry>());
+    // The IPI of every possible vCPU is claimed when the controller is created (spapr-xive.md §1).
+    for (let i = 0; i < maxCpus; i++) this.claim(i, false);
   }
 
   hasCpu(v: number): boolean {
@@ -224,6 +236,48 @@ export class RefXive {
   free(lisn: number): void {
     this.fx.touchedEas.add(lisn);
     this.easHi[lisn] = (this.easHi[lisn]! & ~EAS_VALID) >>> 0;
+  }
+
+  /** The LSI flag stays after a free, as the source keeps it. */
+  isLsi(lisn: number): boolean {
+    return this.lsi[lisn] === 1;
+  }
+
+  /** Nothing to redo after a load: no state is derived from other state. */
+  postLoad(_resend: boolean): void {}
+
+  driveGuest<T>(drivers: GuestDrivers<T>): T {
+    return drivers.xive();
+  }
+
+  // ---- MMIO: the ESB pages and the TIMA (mapped while XIVE is active) ----------------------
+  mmioLoad(v: number, addr: number, size: number): LoadResult {
+    if (addr >= VC_BASE && addr < VC_BASE + ESB_REGION) {
+      const off = addr - VC_BASE;
+      return size === 8 && off % 8 === 0 ? this.esbLoad(off) : { lo: 0, hi: 0 };
+    }
+    if (addr >= TM_BASE && addr < TM_BASE + TIMA_SIZE) {
+      const off = addr - TM_BASE;
+      this.fx.touchedCpu.add(v);
+      return (size === 1 || size === 2 || size === 4 || size === 8) && off % size === 0 ? this.timaLoad(v, off, size) : { lo: 0, hi: 0 };
+    }
+    return { lo: 0, hi: 0 };
+  }
+
+  mmioStore(v: number, addr: number, size: number, lo: number, hi: number): void {
+    if (addr >= VC_BASE && addr < VC_BASE + ESB_REGION) {
+      const off = addr - VC_BASE;
+      if (size === 8 && off % 8 === 0) this.esbStore(off);
+    } else if (addr >= TM_BASE && addr < TM_BASE + TIMA_SIZE) {
+      const off = addr - TM_BASE;
+      this.fx.touchedCpu.add(v);
+      if ((size === 1 || size === 2 || size === 4 || size === 8) && off % size === 0) this.timaStore(v, off, size, lo >>> 0, hi >>> 0);
+    }
+  }
+
+  /** The TIMA: each vCPU sees its own thread context there. */
+  mmioIsPerCpu(addr: number): boolean {
+    return addr >= TM_BASE && addr < TM_BASE + TIMA_SIZE;
   }
 
   // ---- source PQ (xive.md §1) --------------------------------------------------------------
@@ -723,12 +777,25 @@ export class RefXive {
     return this.hasCpu(id) ? id : -1;
   }
 
-  /** One H_INT_* hcall once XIVE is negotiated; outputs are written into `a` on success only. */
-  hcall(opcode: number, a: bigint[]): number {
+  handlesHcall(opcode: number): boolean {
+    return XIVE_HCALLS.has(opcode);
+  }
+
+  /**
+   * One H_INT_* hcall; outputs are written into `a` on success only. Until CAS negotiated XIVE
+   * exploitation they all answer H_FUNCTION, whichever controller is active.
+   */
+  hcall(_v: number, opcode: number, a: bigint[]): HcallAnswer {
+    if (!this.platform.xiveNegotiated()) return { ret: H.H_FUNCTION, ticks: false };
     const out = a.slice();
     const ret = this.hcallInner(opcode, out);
     if (ret === H.H_SUCCESS) for (let i = 0; i < a.length; i++) a[i] = out[i]!;
-    return ret;
+    return { ret, ticks: false };
+  }
+
+  /** XIVE has no RTAS calls (rtasTokens is empty): never called. */
+  rtas(_name: string, _args: readonly number[], _nret: number): number[] {
+    return [-3];
   }
 
   private hcallInner(opcode: number, a: bigint[]): number {

@@ -1,17 +1,23 @@
 /**
  * Reference pseries machine of the fuzzer: the reference XIVE and XICS (ref-xive.ts,
  * ref-xics.ts) composed as spapr-xive.md §1, §2.1, §4 and xics.md §4-§5 describe the machine —
- * ic-mode objects, the IPI claims, default device claims, reset, CAS negotiation and the choice
- * of the active controller, hotplug, and the dispatch of hcalls, RTAS calls and MMIO.
+ * ic-mode objects, default device claims, reset, CAS negotiation and the choice of the active
+ * controller, hotplug, and the dispatch of hcalls, RTAS calls and MMIO.
+ *
+ * Like the product's machine it holds its controllers behind one interface (ref-intc.ts): claims,
+ * frees, vCPUs and resets go to all of them, device input and MMIO to the active one, a guest
+ * call to the controller that owns it.
  *
  * It computes the answer each operation must get; the engine compares it with the model's.
  * The one behaviour taken from the model's documentation rather than from QEMU: the backend that
  * becomes inactive at a CAS or reset switch is reset (docs/qemu-compatibility.md, "Mode switch").
  */
 import * as H from '../spapr/hcall.ts';
+import { IC_MODE_BACKENDS, OV5_XIVE_EITHER, OV5_XIVE_EXPLOIT, OV5_XIVE_LEGACY } from '../spapr/cas.ts';
 import { Effects } from './effects.ts';
 import { Ledger } from './ledger.ts';
-import { ESB_REGION, RefXive, TIMA_SIZE, TM_BASE, VC_BASE, type LoadResult } from './ref-xive.ts';
+import type { LoadResult, RefIntc, RefPlatform } from './ref-intc.ts';
+import { RefXive } from './ref-xive.ts';
 import { RefXics } from './ref-xics.ts';
 import type { Op } from './ops.ts';
 
@@ -24,10 +30,14 @@ export interface RefConfig {
   ramSize: number;
 }
 
-const XIVE_OPCODES = new Set([0x3a8, 0x3ac, 0x3b0, 0x3b4, 0x3b8, 0x3bc, 0x3c0, 0x3c4, 0x3c8, 0x3cc, 0x3d0]);
-const XICS_OPCODES = new Set([H.H_EOI, H.H_CPPR, H.H_IPI, H.H_IPOLL, H.H_XIRR, H.H_XIRR_X]);
-const RTAS_TOKENS: Readonly<Record<number, string>> = { 0x200a: 'ibm,set-xive', 0x200b: 'ibm,get-xive', 0x200c: 'ibm,int-off', 0x200d: 'ibm,int-on' };
-const RTAS_NAMES = new Set(Object.values(RTAS_TOKENS));
+/**
+ * Why CAS stops the VM when the guest asks for an interrupt mode the machine has no controller
+ * for, by the mode bits it asked for (spapr-xive.md §4.3).
+ */
+const CAS_UNAVAILABLE: Readonly<Record<number, string>> = {
+  [OV5_XIVE_EXPLOIT]: 'Guest requested unavailable interrupt mode (XIVE), try the ic-mode=xive or ic-mode=dual machine property',
+  [OV5_XIVE_LEGACY]: "Guest requested unavailable interrupt mode (XICS), either don't set the ic-mode machine property or try ic-mode=xics or ic-mode=dual",
+};
 
 /** Interrupts of QEMU's default pseries devices (EPOW, hotplug, VIO console and NVRAM, PHB 0 INTx). */
 export const DEFAULT_DEVICE_IRQS: readonly { irq: number; lsi: boolean }[] = [
@@ -49,31 +59,50 @@ export type Answer =
   | { k: 'cas'; ok: boolean; detail: string }
   | { k: 'claim'; ok: boolean };
 
-export class RefMachine {
+export class RefMachine implements RefPlatform {
   readonly fx = new Effects();
   readonly led = new Ledger();
+  /** The XIVE controller, when the ic-mode has one (for its tables: checks, generator). */
   readonly xive: RefXive | null;
+  /** The XICS controller, when the ic-mode has one. */
   readonly xics: RefXics | null;
-  active: 'xive' | 'xics';
+  /** Every controller of the machine, in QEMU's order (XICS first). */
+  readonly intcs: readonly RefIntc[];
+  /** The controller the guest talks to. */
+  active: RefIntc;
   /** Negotiated option vector 5 byte 23. */
   ov5 = 0;
   halted: string | null = null;
   readonly vcpus: number[] = [];
   private readonly plugged = new Set<number>();
+  /** Interrupt-mode bits of byte 23 some controller answers to. */
+  private readonly casModes: number;
+  /** RTAS call names by token, over every controller. */
+  private readonly rtasNames = new Map<number, string>();
 
   constructor(readonly cfg: RefConfig) {
-    this.xive = cfg.icMode === 'xics' ? null : new RefXive(cfg.maxCpus, cfg.ramSize, this.fx, this.led);
-    this.xics = cfg.icMode === 'xive' ? null : new RefXics(this.fx, this.led);
-    this.active = this.xics === null ? 'xive' : 'xics';
-    if (this.xive !== null) for (let i = 0; i < cfg.maxCpus; i++) this.xive.claim(i, false);
+    // The ic-mode says which controllers the machine has (the one place the reference reads it).
+    const backends = IC_MODE_BACKENDS[cfg.icMode];
+    this.xics = backends.includes('xics') ? new RefXics(this.fx, this.led, this) : null;
+    this.xive = backends.includes('xive') ? new RefXive(cfg.maxCpus, cfg.ramSize, this.fx, this.led, this) : null;
+    this.intcs = [this.xics, this.xive].filter((c): c is RefXics | RefXive => c !== null);
+    this.casModes = this.intcs.reduce((bits, c) => bits | c.casMode, 0);
+    for (const c of this.intcs) for (const [name, token] of Object.entries(c.rtasTokens)) this.rtasNames.set(token, name);
+    // Before CAS the negotiated vector is empty: the first controller (XICS when there is one).
+    this.active = this.intcs[0]!;
     for (let i = 0; i < cfg.smp; i++) this.plug(i);
     for (const d of DEFAULT_DEVICE_IRQS) this.claim(d.irq, d.lsi);
     this.reset();
     this.fx.clear();
   }
 
-  negotiated(): boolean {
-    return (this.ov5 & 0x40) !== 0;
+  // ---- what the controllers ask of the machine (RefPlatform) -----------------------------------
+  isActive(intc: RefIntc): boolean {
+    return intc === this.active;
+  }
+
+  xiveNegotiated(): boolean {
+    return (this.ov5 & OV5_XIVE_EXPLOIT) !== 0;
   }
 
   hasCpu(v: number): boolean {
@@ -106,37 +135,41 @@ export class RefMachine {
   }
 
   plug(v: number): void {
-    this.xive?.addCpu(v);
-    this.xics?.addCpu(v);
+    for (const c of this.intcs) c.addCpu(v);
     this.vcpus.push(v);
     this.plugged.add(v);
     this.fx.full = true;
   }
 
+  /** Claimed in every controller (each is asked, even after one refused). */
   claim(irq: number, lsi: boolean): boolean {
-    const a = this.xics === null ? true : this.xics.claim(irq, lsi);
-    const b = this.xive === null ? true : this.xive.claim(irq, lsi);
-    return a && b;
+    let ok = true;
+    for (const c of this.intcs) ok = c.claim(irq, lsi) && ok;
+    return ok;
   }
 
   free(irq: number): void {
-    this.xics?.free(irq);
-    this.xive?.free(irq);
+    for (const c of this.intcs) c.free(irq);
   }
 
   reset(): void {
-    this.xive?.reset();
-    this.xics?.reset();
+    for (const c of this.intcs) c.reset();
     this.ov5 = 0;
     this.halted = null;
     this.updateActive();
   }
 
+  /** After a snapshot is loaded; the resend, when asked for, happens in the active controller. */
+  postLoad(resend: boolean): void {
+    for (const c of this.intcs) c.postLoad(resend && c === this.active);
+  }
+
+  /** The controller the negotiated vector selects; before CAS, or when none, the first one. */
   private updateActive(): void {
-    const next = this.xics === null || this.negotiated() ? 'xive' : 'xics';
+    const mode = this.ov5 & OV5_XIVE_EXPLOIT;
+    const next = this.intcs.find((c) => c.casMode === mode) ?? this.intcs[0]!;
     if (next !== this.active) {
-      if (this.active === 'xive') this.xive?.reset();
-      else this.xics?.reset();
+      this.active.reset();
       this.fx.full = true;
     }
     this.active = next;
@@ -145,78 +178,34 @@ export class RefMachine {
   /** spapr-xive.md §4.2-§4.3. */
   cas(byte: number): { ok: boolean; detail: string } {
     const b = byte & 0xff;
+    const mode = b & OV5_XIVE_EXPLOIT;
+    const wanted = this.intcs.find((c) => c.casMode === mode);
     let fatal: string | null = null;
-    if ((b & 0x80) !== 0) fatal = 'guest requested an invalid interrupt mode';
-    else if ((b & 0x40) !== 0 && this.xive === null) fatal = 'Guest requested unavailable interrupt mode (XIVE), try the ic-mode=xive or ic-mode=dual machine property';
-    else if ((b & 0x40) === 0 && this.xics === null) {
-      fatal = "Guest requested unavailable interrupt mode (XICS), either don't set the ic-mode machine property or try ic-mode=xics or ic-mode=dual";
-    }
+    if ((b & OV5_XIVE_EITHER) !== 0) fatal = 'guest requested an invalid interrupt mode';
+    else if (wanted === undefined) fatal = CAS_UNAVAILABLE[mode]!;
     if (fatal !== null) {
       this.halted = fatal;
       return { ok: false, detail: fatal };
     }
-    this.ov5 = (this.xive !== null ? 0x40 : 0) & byte;
+    this.ov5 = this.casModes & byte;
     this.updateActive();
-    return { ok: true, detail: (b & 0x40) !== 0 ? 'xive' : 'xics' };
+    return { ok: true, detail: wanted!.name };
   }
 
   private hcall(v: number, opcode: number, args: readonly bigint[], pr: boolean): Answer {
     const regs = new Array<bigint>(6).fill(0n);
     for (let i = 0; i < Math.min(args.length, 6); i++) regs[i] = BigInt.asUintN(64, args[i]!);
     if (pr) return { k: 'hcall', ret: H.H_PRIVILEGE, regs, ticks: false };
-    if (this.xive !== null && XIVE_OPCODES.has(opcode)) {
-      if (!this.negotiated()) return { k: 'hcall', ret: H.H_FUNCTION, regs, ticks: false };
-      return { k: 'hcall', ret: this.xive.hcall(opcode, regs), regs, ticks: false };
-    }
-    if (this.xics !== null && XICS_OPCODES.has(opcode)) {
-      const r = this.xics.hcall(v, opcode, regs, this.active === 'xics');
-      return { k: 'hcall', ret: r.ret, regs, ticks: r.ticks === true };
-    }
-    return { k: 'hcall', ret: H.H_FUNCTION, regs, ticks: false };
+    const owner = this.intcs.find((c) => c.handlesHcall(opcode));
+    if (owner === undefined) return { k: 'hcall', ret: H.H_FUNCTION, regs, ticks: false };
+    return { k: 'hcall', ...owner.hcall(v, opcode, regs), regs };
   }
 
   private rtas(call: string | number, args: readonly number[], nret: number): number[] {
-    const name = typeof call === 'string' ? call : RTAS_TOKENS[call];
-    if (this.xics === null || name === undefined || !RTAS_NAMES.has(name)) return [-3];
-    return this.xics.rtas(name, args.map((a) => a >>> 0), nret, this.active === 'xics');
-  }
-
-  private xiveMmio(): RefXive | null {
-    return this.xive !== null && this.active === 'xive' ? this.xive : null;
-  }
-
-  private load(v: number, addr: number, size: number): LoadResult {
-    const x = this.xiveMmio();
-    if (x !== null) {
-      if (addr >= VC_BASE && addr < VC_BASE + ESB_REGION) {
-        const off = addr - VC_BASE;
-        return size === 8 && off % 8 === 0 ? x.esbLoad(off) : { lo: 0, hi: 0 };
-      }
-      if (addr >= TM_BASE && addr < TM_BASE + TIMA_SIZE) {
-        const off = addr - TM_BASE;
-        this.fx.touchedCpu.add(v);
-        return (size === 1 || size === 2 || size === 4 || size === 8) && off % size === 0 ? x.timaLoad(v, off, size) : { lo: 0, hi: 0 };
-      }
-    }
-    return { lo: 0, hi: 0 };
-  }
-
-  private store(v: number, addr: number, size: number, lo: number, hi: number): void {
-    const x = this.xiveMmio();
-    if (x === null) return;
-    if (addr >= VC_BASE && addr < VC_BASE + ESB_REGION) {
-      const off = addr - VC_BASE;
-      if (size === 8 && off % 8 === 0) x.esbStore(off);
-    } else if (addr >= TM_BASE && addr < TM_BASE + TIMA_SIZE) {
-      const off = addr - TM_BASE;
-      this.fx.touchedCpu.add(v);
-      if ((size === 1 || size === 2 || size === 4 || size === 8) && off % size === 0) x.timaStore(v, off, size, lo >>> 0, hi >>> 0);
-    }
-  }
-
-  private setIrq(irq: number, level: boolean): void {
-    if (this.active === 'xive') this.xive!.setIrq(irq, level);
-    else this.xics!.setIrq(irq - 0x1000, level);
+    const name = typeof call === 'string' ? call : this.rtasNames.get(call);
+    const owner = name === undefined ? undefined : this.intcs.find((c) => Object.hasOwn(c.rtasTokens, name));
+    if (owner === undefined) return [-3];
+    return owner.rtas(name!, args.map((a) => a >>> 0), nret);
   }
 
   /** The answer the operation must get (eq-pop and host operations are handled by the engine). */
@@ -227,16 +216,16 @@ export class RefMachine {
       case 'rtas':
         return { k: 'rtas', rets: this.rtas(op.call, op.args, op.nret) };
       case 'load':
-        return { k: 'load', v: this.load(op.vcpu, op.addr, op.size) };
+        return { k: 'load', v: this.active.mmioLoad(op.vcpu, op.addr, op.size) };
       case 'store':
-        this.store(op.vcpu, op.addr, op.size, op.lo, op.hi);
+        this.active.mmioStore(op.vcpu, op.addr, op.size, op.lo, op.hi);
         return { k: 'none' };
       case 'irq':
-        this.setIrq(op.irq, op.level);
+        this.active.setIrq(op.irq, op.level);
         return { k: 'none' };
       case 'msi':
-        this.setIrq(op.irq, true);
-        this.setIrq(op.irq, false);
+        this.active.setIrq(op.irq, true);
+        this.active.setIrq(op.irq, false);
         return { k: 'none' };
       case 'cas':
         return { k: 'cas', ...this.cas(op.byte) };

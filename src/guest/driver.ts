@@ -80,9 +80,21 @@ export interface BaseStats<C extends GuestCpuCounters, P extends GuestSourceCoun
   perSource: Map<number, P>;
 }
 
+/** Words a report uses for what the guest's controller calls things. */
+export interface GuestLabels {
+  /** The model the guest uses, as CAS names it ('XIVE', 'XICS'). */
+  readonly model: string;
+  /** What boot set up besides CAS ('configured its event queues'). */
+  readonly setup: string;
+  /** Heading of a source number ('LISN', 'IRQ') and of what the guest reads ('EISN', 'XISR'). */
+  readonly source: string;
+  readonly eisn: string;
+}
+
 /** A Linux-like guest interrupt driver bound to one machine. */
 export interface ReferenceGuest {
   readonly machine: SpaprMachine;
+  readonly labels: GuestLabels;
   /**
    * Called for every interrupt the guest takes, before it is ended, like a device's handler
    * (an LSI handler is where the device drops its line).
@@ -136,6 +148,8 @@ export interface ControllerOps<Cpu extends GuestCpu<Src>, Src extends GuestSourc
   readonly model: string;
   readonly casMismatch: string;
   readonly noun: string;
+  /** How reports name things: the model, what boot set up, the source and EISN columns. */
+  readonly labels: GuestLabels;
   /** What the guest reads when it takes an IPI. */
   readonly ipiEisn: number;
   fail(message: string): GuestError;
@@ -193,6 +207,10 @@ export class GuestDriver<Cpu extends GuestCpu<Src>, Src extends GuestSourceCount
   constructor(machine: SpaprMachine, ops: (core: GuestDriver<Cpu, Src, Ops>) => Ops) {
     this.machine = machine;
     this.ops = ops(this);
+  }
+
+  get labels(): GuestLabels {
+    return this.ops.labels;
   }
 
   // ---- Boot ----------------------------------------------------------------------------------

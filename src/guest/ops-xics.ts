@@ -50,7 +50,7 @@ import type { SpaprMachine } from '../spapr/machine.ts';
 import type { Icp } from '../xics/icp.ts';
 import type { Ics } from '../xics/ics.ts';
 import * as H from '../spapr/hcall.ts';
-import { GuestDriver, GuestError, hex, OV5_XICS_LEGACY, sourceCounters, type BaseStats, type ControllerOps } from './driver.ts';
+import { GuestDriver, GuestError, hex, OV5_XICS_LEGACY, sourceCounters, type BaseStats, type ControllerOps, type GuestLabels } from './driver.ts';
 import type { GuestCpu, GuestCpuCounters, GuestSourceCounters, SourceKind } from './driver.ts';
 
 // ---- Guest-side view of the architecture (kept apart from the model's constants on purpose).
@@ -160,6 +160,7 @@ export class XicsOps implements ControllerOps<XicsCpu, XicsSource> {
   readonly model = 'legacy XICS';
   readonly casMismatch = 'CAS did not leave the machine on XICS';
   readonly noun = 'irq';
+  readonly labels: GuestLabels = { model: 'XICS', setup: 'opened its CPPRs', source: 'IRQ', eisn: 'XISR' };
   readonly ipiEisn = XISR_IPI;
   readonly priority: number;
   readonly ipiPriority: number;

@@ -23,7 +23,7 @@
 import type { SpaprMachine } from '../spapr/machine.ts';
 import * as H from '../spapr/hcall.ts';
 import { SPAPR_XIVE_TM_BASE } from '../spapr/spapr-xive.ts';
-import { GuestDriver, GuestError, hex, OV5_XIVE_EXPLOIT, sourceCounters, type BaseStats, type ControllerOps } from './driver.ts';
+import { GuestDriver, GuestError, hex, OV5_XIVE_EXPLOIT, sourceCounters, type BaseStats, type ControllerOps, type GuestLabels } from './driver.ts';
 import type { GuestCpu, GuestCpuCounters, GuestSourceCounters, SourceKind } from './driver.ts';
 
 // ---- Guest-side view of the architecture (kept apart from the model's constants on purpose).
@@ -121,6 +121,7 @@ export class XiveOps implements ControllerOps<XiveCpu, XiveSource> {
   readonly model = 'XIVE exploitation';
   readonly casMismatch = 'CAS did not select XIVE';
   readonly noun = 'LISN';
+  readonly labels: GuestLabels = { model: 'XIVE', setup: 'configured its event queues', source: 'LISN', eisn: 'EISN' };
   readonly priority: number;
   readonly ipiEisn: number;
   readonly queueShift: number;

@@ -13,7 +13,11 @@ import { XiveUsageError } from '../base/errors.ts';
 import { SPAPR_XIRQ_BASE, SPAPR_NR_XIRQS } from '../spapr/irq-map.ts';
 import { LINE_HINT, LINE_INT } from '../ports/lines.ts';
 
-/** Counts of interrupt activity per LISN and per vCPU, fed by the machine's trace events. */
+/**
+ * Counts of interrupt activity per LISN and per vCPU, fed by the machine's trace events; the
+ * device interrupts the monitor raises itself are counted by the monitor (`deviceRaised`), since
+ * XICS device events do not say which edge they are.
+ */
 export class IrqStats implements TraceSink {
   readonly raised = new Map<number, number>();
   readonly presented = new Map<number, number>();
@@ -21,21 +25,19 @@ export class IrqStats implements TraceSink {
 
   constructor(private readonly next: TraceSink | null = null) {}
 
+  /** A device input went up (an MSI, or an LSI line that was low). */
+  deviceRaised(irq: number): void {
+    this.bump(this.raised, irq);
+  }
+
   private bump(m: Map<number, number>, k: number): void {
     m.set(k, (m.get(k) ?? 0) + 1);
   }
 
   emit(ev: TraceEvent): void {
     switch (ev.name) {
-      case 'spapr_xive_set_irq':
-        if (ev.val !== 0) this.bump(this.raised, ev.lisn);
-        break;
       case 'xive_source_esb_write':
         if (Number(ev.addr & 0x1ffffn) < 0x10000) this.bump(this.raised, ev.srcno); // trigger page
-        break;
-      case 'xics_ics_set_irq_msi':
-      case 'xics_ics_set_irq_lsi':
-        this.bump(this.raised, ev.nr);
         break;
       case 'xics_icp_check_ipi':
         this.bump(this.raised, 2);
@@ -167,14 +169,16 @@ export class Monitor {
         return this.info(w[1]);
       case 'trigger': {
         const irq = this.irqArg(w[1]);
-        if (this.isLsi(irq)) m.setIrq(irq, true);
-        else m.pulseMsi(irq);
+        if (this.isLsi(irq)) this.setLevel(irq, true);
+        else {
+          m.pulseMsi(irq);
+          this.stats.deviceRaised(irq);
+        }
         return '';
       }
       case 'irq': {
         const irq = this.irqArg(w[1]);
-        const level = small(w[2], 'level', 1);
-        m.setIrq(irq, level === 1);
+        this.setLevel(irq, small(w[2], 'level', 1) === 1);
         return '';
       }
       case 'hcall': {
@@ -219,6 +223,7 @@ export class Monitor {
       }
       case 'system_reset':
         m.reset();
+        this.levels.clear();
         return '';
       case 'cpu-add':
         m.plugCpu(small(w[1], 'vCPU id', m.maxCpus - 1));
@@ -233,6 +238,7 @@ export class Monitor {
         if (this.host.loadSnapshot === undefined) throw new MonitorError('snapshots are not available here');
         const next = this.host.loadSnapshot(w[1]);
         this.machine = next;
+        this.levels.clear();
         this.stats = new IrqStats(next.trace);
         next.setTrace(this.stats);
         return '';
@@ -240,6 +246,15 @@ export class Monitor {
       default:
         throw new MonitorError(`unknown command: '${cmd}' (try 'help')`);
     }
+  }
+
+  /** Device input levels set from the monitor, to count rising edges. */
+  private readonly levels = new Map<number, boolean>();
+
+  private setLevel(irq: number, level: boolean): void {
+    if (level && this.levels.get(irq) !== true) this.stats.deviceRaised(irq);
+    this.levels.set(irq, level);
+    this.machine.setIrq(irq, level);
   }
 
   private isLsi(irq: number): boolean {

@@ -14,7 +14,7 @@
  */
 import { SpaprMachine } from '../spapr/machine.ts';
 import { SPAPR_IRQ_MSI, pciLsiIrq } from '../spapr/irq-map.ts';
-import { XiveGuest } from '../guest/xive-driver.ts';
+import { XiveGuest } from '../guest/ops-xive.ts';
 import { drain, mulberry32, runWorkload } from '../guest/workload.ts';
 import { XiveUsageError } from '../base/errors.ts';
 import { LiveCounters, machineView, type MachineView } from './state.ts';

@@ -21,7 +21,7 @@ import type { SpaprMachine } from '../spapr/machine.ts';
 import { SPAPR_XIVE_NVT_BASE } from '../spapr/spapr-xive.ts';
 import type { CpuStateView, QueueStateView, SourceStateView } from '../spapr/intc-view.ts';
 import type { TraceEvent, TraceSink } from '../trace/events.ts';
-import type { XiveGuest } from '../guest/xive-driver.ts';
+import type { XiveGuest } from '../guest/ops-xive.ts';
 
 /**
  * Activity counts fed by the machine's trace events (it passes every event on to `next`).

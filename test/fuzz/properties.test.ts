@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import * as H from '../../src/spapr/hcall.ts';
+import { OV5_XIVE_EXPLOIT, OV5_XIVE_LEGACY, platformSupportByte } from '../../src/spapr/cas.ts';
 import { runFuzz, replayOps, type MachineShape } from '../../src/fuzz/engine.ts';
 import { defaultHostOps, type HostOperation } from '../../src/fuzz/host-ops.ts';
 import { Ledger } from '../../src/fuzz/ledger.ts';
@@ -161,7 +162,8 @@ test('fast-check operation sequences: the model matches the spec after every ste
       fc.array(opArb, { minLength: 20, maxLength: 150 }),
       (icMode, smp, negotiate, ops) => {
         const shape: MachineShape = { icMode, smp, maxCpus: smp + 1, ramSize: RAM };
-        const seq: Op[] = negotiate && icMode !== 'xics' ? [{ k: 'cas', byte: 0x40 }, ...ops] : ops;
+        // The guest asks for XIVE when the platform advertises it.
+        const seq: Op[] = negotiate && platformSupportByte(icMode) !== OV5_XIVE_LEGACY ? [{ k: 'cas', byte: OV5_XIVE_EXPLOIT }, ...ops] : ops;
         const f = replayOps(shape, defaultHostOps(), seq);
         assert.equal(f, null, f === null ? '' : `step ${f.step} (${JSON.stringify(f.op, (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v))}): ${f.kind}/${f.what}: ${f.message}`);
       },
