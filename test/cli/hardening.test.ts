@@ -97,15 +97,15 @@ test('xive serve: a malformed request target is a 400, and Host names match what
 });
 
 test("the monitor's examples show something happening: a booted guest's EPOW interrupt is queued, the hcall answers after CAS", async () => {
-  const boot = await run('monitor', '--smp', '2', '--boot', '-c', 'trigger 0x1000', '-c', 'info irq', '-c', 'info pic');
+  const boot = await runCli('monitor', '--smp', '2', '--boot', '-c', 'trigger 0x1000', '-c', 'info irq', '-c', 'info pic');
   assert.equal(boot.code, 0, boot.out);
   assert.match(boot.out, /^ {2}00001000 {10}1$/m, 'raised once');
   assert.match(boot.out, /^ {2}CPU 0 {14}1 /m, 'presented to vCPU 0');
   // Pending at the source (P), unmasked, and its EISN in vCPU 0's event queue.
   assert.match(boot.out, /^ {2}00001000 MSI P- {4}(0000001[0-9a-f]) {3}0\/6 .*80000011/m);
-  const xics = await run('monitor', '--smp', '2', '--ic-mode', 'xics', '--boot', '-c', 'trigger 0x1000', '-c', 'info pic');
+  const xics = await runCli('monitor', '--smp', '2', '--ic-mode', 'xics', '--boot', '-c', 'trigger 0x1000', '-c', 'info pic');
   assert.equal(xics.code, 0, xics.out);
   assert.match(xics.out, /^CPU 0 XIRR=ff001000 /m, 'presented to vCPU 0, waiting to be accepted');
-  const hcall = await run('monitor', '--smp', '2', '-c', 'cas 0x40', '-c', 'hcall 0 h_int_get_source_info 0 0x1000');
+  const hcall = await runCli('monitor', '--smp', '2', '-c', 'cas 0x40', '-c', 'hcall 0 h_int_get_source_info 0 0x1000');
   assert.match(hcall.out, /^H_SUCCESS /m);
 });
