@@ -18,7 +18,7 @@ import { SPAPR_XIVE_TM_BASE, SPAPR_XIVE_VC_BASE } from '../src/spapr/spapr-xive.
 import * as H from '../src/spapr/hcall.ts';
 import { FlatGuestMemory, type GuestMemory } from '../src/ports/memory.ts';
 import type { CpuLines } from '../src/ports/lines.ts';
-import type { XiveBuffers } from './shared-tables.ts';
+import type { XiveBuffers } from '../src/spapr/shared-tables.ts';
 
 export const CYCLE_PRIORITY = 6;
 /** log2 of each vCPU's event-queue size in bytes (16K entries, as Linux allocates). */

@@ -14,7 +14,7 @@ import { findCSource, runCReference } from './c-reference.ts';
 import { exposeGc, GcCounter, measureCycle, measureJsReference, measureMigration, measureSnapshot, round, type CycleResult } from './measure.ts';
 import { measureReplay, readReplayCorpus, type ReplayRates } from './replay.ts';
 import { RAW_TABLE_COPY } from './snapshot.ts';
-import { sharedMemoryAvailable } from './shared-tables.ts';
+import { sharedMemoryAvailable } from '../src/spapr/shared-tables.ts';
 
 export type BenchPart = 'cycle' | 'replay' | 'snapshot' | 'workers';
 

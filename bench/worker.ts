@@ -14,7 +14,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { buildCycleRig, runCycles, esbEoi, esbPage, CYCLE_EISN_BASE, TM_ACK_OS, TM_CPPR_OS } from './cycle.ts';
 import { FlatGuestMemory } from '../src/ports/memory.ts';
-import type { SharedXiveTables } from './shared-tables.ts';
+import type { SharedXiveTables } from '../src/spapr/shared-tables.ts';
 
 export interface ThroughputJob {
   mode: 'throughput';

@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { buildCycleRig, cycleLayout, cycleRamSize, expectedCheck } from './cycle.ts';
-import { allocateSharedTables } from './shared-tables.ts';
+import { allocateSharedTables } from '../src/spapr/shared-tables.ts';
 import { FlatGuestMemory } from '../src/ports/memory.ts';
 import type { StressJob, StressReport, ThroughputJob, ThroughputReport, WorkerJob } from './worker.ts';
 

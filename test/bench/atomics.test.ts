@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { SpaprMachine } from '../../src/spapr/machine.ts';
 import { SPAPR_IRQ_MSI, SPAPR_IRQ_NR_IPIS, SPAPR_XIRQ_BASE } from '../../src/spapr/irq-map.ts';
-import { allocateSharedTables } from '../../bench/shared-tables.ts';
+import { allocateSharedTables } from '../../src/spapr/shared-tables.ts';
 import { FlatGuestMemory } from '../../src/ports/memory.ts';
 import { SPAPR_XIVE_TM_BASE, SPAPR_XIVE_VC_BASE } from '../../src/spapr/spapr-xive.ts';
 import * as H from '../../src/spapr/hcall.ts';

@@ -9,8 +9,9 @@
  * The object holds only typed arrays over SharedArrayBuffers, so it can be posted to another
  * thread as is (postMessage or workerData share the memory, they do not copy it).
  */
-import * as R from '../src/xive/regs.ts';
-import type { MachineOptions } from '../src/spapr/machine.ts';
+import * as R from '../xive/regs.ts';
+import type { MachineOptions } from './machine.ts';
+import { XiveUsageError } from '../base/errors.ts';
 
 export type XiveBuffers = NonNullable<MachineOptions['xiveBuffers']>;
 
@@ -24,9 +25,12 @@ export function sharedMemoryAvailable(): boolean {
   return typeof SharedArrayBuffer !== 'undefined';
 }
 
-/** Zeroed shared tables for `nrIrqs` LISNs (IPIs included) and `nrServers` vCPUs. */
+/**
+ * Zeroed shared tables for `nrIrqs` LISNs (IPIs included: SPAPR_IRQ_NR_IPIS + the machine's
+ * nrXirqs) and `nrServers` vCPUs (the machine's maxCpus).
+ */
 export function allocateSharedTables(nrIrqs: number, nrServers: number): SharedXiveTables {
-  if (!sharedMemoryAvailable()) throw new Error('SharedArrayBuffer is not available here (browsers need cross-origin isolation)');
+  if (!sharedMemoryAvailable()) throw new XiveUsageError('SharedArrayBuffer is not available here (browsers need cross-origin isolation)');
   return {
     eas: new SharedArrayBuffer(nrIrqs * R.EAS_BYTES),
     ends: new SharedArrayBuffer(nrServers * 8 * R.END_BYTES),
