@@ -1,9 +1,9 @@
 /**
  * Body of the worker threads started by bench/workers.ts. Each worker joins the controller whose
- * tables the main thread set up in shared memory (BigXiveMachine with `attach`) and runs vCPUs of
+ * tables the main thread set up in shared memory (SpaprMachine with `attach`) and runs vCPUs of
  * its own through the guest entry points, concurrently with the other workers:
  *
- * - 'throughput': the interrupt cycle of src/bench/cycle.ts on the worker's lane (its own sources
+ * - 'throughput': the interrupt cycle of bench/cycle.ts on the worker's lane (its own sources
  *   and vCPUs), started by a barrier so that all workers run at the same time;
  * - 'stress': every worker triggers sources taken by the other worker's vCPUs as well as its own,
  *   and handles the interrupts of its own vCPUs as Linux does (ACK, drain the queue, EOI with
@@ -12,10 +12,9 @@
  *   the same thread context; the main thread then checks that every trigger gave one delivery.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { buildCycleRig, runCycles, CYCLE_EISN_BASE } from '../src/bench/cycle.ts';
+import { buildCycleRig, runCycles, esbEoi, esbPage, CYCLE_EISN_BASE, TM_ACK_OS, TM_CPPR_OS } from './cycle.ts';
 import { FlatGuestMemory } from '../src/ports/memory.ts';
-import { SPAPR_XIVE_TM_BASE, SPAPR_XIVE_VC_BASE } from '../src/spapr/spapr-xive.ts';
-import type { SharedXiveTables } from '../src/bench/shared-tables.ts';
+import type { SharedXiveTables } from '../src/spapr/shared-tables.ts';
 
 export interface ThroughputJob {
   mode: 'throughput';
@@ -63,13 +62,6 @@ export interface StressReport {
   produced: number;
   stalled: boolean;
 }
-
-const ESB_PAGE = 0x2_0000;
-const ESB_MGMT = 0x1_0000;
-const SET_PQ_00 = 0xc00;
-const TM_OS = SPAPR_XIVE_TM_BASE + 0x2_0000;
-const TM_ACK_OS = TM_OS + 0x810;
-const TM_CPPR = TM_OS + 0x11;
 
 function throughput(job: ThroughputJob): ThroughputReport {
   const rig = buildCycleRig({
@@ -125,13 +117,13 @@ function stress(job: StressJob): StressReport {
           continue;
         }
         Atomics.add(job.deliveries, s, 1);
-        const page = SPAPR_XIVE_VC_BASE + s * ESB_PAGE;
-        const old = m.mmioRead(c, page + ESB_MGMT + SET_PQ_00, 8);
-        if ((old & 1) !== 0) m.mmioWrite(c, page, 8, 0, 0);
+        const lisn = rig.firstLisn + s;
+        const old = m.mmioRead(c, esbEoi(lisn), 8);
+        if ((old & 1) !== 0) m.mmioWrite(c, esbPage(lisn), 8, 0, 0);
         Atomics.sub(job.inflight, s, 1);
         Atomics.add(job.totals, 0, 1);
       }
-      m.mmioWrite(c, TM_CPPR, 1, 0xff);
+      m.mmioWrite(c, TM_CPPR_OS, 1, 0xff);
     }
   };
 
@@ -145,7 +137,7 @@ function stress(job: StressJob): StressReport {
       Atomics.add(job.triggers, s, 1);
       produced[s] = produced[s]! + 1;
       left--;
-      m.mmioWrite(storeCpu, SPAPR_XIVE_VC_BASE + s * ESB_PAGE, 8, 0, 0);
+      m.mmioWrite(storeCpu, esbPage(rig.firstLisn + s), 8, 0, 0);
       progress = true;
     }
     for (const c of myCpus) if (service(c)) progress = true;

@@ -11,8 +11,8 @@
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { buildCycleRig, cycleRamSize, expectedCheck } from '../src/bench/cycle.ts';
-import { allocateSharedTables } from '../src/bench/shared-tables.ts';
+import { buildCycleRig, cycleLayout, cycleRamSize, expectedCheck } from './cycle.ts';
+import { allocateSharedTables } from '../src/spapr/shared-tables.ts';
 import { FlatGuestMemory } from '../src/ports/memory.ts';
 import type { StressJob, StressReport, ThroughputJob, ThroughputReport, WorkerJob } from './worker.ts';
 
@@ -58,7 +58,7 @@ export interface WorkerThroughput {
  * lanes; each worker runs `cycles` cycles on its lane after `warmup` unmeasured ones.
  */
 export async function runWorkerThroughput(workers: number, sources: number, vcpus: number, cycles: number, warmup = Math.min(cycles, 200_000)): Promise<WorkerThroughput> {
-  const tables = allocateSharedTables(sources, vcpus);
+  const tables = allocateSharedTables(cycleLayout(sources, vcpus).nrIrqs, vcpus);
   const ram = new SharedArrayBuffer(cycleRamSize(vcpus));
   buildCycleRig({ sources, vcpus, memory: new FlatGuestMemory(ram), buffers: tables, lanes: workers });
   const barrier = new Int32Array(new SharedArrayBuffer(8));
@@ -111,7 +111,7 @@ export interface StressResult {
  */
 export async function runWorkerStress(workers: number, sources: number, vcpus: number, rounds: number, stallMs = 2000): Promise<StressResult> {
   if (vcpus % workers !== 0) throw new RangeError('vcpus must be a multiple of workers');
-  const tables = allocateSharedTables(sources, vcpus);
+  const tables = allocateSharedTables(cycleLayout(sources, vcpus).nrIrqs, vcpus);
   const ram = new SharedArrayBuffer(cycleRamSize(vcpus));
   buildCycleRig({ sources, vcpus, memory: new FlatGuestMemory(ram), buffers: tables });
   const shared = () => new Int32Array(new SharedArrayBuffer(sources * 4));

@@ -37,3 +37,4 @@ export { XicsGuest } from './guest/ops-xics.ts';
 export { createGuest, type ReferenceGuest } from './guest/guest.ts';
 export { runGuestWorkload } from './guest/workload.ts';
 export { FlatGuestMemory } from './ports/memory.ts';
+export { allocateSharedTables, sharedMemoryAvailable, type SharedXiveTables } from './spapr/shared-tables.ts';

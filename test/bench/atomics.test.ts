@@ -7,8 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { BigXiveMachine } from '../../src/bench/big-machine.ts';
-import { allocateSharedTables } from '../../src/bench/shared-tables.ts';
+import { SpaprMachine } from '../../src/spapr/machine.ts';
+import { SPAPR_IRQ_MSI, SPAPR_IRQ_NR_IPIS, SPAPR_XIRQ_BASE } from '../../src/spapr/irq-map.ts';
+import { allocateSharedTables } from '../../src/spapr/shared-tables.ts';
 import { FlatGuestMemory } from '../../src/ports/memory.ts';
 import { SPAPR_XIVE_TM_BASE, SPAPR_XIVE_VC_BASE } from '../../src/spapr/spapr-xive.ts';
 import * as H from '../../src/spapr/hcall.ts';
@@ -19,6 +20,9 @@ const NR_IRQS = 8;
 const VCPUS = 2;
 const RAM = 1 << 16;
 const TM_OS = SPAPR_XIVE_TM_BASE + 0x20000;
+/** The smallest device range a pseries machine takes; the sources are its first NR_IRQS. */
+const NR_XIRQS = SPAPR_IRQ_MSI - SPAPR_XIRQ_BASE;
+const lisnOf = (s: number) => SPAPR_XIRQ_BASE + s;
 
 type Op =
   | { k: 'trigger'; s: number }
@@ -47,7 +51,7 @@ const ops: fc.Arbitrary<Op[]> = fc.array(
 );
 
 interface Rig {
-  m: BigXiveMachine;
+  m: SpaprMachine;
   trace: TraceBuffer;
   mem: FlatGuestMemory;
 }
@@ -56,15 +60,17 @@ interface Rig {
 function rig(shared: boolean): Rig {
   const trace = new TraceBuffer();
   const mem = new FlatGuestMemory(shared ? new SharedArrayBuffer(RAM) : new ArrayBuffer(RAM));
-  const m = new BigXiveMachine({ nrIrqs: NR_IRQS, nrServers: VCPUS, memory: mem, trace, buffers: shared ? allocateSharedTables(NR_IRQS, VCPUS) : undefined });
+  const xiveBuffers = shared ? allocateSharedTables(SPAPR_IRQ_NR_IPIS + NR_XIRQS, VCPUS) : undefined;
+  const m = new SpaprMachine({ smp: VCPUS, icMode: 'xive', nrXirqs: NR_XIRQS, memory: mem, trace, devices: 'none', xiveBuffers });
+  m.cas(0x40);
   for (let c = 0; c < VCPUS; c++) {
     assert.equal(m.hcall(0, H.H_INT_SET_QUEUE_CONFIG, [c === 0 ? 1n : 0n, BigInt(c), 6n, BigInt(0x1000 * (c + 1)), 12n]).ret, H.H_SUCCESS);
     m.mmioWrite(c, TM_OS + 0x11, 1, 0xff);
   }
   for (let s = 0; s < NR_IRQS; s++) {
-    m.claim(s, s % 4 >= 2);
-    assert.equal(m.hcall(0, H.H_INT_SET_SOURCE_CONFIG, [2n, BigInt(s), BigInt(s % VCPUS), 6n, BigInt(0x100 + s)]).ret, H.H_SUCCESS);
-    m.mmioRead(0, SPAPR_XIVE_VC_BASE + s * 0x20000 + 0x10c00, 8);
+    m.claimIrq(lisnOf(s), s % 4 >= 2);
+    assert.equal(m.hcall(0, H.H_INT_SET_SOURCE_CONFIG, [2n, BigInt(lisnOf(s)), BigInt(s % VCPUS), 6n, BigInt(0x100 + s)]).ret, H.H_SUCCESS);
+    m.mmioRead(0, SPAPR_XIVE_VC_BASE + lisnOf(s) * 0x20000 + 0x10c00, 8);
   }
   trace.clear();
   return { m, trace, mem };
@@ -72,7 +78,7 @@ function rig(shared: boolean): Rig {
 
 function apply(r: Rig, op: Op): number[] {
   const { m } = r;
-  const page = (s: number) => SPAPR_XIVE_VC_BASE + s * 0x20000;
+  const page = (s: number) => SPAPR_XIVE_VC_BASE + lisnOf(s) * 0x20000;
   switch (op.k) {
     case 'trigger':
       m.mmioWrite(0, page(op.s), 8, 0, 0);
@@ -83,7 +89,7 @@ function apply(r: Rig, op: Op): number[] {
       m.mmioWrite(0, page(op.s) + 0x10000 + op.off, 8, 0, 0);
       return [];
     case 'level':
-      m.xive.setIrq(op.s, op.level);
+      m.setIrq(lisnOf(op.s), op.level);
       return [];
     case 'ack':
       return [m.mmioRead(op.c, TM_OS + 0x810, 2)];
@@ -105,7 +111,7 @@ function apply(r: Rig, op: Op): number[] {
 }
 
 function tables(r: Rig): Uint8Array[] {
-  const x = r.m.xive;
+  const x = r.m.xive!;
   const bytes = (v: DataView) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice();
   return [x.source.status.slice(), new Uint8Array(x.source.lsiMap.slice().buffer), bytes(x.router.eas), bytes(x.router.ends), x.tctxRegs.slice(), r.mem.bytes.slice()];
 }
@@ -115,8 +121,8 @@ test('property: shared tables with lock words behave exactly as plain ones', () 
     fc.property(ops, (list) => {
       const a = rig(false);
       const b = rig(true);
-      assert.equal(a.m.xive.source.atomic, false);
-      assert.equal(b.m.xive.source.atomic, true);
+      assert.equal(a.m.xive!.source.atomic, false);
+      assert.equal(b.m.xive!.source.atomic, true);
       for (const op of list) {
         assert.deepEqual(apply(b, op), apply(a, op), JSON.stringify(op));
         assert.deepEqual(b.trace.events.map(formatTraceEvent), a.trace.events.map(formatTraceEvent), JSON.stringify(op));

@@ -1,12 +1,14 @@
 /**
- * The interrupt cycle of the benchmark and the large machine it runs on: every cycle delivers
+ * The interrupt cycle of the benchmark and the machine sizes it runs on: every cycle delivers
  * its event with the EISN the C reference sums, at small and large sizes and split into lanes;
- * the large machine decodes ESB addresses whose offsets exceed 2^31 exactly like small ones.
+ * a pseries machine of 2^20 LISNs decodes ESB addresses whose offsets exceed 2^31 exactly like
+ * small ones.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildCycleRig, runCycles, expectedCheck } from '../../src/bench/cycle.ts';
-import { BigXiveMachine } from '../../src/bench/big-machine.ts';
+import { buildCycleRig, runCycles, expectedCheck } from '../../bench/cycle.ts';
+import { SpaprMachine, MAX_XIVE_IRQS } from '../../src/spapr/machine.ts';
+import { SPAPR_IRQ_NR_IPIS } from '../../src/spapr/irq-map.ts';
 import { FlatGuestMemory } from '../../src/ports/memory.ts';
 import { SPAPR_XIVE_VC_BASE } from '../../src/spapr/spapr-xive.ts';
 import * as H from '../../src/spapr/hcall.ts';
@@ -39,9 +41,10 @@ test('lanes split sources and vCPUs, each lane delivering its own events', () =>
 test('a 2^20-source machine: the last LISN, 128 GiB into the ESB region, triggers and EOIs', () => {
   const nrIrqs = 1 << 20;
   const trace = new TraceBuffer();
-  const m = new BigXiveMachine({ nrIrqs, nrServers: 2, memory: new FlatGuestMemory(1 << 20), trace });
+  const m = new SpaprMachine({ smp: 2, icMode: 'xive', nrXirqs: nrIrqs - SPAPR_IRQ_NR_IPIS, memory: new FlatGuestMemory(1 << 20), trace, devices: 'none' });
+  m.cas(0x40);
   const lisn = nrIrqs - 1;
-  assert.equal(m.claim(lisn), true);
+  assert.equal(m.claimIrq(lisn, false), true);
   const info = m.hcall(0, H.H_INT_GET_SOURCE_INFO, [0n, BigInt(lisn)]);
   assert.equal(info.ret, H.H_SUCCESS);
   const trigger = Number(info.regs[2]!);
@@ -62,10 +65,10 @@ test('a 2^20-source machine: the last LISN, 128 GiB into the ESB region, trigger
   assert.ok(lines.some((l) => l.startsWith('xive_tctx_accept target=1 ring=0x10')));
 });
 
-test('the large machine refuses sizes it cannot address and unknown vCPUs', () => {
+test('the machine refuses sizes it cannot address and unknown vCPUs', () => {
   const memory = new FlatGuestMemory(1 << 16);
-  assert.throws(() => new BigXiveMachine({ nrIrqs: (1 << 20) + 1, nrServers: 1, memory }), XiveUsageError);
-  assert.throws(() => new BigXiveMachine({ nrIrqs: 16, nrServers: 4097, memory }), XiveUsageError);
-  const m = new BigXiveMachine({ nrIrqs: 16, nrServers: 1, memory });
+  assert.throws(() => new SpaprMachine({ smp: 1, icMode: 'xive', nrXirqs: MAX_XIVE_IRQS - SPAPR_IRQ_NR_IPIS + 1, memory }), XiveUsageError);
+  assert.throws(() => new SpaprMachine({ smp: 1, maxCpus: 4097, icMode: 'xive', memory }), XiveUsageError);
+  const m = new SpaprMachine({ smp: 1, icMode: 'xive', memory });
   assert.throws(() => m.mmioRead(3, 0x0006_0302_0318_0000 + 0x20810, 2), XiveUsageError);
 });

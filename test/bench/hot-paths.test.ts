@@ -14,7 +14,6 @@ import * as H from '../../src/spapr/hcall.ts';
 import { TraceBuffer } from '../../src/trace/events.ts';
 import { formatTraceEvent } from '../../src/trace/format.ts';
 import { XiveSource } from '../../src/xive/source.ts';
-import { BigXiveMachine } from '../../src/bench/big-machine.ts';
 import { FlatGuestMemory, type GuestMemory } from '../../src/ports/memory.ts';
 
 const TM_HV = SPAPR_XIVE_TM_BASE + 0x10000;
@@ -130,13 +129,15 @@ test('event-queue entries reach a memory port without signedWrite32 as unsigned 
       return ram.write32(a, v);
     },
   };
-  const m = new BigXiveMachine({ nrIrqs: 4, nrServers: 1, memory: port });
-  m.claim(2);
+  const m = new SpaprMachine({ smp: 1, icMode: 'xive', memory: port, devices: 'none' });
+  m.cas(0x40);
+  const lisn = 0x1002;
+  m.claimIrq(lisn, false);
   assert.equal(m.hcall(0, H.H_INT_SET_QUEUE_CONFIG, [1n, 0n, 6n, 0x1000n, 12n]).ret, H.H_SUCCESS);
-  assert.equal(m.hcall(0, H.H_INT_SET_SOURCE_CONFIG, [2n, 2n, 0n, 6n, 0x42n]).ret, H.H_SUCCESS);
-  m.mmioRead(0, SPAPR_XIVE_VC_BASE + 2 * 0x2_0000 + 0x1_0c00, 8);
+  assert.equal(m.hcall(0, H.H_INT_SET_SOURCE_CONFIG, [2n, BigInt(lisn), 0n, 6n, 0x42n]).ret, H.H_SUCCESS);
+  m.mmioRead(0, SPAPR_XIVE_VC_BASE + lisn * 0x2_0000 + 0x1_0c00, 8);
   words.length = 0;
-  m.mmioWrite(0, SPAPR_XIVE_VC_BASE + 2 * 0x2_0000, 8, 0, 0);
+  m.mmioWrite(0, SPAPR_XIVE_VC_BASE + lisn * 0x2_0000, 8, 0, 0);
   assert.deepEqual(words, [0x8000_0042]);
   assert.equal(ram.read32(0x1000), 0x8000_0042);
 });

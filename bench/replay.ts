@@ -1,33 +1,41 @@
 /**
- * Replay throughput over the reference captures: every trace of test/fixtures/qemu and
- * test/fixtures/qemu-extra replayed with the options its test uses, each several times; the
- * rate is trace events (lines that are QEMU trace events) per second of replay, reading the
- * text included, over the best time of each trace.
+ * Replay throughput over the reference captures: every capture of the fixtures manifest
+ * (test/fixtures/captures.json) replayed on the machine it was taken on, each several times; the
+ * rate is trace events (lines that are QEMU trace events) per second of replay, reading the text
+ * included, over the best time of each trace.
  */
-import type { IcMode } from '../spapr/cas.ts';
-import { replayTrace } from '../replay/replay.ts';
-import { parseTraceLine } from '../trace/parse.ts';
+import { readFileSync } from 'node:fs';
+import type { IcMode } from '../src/spapr/cas.ts';
+import { replayTrace } from '../src/replay/replay.ts';
+import { parseTraceLine } from '../src/trace/parse.ts';
 
 export interface CorpusTrace {
-  /** Path below test/fixtures/, without ".trace". */
+  /** Path below test/fixtures/, without ".trace" (folder/name). */
   readonly name: string;
   readonly smp: number;
   readonly maxCpus: number;
   readonly icMode: IcMode;
 }
 
-export const REPLAY_CORPUS: readonly CorpusTrace[] = [
-  { name: 'qemu/xive-smp1', smp: 1, maxCpus: 1, icMode: 'xive' },
-  { name: 'qemu/xive-smp2', smp: 2, maxCpus: 2, icMode: 'xive' },
-  { name: 'qemu/xive-smp3-rng', smp: 3, maxCpus: 3, icMode: 'xive' },
-  { name: 'qemu/xics-smp2', smp: 2, maxCpus: 2, icMode: 'xics' },
-  { name: 'qemu-extra/xive-smp4-lsi', smp: 4, maxCpus: 4, icMode: 'xive' },
-  { name: 'qemu-extra/xive-smp8', smp: 8, maxCpus: 8, icMode: 'xive' },
-  { name: 'qemu-extra/xive-hotplug', smp: 2, maxCpus: 4, icMode: 'xive' },
-  { name: 'qemu-extra/dual-xive', smp: 2, maxCpus: 2, icMode: 'dual' },
-  { name: 'qemu-extra/dual-xics', smp: 2, maxCpus: 2, icMode: 'dual' },
-  { name: 'qemu-extra/xics-smp2-rng', smp: 2, maxCpus: 2, icMode: 'xics' },
-];
+const FIXTURES = new URL('../test/fixtures/', import.meta.url);
+
+/** One entry of the manifest, as far as the replay needs it (test/support/captures.ts reads it all). */
+interface ManifestEntry {
+  name: string;
+  dir: string;
+  machine: { smp: number; maxCpus: number; icMode: IcMode };
+}
+
+/** The captures of the fixtures manifest, in its order. */
+export function replayCorpus(): CorpusTrace[] {
+  const manifest = JSON.parse(readFileSync(new URL('captures.json', FIXTURES), 'utf8')) as { captures: ManifestEntry[] };
+  return manifest.captures.map((c) => ({ name: `${c.dir}/${c.name}`, smp: c.machine.smp, maxCpus: c.machine.maxCpus, icMode: c.machine.icMode }));
+}
+
+/** The corpus with the text of each trace. */
+export function readReplayCorpus(): { trace: CorpusTrace; text: string }[] {
+  return replayCorpus().map((trace) => ({ trace, text: readFileSync(new URL(`${trace.name}.trace`, FIXTURES), 'utf8') }));
+}
 
 export interface TraceReplayRate {
   name: string;

@@ -1,19 +1,24 @@
 /**
  * The interrupt cycle benchmark: one Linux-style XIVE interrupt at a time, through the guest entry
- * points only — ESB trigger store -> (EAS -> END enqueue -> presenter inside the model) -> TIMA
- * ACK load -> read of the event-queue entry from guest RAM with the toggle check -> ESB load
- * SET_PQ_00 (EOI) -> CPPR store 0xFF — with sources taken round-robin and source s routed to
- * vCPU s % vcpus. It is the same work as the C reference (shared/bench/xive_cycle.c), which does
- * it by hand over flat arrays.
+ * points of an ordinary pseries machine (SpaprMachine, ic-mode xive) only — ESB trigger store ->
+ * (EAS -> END enqueue -> presenter inside the model) -> TIMA ACK load -> read of the event-queue
+ * entry from guest RAM with the toggle check -> ESB load SET_PQ_00 (EOI) -> CPPR store 0xFF —
+ * with sources taken round-robin and source s routed to vCPU s % vcpus. It is the same work as
+ * the C reference (bench/xive_cycle.c), which does it by hand over flat arrays.
  *
- * Setting up goes through the hcalls a guest uses (H_INT_SET_QUEUE_CONFIG per vCPU,
- * H_INT_SET_SOURCE_CONFIG per source, then an ESB SET_PQ_00 load to enable each source).
+ * The machine is sized for the run (its device interrupt range holds the sources; with 2^20
+ * sources the IPIs are sources too), set up as a guest does: CAS asking for XIVE exploitation,
+ * H_INT_SET_QUEUE_CONFIG per vCPU, H_INT_SET_SOURCE_CONFIG per source, then an ESB SET_PQ_00
+ * load to enable each source.
  */
-import { BigXiveMachine, type BigMachineOptions } from './big-machine.ts';
-import { FlatGuestMemory, type GuestMemory } from '../ports/memory.ts';
-import { SPAPR_XIVE_TM_BASE, SPAPR_XIVE_VC_BASE } from '../spapr/spapr-xive.ts';
-import * as H from '../spapr/hcall.ts';
-import type { CpuLines } from '../ports/lines.ts';
+import { SpaprMachine, MAX_XIVE_IRQS } from '../src/spapr/machine.ts';
+import { SPAPR_IRQ_NR_IPIS, SPAPR_NR_XIRQS, SPAPR_XIRQ_BASE } from '../src/spapr/irq-map.ts';
+import { OV5_XIVE_EXPLOIT } from '../src/spapr/cas.ts';
+import { SPAPR_XIVE_TM_BASE, SPAPR_XIVE_VC_BASE } from '../src/spapr/spapr-xive.ts';
+import * as H from '../src/spapr/hcall.ts';
+import { FlatGuestMemory, type GuestMemory } from '../src/ports/memory.ts';
+import type { CpuLines } from '../src/ports/lines.ts';
+import type { XiveBuffers } from '../src/spapr/shared-tables.ts';
 
 export const CYCLE_PRIORITY = 6;
 /** log2 of each vCPU's event-queue size in bytes (16K entries, as Linux allocates). */
@@ -25,17 +30,51 @@ const ESB_PAGE = 2 ** 17; // 64K trigger page + 64K management page per source
 const ESB_MGMT = 2 ** 16;
 const ESB_SET_PQ_00 = 0xc00;
 const TM_OS_PAGE = SPAPR_XIVE_TM_BASE + 0x20000;
-const TM_ACK_OS = TM_OS_PAGE + 0x810;
-const TM_CPPR_OS = TM_OS_PAGE + 0x11;
+export const TM_ACK_OS = TM_OS_PAGE + 0x810;
+export const TM_CPPR_OS = TM_OS_PAGE + 0x11;
 const CHECK = new Float64Array(1);
+
+/** The guest of the cycle polls the TIMA instead of waiting for its interrupt line. */
+class UnwiredLines implements CpuLines {
+  setLine(): void {}
+}
+const UNWIRED = new UnwiredLines();
+
+/** Where a cycle of `sources` sources runs: the machine's size and the LISN of source 0. */
+export interface CycleLayout {
+  /** Size of the machine's device interrupt range (SpaprMachine's nrXirqs). */
+  readonly nrXirqs: number;
+  /** LISNs of the machine, IPIs included: the size of its XIVE tables. */
+  readonly nrIrqs: number;
+  /** Source s of the cycle is LISN firstLisn + s. */
+  readonly firstLisn: number;
+}
+
+/**
+ * The sources are device interrupts from 0x1000 on, in a device range of the default size or
+ * larger; past what the device range can hold they start lower and take IPIs as well (the
+ * 2^20-source machine is its whole LISN space), which needs every IPI claimed: 4096 vCPUs.
+ */
+export function cycleLayout(sources: number, vcpus: number): CycleLayout {
+  if (!Number.isInteger(sources) || sources < 1 || sources > MAX_XIVE_IRQS) throw new RangeError(`sources must be an integer in 1..${MAX_XIVE_IRQS}, got ${sources}`);
+  const nrXirqs = Math.min(Math.max(SPAPR_NR_XIRQS, sources), MAX_XIVE_IRQS - SPAPR_IRQ_NR_IPIS);
+  const nrIrqs = SPAPR_IRQ_NR_IPIS + nrXirqs;
+  const firstLisn = Math.min(SPAPR_XIRQ_BASE, nrIrqs - sources);
+  if (firstLisn < SPAPR_XIRQ_BASE && vcpus < SPAPR_IRQ_NR_IPIS) {
+    throw new RangeError(`more than ${MAX_XIVE_IRQS - SPAPR_IRQ_NR_IPIS} sources take IPIs as sources, which needs ${SPAPR_IRQ_NR_IPIS} vCPUs, got ${vcpus}`);
+  }
+  return { nrXirqs, nrIrqs, firstLisn };
+}
 
 export interface CycleRigOptions {
   sources: number;
   vcpus: number;
   /** Guest RAM; default a flat RAM just large enough for the queues. */
   memory?: GuestMemory;
-  lines?: CpuLines | null;
-  buffers?: BigMachineOptions['buffers'];
+  /** The vCPUs' interrupt lines; by default nothing is wired (the guest polls). */
+  lines?: CpuLines;
+  /** XIVE tables in caller-provided (e.g. shared) buffers, sized by cycleLayout(...).nrIrqs. */
+  buffers?: XiveBuffers;
   /** Join a machine another thread configured (shared buffers): no setup hcalls. */
   attach?: boolean;
   /**
@@ -51,10 +90,12 @@ export interface CycleRigOptions {
 
 /** A configured machine plus the guest driver's per-vCPU consumer state. */
 export interface CycleRig {
-  readonly machine: BigXiveMachine;
+  readonly machine: SpaprMachine;
   readonly memory: GuestMemory;
   readonly sources: number;
   readonly vcpus: number;
+  /** LISN of source 0 (see cycleLayout). */
+  readonly firstLisn: number;
   /** Guest address of each vCPU's queue. */
   readonly qpage: Float64Array;
   readonly qmask: number;
@@ -83,6 +124,16 @@ export function cycleRamSize(vcpus: number): number {
   return vcpus * 2 ** CYCLE_QUEUE_SHIFT;
 }
 
+/** Guest address of the ESB pages (trigger page, then management page) of LISN `lisn`. */
+export function esbPage(lisn: number): number {
+  return SPAPR_XIVE_VC_BASE + lisn * ESB_PAGE;
+}
+
+/** Guest address of the SET_PQ_00 load (the EOI) of LISN `lisn`. */
+export function esbEoi(lisn: number): number {
+  return esbPage(lisn) + ESB_MGMT + ESB_SET_PQ_00;
+}
+
 /** Builds the machine and configures it as Linux would (unless attaching to a configured one). */
 export function buildCycleRig(opts: CycleRigOptions): CycleRig {
   const { sources, vcpus } = opts;
@@ -92,13 +143,24 @@ export function buildCycleRig(opts: CycleRigOptions): CycleRig {
     throw new RangeError(`lanes must divide both the sources (${sources}) and the vCPUs (${vcpus}), got ${lanes}`);
   }
   if (!Number.isInteger(lane) || lane < 0 || lane >= lanes) throw new RangeError(`lane must be in 0..${lanes - 1}, got ${lane}`);
+  const layout = cycleLayout(sources, vcpus);
   const memory = opts.memory ?? new FlatGuestMemory(cycleRamSize(vcpus));
-  const machine = new BigXiveMachine({ nrIrqs: sources, nrServers: vcpus, memory, lines: opts.lines ?? null, buffers: opts.buffers, attach: opts.attach });
+  const machine = new SpaprMachine({
+    smp: vcpus,
+    icMode: 'xive',
+    nrXirqs: layout.nrXirqs,
+    memory,
+    lines: opts.lines ?? UNWIRED,
+    devices: 'none',
+    xiveBuffers: opts.buffers,
+    attach: opts.attach,
+  });
   const rig: CycleRig = {
     machine,
     memory,
     sources,
     vcpus,
+    firstLisn: layout.firstLisn,
     qpage: new Float64Array(vcpus),
     qmask: (1 << (CYCLE_QUEUE_SHIFT - 2)) - 1,
     idx: new Int32Array(vcpus),
@@ -112,9 +174,10 @@ export function buildCycleRig(opts: CycleRigOptions): CycleRig {
   };
   for (let c = 0; c < vcpus; c++) rig.qpage[c] = queueAddress(c);
   if (opts.attach === true) return rig;
+  if (machine.cas(OV5_XIVE_EXPLOIT).ok !== true) throw new Error('CAS did not negotiate XIVE exploitation');
   const prio = BigInt(CYCLE_PRIORITY);
   for (let c = 0; c < vcpus; c++) {
-    call(machine, 0, H.H_INT_SET_QUEUE_CONFIG, [1n /* ALWAYS_NOTIFY */, BigInt(c), prio, BigInt(queueAddress(c)), BigInt(CYCLE_QUEUE_SHIFT)]);
+    call(machine, H.H_INT_SET_QUEUE_CONFIG, [1n /* ALWAYS_NOTIFY */, BigInt(c), prio, BigInt(queueAddress(c)), BigInt(CYCLE_QUEUE_SHIFT)]);
     machine.mmioWrite(c, TM_CPPR_OS, 1, 0xff);
   }
   const perLane = sources / lanes;
@@ -122,15 +185,17 @@ export function buildCycleRig(opts: CycleRigOptions): CycleRig {
   for (let s = 0; s < sources; s++) {
     const w = Math.floor(s / perLane);
     const cpu = ((s - w * perLane) % cpusPerLane) * lanes + w;
-    machine.claim(s);
-    call(machine, 0, H.H_INT_SET_SOURCE_CONFIG, [2n /* SET_EISN */, BigInt(s), BigInt(cpu), prio, BigInt(CYCLE_EISN_BASE + s)]);
-    machine.mmioRead(0, SPAPR_XIVE_VC_BASE + s * ESB_PAGE + ESB_MGMT + ESB_SET_PQ_00, 8);
+    const lisn = layout.firstLisn + s;
+    // IPIs are claimed by the machine (one per vCPU); device interrupts by their "driver".
+    if (lisn >= SPAPR_XIRQ_BASE) machine.claimIrq(lisn, false);
+    call(machine, H.H_INT_SET_SOURCE_CONFIG, [2n /* SET_EISN */, BigInt(lisn), BigInt(cpu), prio, BigInt(CYCLE_EISN_BASE + s)]);
+    machine.mmioRead(0, esbEoi(lisn), 8);
   }
   return rig;
 }
 
-function call(m: BigXiveMachine, vcpu: number, opcode: number, args: bigint[]): void {
-  const r = m.hcall(vcpu, opcode, args);
+function call(m: SpaprMachine, opcode: number, args: bigint[]): void {
+  const r = m.hcall(0, opcode, args);
   if (r.ret !== H.H_SUCCESS) throw new Error(`setup hcall 0x${opcode.toString(16)}(${args.join(', ')}) failed: ${r.ret}`);
 }
 
@@ -198,9 +263,8 @@ function guestPages(rig: CycleRig): void {
   trig.length = 0;
   eoi.length = 0;
   for (let s = 0; s < rig.sources; s++) {
-    const page = SPAPR_XIVE_VC_BASE + s * ESB_PAGE;
-    trig.push(page);
-    eoi.push(page + ESB_MGMT + ESB_SET_PQ_00);
+    trig.push(esbPage(rig.firstLisn + s));
+    eoi.push(esbEoi(rig.firstLisn + s));
   }
   rig.trig = trig as number[];
   rig.eoi = eoi as number[];

@@ -2,16 +2,18 @@
  * XIVE tables in shared memory, for embedders that run vCPUs on several threads (worker threads
  * in Node, web workers in a browser): the EAS and END tables, the source status bytes and LSI
  * map, the thread-context registers and one lock word per vCPU, each in a SharedArrayBuffer.
- * Handing the same object to SpaprXive (or BigXiveMachine) on every thread gives them one
- * controller; the lock words switch its updates to their atomic forms (src/xive/atomics.ts).
+ * Handing the same object to SpaprMachine (`xiveBuffers`, with `attach` on the threads that join)
+ * on every thread gives them one controller; the lock words switch its updates to their atomic
+ * forms (src/xive/atomics.ts).
  *
  * The object holds only typed arrays over SharedArrayBuffers, so it can be posted to another
  * thread as is (postMessage or workerData share the memory, they do not copy it).
  */
 import * as R from '../xive/regs.ts';
-import type { SpaprXiveOptions } from '../spapr/spapr-xive.ts';
+import type { MachineOptions } from './machine.ts';
+import { XiveUsageError } from '../base/errors.ts';
 
-export type XiveBuffers = NonNullable<SpaprXiveOptions['buffers']>;
+export type XiveBuffers = NonNullable<MachineOptions['xiveBuffers']>;
 
 export interface SharedXiveTables extends XiveBuffers {
   readonly eas: SharedArrayBuffer;
@@ -23,9 +25,12 @@ export function sharedMemoryAvailable(): boolean {
   return typeof SharedArrayBuffer !== 'undefined';
 }
 
-/** Zeroed shared tables for `nrIrqs` sources and `nrServers` vCPUs. */
+/**
+ * Zeroed shared tables for `nrIrqs` LISNs (IPIs included: SPAPR_IRQ_NR_IPIS + the machine's
+ * nrXirqs) and `nrServers` vCPUs (the machine's maxCpus).
+ */
 export function allocateSharedTables(nrIrqs: number, nrServers: number): SharedXiveTables {
-  if (!sharedMemoryAvailable()) throw new Error('SharedArrayBuffer is not available here (browsers need cross-origin isolation)');
+  if (!sharedMemoryAvailable()) throw new XiveUsageError('SharedArrayBuffer is not available here (browsers need cross-origin isolation)');
   return {
     eas: new SharedArrayBuffer(nrIrqs * R.EAS_BYTES),
     ends: new SharedArrayBuffer(nrServers * 8 * R.END_BYTES),
