@@ -12,7 +12,7 @@ import * as H from '../../src/spapr/hcall.ts';
 import { infoPic } from '../../src/monitor/info-pic.ts';
 import { TraceBuffer, type TraceEvent } from '../../src/trace/events.ts';
 import { formatTraceEvent } from '../../src/trace/format.ts';
-import { XiveGuest, XiveGuestError } from '../../src/guest/xive-driver.ts';
+import { XiveGuest, XiveGuestError } from '../../src/guest/ops-xive.ts';
 import { drain, mulberry32, runWorkload } from '../../src/guest/workload.ts';
 import { captureText } from '../support/captures.ts';
 

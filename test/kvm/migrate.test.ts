@@ -12,7 +12,7 @@ import { SparseGuestMemory } from '../../src/ports/memory.ts';
 import { KvmVm, type KvmDevice } from '../../src/kvm/device.ts';
 import { restoreXics, saveXics, xiveRestoreAndRun, xiveRun, xiveSave, xiveStop, type XicsMigrationState } from '../../src/kvm/migrate.ts';
 import { infoPic } from '../../src/monitor/info-pic.ts';
-import { XiveGuest } from '../../src/guest/xive-driver.ts';
+import { XiveGuest } from '../../src/guest/ops-xive.ts';
 import { U, copyRam, device, expectRc, icpWord, rig, runXicsOps, xicsOps, type Rig, type XicsOp } from './helpers.ts';
 import { ESB_BASE, TIMA_OS } from '../support/mmio.ts';
 import { assertSameModel, modelParts } from '../support/state.ts';

@@ -18,7 +18,7 @@ import { captureSnapshot, restoreSnapshot } from '../../src/migration/snapshot.t
 import { SpaprMachine } from '../../src/spapr/machine.ts';
 import type { IcMode } from '../../src/spapr/cas.ts';
 import { TraceBuffer } from '../../src/trace/events.ts';
-import { XiveGuest } from '../../src/guest/xive-driver.ts';
+import { XiveGuest } from '../../src/guest/ops-xive.ts';
 import { runWorkload, type WorkloadStats } from '../../src/guest/workload.ts';
 import { formatTraceEvent } from '../../src/trace/format.ts';
 import { CORPUS, corpusMachine, qemuPostLoadInPlace, randomXiveOp, randomXicsOp, SwitchableMachine } from './helpers.ts';

@@ -5,7 +5,7 @@
  * there to prove that snapshots written by this version keep loading in later ones.
  */
 import { SpaprMachine } from '../../src/spapr/machine.ts';
-import { XiveGuest } from '../../src/guest/xive-driver.ts';
+import { XiveGuest } from '../../src/guest/ops-xive.ts';
 import { corpusMachine } from './helpers.ts';
 import { capture } from '../support/captures.ts';
 

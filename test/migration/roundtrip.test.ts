@@ -12,7 +12,7 @@ import { SpaprMachine } from '../../src/spapr/machine.ts';
 import { SparseGuestMemory } from '../../src/ports/memory.ts';
 import { LineState, LINE_INT } from '../../src/ports/lines.ts';
 import { TraceBuffer } from '../../src/trace/events.ts';
-import { XiveGuest } from '../../src/guest/xive-driver.ts';
+import { XiveGuest } from '../../src/guest/ops-xive.ts';
 import { crc32 } from '../../src/base/bytes.ts';
 import { infoPic } from '../../src/monitor/info-pic.ts';
 import { CORPUS, corpusMachine, qemuPostLoadInPlace, randomXiveOp, randomXicsOp } from './helpers.ts';

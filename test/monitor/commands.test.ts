@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { SpaprMachine } from '../../src/spapr/machine.ts';
 import { Monitor } from '../../src/monitor/commands.ts';
 import { infoPic } from '../../src/monitor/info-pic.ts';
-import { XiveGuest } from '../../src/guest/xive-driver.ts';
+import { XiveGuest } from '../../src/guest/ops-xive.ts';
 import { main } from '../../src/cli/main.ts';
 
 test('commands drive the machine; info pic is the QEMU text', () => {

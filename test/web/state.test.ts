@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as R from '../../src/xive/regs.ts';
 import * as H from '../../src/spapr/hcall.ts';
 import { SpaprMachine } from '../../src/spapr/machine.ts';
-import { XiveGuest } from '../../src/guest/xive-driver.ts';
+import { XiveGuest } from '../../src/guest/ops-xive.ts';
 import { LiveCounters, machineView } from '../../src/web/state.ts';
 import { LiveSession, SessionError } from '../../src/web/session.ts';
 
