@@ -4,12 +4,16 @@
  * masks the code tests; getField / setField read and write a field through its mask alone, the
  * shift being the number of trailing zero bits of the mask.
  *
- * The number functions work on 32-bit words, allocate nothing and are small enough to be inlined
- * on the interrupt paths. Masks come out unsigned (0x8000_0000, not -2^31) so they compare equal
- * to hex literals. A 64-bit word that the model keeps as two big-endian 32-bit halves (hi = bits
- * 0-31, lo = bits 32-63) is described half by half with the *64Hi / *64Lo builders, which take the
- * bit numbers of the 64-bit word. The bigint functions (suffix `n`) are for 64-bit values off the
- * hot paths: hypercall registers and host API words.
+ * The number functions work on 32-bit words and allocate nothing. getField / setField work the
+ * shift out on every call: engines do not fold constants imported from another module, so on
+ * the per-interrupt paths, where every instruction and the compiler's inlining budget count,
+ * fields are read with the mask and a shift constant computed once with fieldShift. Masks come
+ * out unsigned (0x8000_0000, not -2^31) so they compare equal to hex literals.
+ *
+ * A 64-bit word that the model keeps as two big-endian 32-bit halves (hi = bits 0-31, lo = bits
+ * 32-63) is described half by half with the *64Hi / *64Lo builders, which take the bit numbers of
+ * the 64-bit word. The bigint functions (suffix `n`) are for 64-bit values off the hot paths:
+ * hypercall registers and host API words.
  */
 
 function checkRange(first: number, last: number, width: number, what: string): void {
