@@ -5,7 +5,7 @@
  */
 import * as R from '../xive/regs.ts';
 import type { SpaprXive } from './spapr-xive.ts';
-import { SPAPR_XIVE_NVT_BASE } from './xive-layout.ts';
+import { spaprNvtVcpu } from './xive-layout.ts';
 import type { GuestMemory } from '../ports/memory.ts';
 import type { ThreadContext } from '../xive/tctx.ts';
 
@@ -64,7 +64,7 @@ export function lisnPicLines(x: SpaprXive, memory: GuestMemory): string[] {
     if (!masked) {
       const e = r.easEndIndex(i);
       if (e < r.nrEnds && r.endValid(e)) {
-        const target = (r.endNvtIndex(e) - SPAPR_XIVE_NVT_BASE) | 0;
+        const target = spaprNvtVcpu(r.endNvtIndex(e));
         const qindex = r.endQueueIndex(e);
         line +=
           `${d(target, 3)}/${r.endPriority(e)} ${(' ' + qindex).padStart(6, ' ')}/${d(r.endQueueEntries(e), 5)}` +
