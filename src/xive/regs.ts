@@ -121,6 +121,7 @@ export const END_W1_RESET = END_W1_ESN_Q | END_W1_ESE_Q;
  * JavaScript engines do not fold constants imported from another module, and each call spends
  * part of the compiler's inlining budget, which measurably slowed the interrupt cycle. Those
  * paths therefore use the mask with its shift constant; all other code goes through the helpers.
+ * (END_W4_ESC_END_BLOCK_SHIFT serves only the tests that build END words by hand.)
  */
 export const LISN_BLOCK_SHIFT = fieldShift(LISN_BLOCK);
 export const EAS_HI_END_BLOCK_SHIFT = fieldShift(EAS_HI_END_BLOCK);
