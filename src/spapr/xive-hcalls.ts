@@ -9,7 +9,9 @@
  */
 import * as R from '../xive/regs.ts';
 import * as H from './hcall.ts';
-import type { SpaprXive } from './spapr-xive.ts';
+import type { XiveRouter } from '../xive/router.ts';
+import type { XiveSource } from '../xive/source.ts';
+import type { TraceSink, TraceEvent } from '../trace/events.ts';
 import { MMIO_OK, SPAPR_XIVE_BLOCK_ID, spaprEndIndex, spaprNvtIndex, spaprNvtVcpu } from './xive-layout.ts';
 import type { GuestMemory } from '../ports/memory.ts';
 import { hi32, lo32, u64 } from '../base/u64.ts';
@@ -33,8 +35,31 @@ export const SPAPR_XIVE_ESB_STORE = ppcBit64n(63);
  */
 const QUEUE_CONFIG_GENERATION = ppcBit64n(1);
 
+/**
+ * What the hcalls use of the sPAPR XIVE controller (SpaprXive, spapr-xive.ts). Named here rather
+ * than imported, so that the controller, which dispatches to these hcalls, and the hcalls do not
+ * depend on each other.
+ */
+export interface XiveHcallController {
+  readonly nrIrqs: number;
+  readonly hvPrio: number;
+  readonly esbShift: number;
+  readonly vcBase: number;
+  readonly endBase: number;
+  readonly router: XiveRouter;
+  readonly source: XiveSource;
+  readonly trace: TraceSink | null;
+  hasCpu(vcpuId: number): boolean;
+  /** Reports a guest error. */
+  diag(message: string): void;
+  esbRegionSize(): number;
+  /** ESB region access at offset `off`: MMIO_OK or MMIO_INVALID. */
+  esbRead(off: number, size: number, out: Uint32Array): number;
+  esbWrite(off: number, size: number, lo: number, hi: number): number;
+}
+
 export interface XiveHcallContext {
-  readonly xive: SpaprXive;
+  readonly xive: XiveHcallController;
   readonly memory: GuestMemory;
   /** Did the guest negotiate XIVE exploitation at CAS (option vector 5 byte 23 bit 0x40)? */
   xiveNegotiated(): boolean;
@@ -250,7 +275,7 @@ const sync: Handler = (ctx, a) => {
 // QEMU 7.2 requests a device reset that reaches none of the tables: success, nothing changes.
 const reset: Handler = (_ctx, a) => (a[0]! !== 0n ? H.H_PARAMETER : H.H_SUCCESS);
 
-const TABLE: ReadonlyMap<number, { handler: Handler; trace: (a: readonly bigint[]) => import('../trace/events.ts').TraceEvent }> = new Map([
+const TABLE: ReadonlyMap<number, { handler: Handler; trace: (a: readonly bigint[]) => TraceEvent }> = new Map([
   [H.H_INT_GET_SOURCE_INFO, { handler: getSourceInfo, trace: (a) => ({ name: 'spapr_xive_get_source_info', flags: a[0]!, lisn: a[1]! }) }],
   [H.H_INT_SET_SOURCE_CONFIG, { handler: setSourceConfig, trace: (a) => ({ name: 'spapr_xive_set_source_config', flags: a[0]!, lisn: a[1]!, target: a[2]!, priority: a[3]!, eisn: a[4]! }) }],
   [H.H_INT_GET_SOURCE_CONFIG, { handler: getSourceConfig, trace: (a) => ({ name: 'spapr_xive_get_source_config', flags: a[0]!, lisn: a[1]! }) }],

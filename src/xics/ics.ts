@@ -10,7 +10,6 @@
  */
 import type { TraceSink } from '../trace/events.ts';
 import { XiveUsageError } from '../base/errors.ts';
-import type { Icp } from './icp.ts';
 
 /** BUID 1 shifted by 12: the first irq number of QEMU's ICS. */
 export const XICS_IRQ_BASE = 0x1000;
@@ -32,12 +31,20 @@ export const XICS_FLAGS_IRQ_MSI = 0x2;
 export const XICS_FLAGS_IRQ_MASK = 0x3;
 
 /**
+ * What an ICS asks of a presenter (the ICP, icp.ts): a presentation attempt. Named here so that
+ * the ICS and the ICP, which also calls the ICS, do not depend on each other's modules.
+ */
+export interface XicsPresenter {
+  present(ics: Ics, irq: number, priority: number): void;
+}
+
+/**
  * How the XICS blocks find each other (QEMU's "XICS fabric", the machine): an ICS delivers to
  * the ICP of a server, an ICP sends EOIs to the ICS owning an irq and asks every ICS to resend.
  */
 export interface XicsFabric {
   /** ICP of the vCPU whose id (server number) is `server`, or null when there is none. */
-  icpByServer(server: number): Icp | null;
+  icpByServer(server: number): XicsPresenter | null;
   /** The ICS whose range holds `irq`, or null (IPI, out of range). */
   icsForIrq(irq: number): Ics | null;
   /** RESEND over every ICS (not filtered by server). */
