@@ -88,17 +88,20 @@ export function fieldShift(mask: number): number {
  * the builders above return; `word` may be signed or unsigned, only its low 32 bits count.
  */
 export function getField(mask: number, word: number): number {
-  return (word & mask) >>> (31 - Math.clz32(mask & -mask));
+  // Converted once: a mask with bit 0 set is no small integer, and would be checked at each use.
+  const m = mask | 0;
+  return (word & m) >>> (31 - Math.clz32(m & -m));
 }
 
 /**
  * `word` with the field `mask` replaced by `value` (bits of `value` beyond the field's width are
  * dropped). The result is the new word's 32 bits as a signed integer, as JavaScript's bitwise
- * operators produce them, which stays a small integer on the hot paths; `>>> 0` gives the
- * unsigned value, and typed-array or DataView stores take either.
+ * operators produce them (the engine keeps it a small integer, never a boxed number); `>>> 0`
+ * gives the unsigned value, and typed-array or DataView stores take either.
  */
 export function setField(mask: number, word: number, value: number): number {
-  return (word & ~mask) | ((value << (31 - Math.clz32(mask & -mask))) & mask);
+  const m = mask | 0;
+  return (word & ~m) | ((value << (31 - Math.clz32(m & -m))) & m);
 }
 
 // ---- 64-bit values as bigints (off the hot paths) -------------------------------------------------
