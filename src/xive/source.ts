@@ -4,23 +4,21 @@
  * inspects its interrupts. Events let through by the PQ logic are forwarded to the notifier
  * (the router) as (lisn, pqChecked).
  */
-import {
-  ESB_64K_2PAGE,
-  ESB_OFFSET_PQ,
-  ESB_OFFSET_PQ_SHIFT,
-  PQ_OFF,
-  PQ_PENDING,
-  PQ_QUEUED,
-  PQ_RESET,
-  SRC_FLAG_PQ_DISABLE,
-  SRC_FLAG_STORE_EOI,
-  SRC_STATUS_ASSERTED,
-  SRC_STATUS_PQ,
-} from './regs.ts';
+import * as R from './regs.ts';
+import { ESB_64K_2PAGE, PQ_OFF, SRC_FLAG_PQ_DISABLE, SRC_FLAG_STORE_EOI, SRC_STATUS_ASSERTED } from './regs.ts';
 import { pqEoi, pqEoiForwards, pqTrigger, pqTriggerForwards } from './esb.ts';
 import { atomicLsiAssert, atomicLsiDeassert, atomicPqTrigger, atomicSetPq, atomicSourceEoi } from './atomics.ts';
 import type { TraceSink } from '../trace/events.ts';
 import { u64 } from '../base/u64.ts';
+
+// Module-private copies of the fields and values read on every ESB access: the engine reads a
+// module's own constants faster than imported ones (measured on the interrupt cycle).
+const SRC_STATUS_PQ = R.SRC_STATUS_PQ;
+const PQ_RESET = R.PQ_RESET;
+const PQ_PENDING = R.PQ_PENDING;
+const PQ_QUEUED = R.PQ_QUEUED;
+const ESB_OFFSET_PQ = R.ESB_OFFSET_PQ;
+const ESB_OFFSET_PQ_SHIFT = R.ESB_OFFSET_PQ_SHIFT;
 
 export interface SourceNotifier {
   notify(srcno: number, pqChecked: boolean): void;
