@@ -14,8 +14,8 @@ export const SPAPR_XIVE_HV_PRIO = 7;
 
 /**
  * sPAPR's fixed routing layout, all in block SPAPR_XIVE_BLOCK_ID: vCPU v owns the 8 ENDs
- * v * 8 + priority (one event queue per priority), and is dispatched on NVT 0x400 + v. These
- * are the only places that arithmetic is written; the reference guest keeps its own copy.
+ * v * 8 + priority (one event queue per priority), and is dispatched on NVT 0x400 + v. Code that
+ * needs this arithmetic calls these functions; the reference guest keeps its own copy on purpose.
  */
 export const SPAPR_XIVE_ENDS_PER_VCPU = 8;
 
@@ -46,6 +46,7 @@ export function spaprNvtIndex(vcpu: number): number {
 export function spaprNvtVcpu(nvtIdx: number): number {
   return (nvtIdx - SPAPR_XIVE_NVT_BASE) | 0;
 }
+
 export const ESB_REGION_NAME = 'xive.esb-emulated';
 export const TIMA_REGION_NAME = 'xive.tima';
 
