@@ -8,6 +8,13 @@
  * Values are those of Linux 6.1 (`include/uapi/linux/kvm.h`, `arch/powerpc/include/uapi/asm/kvm.h`,
  * `include/uapi/asm-generic/errno-base.h`, `errno.h`).
  *
+ * Fields of the data words: the uAPI gives some as a shift and a mask of the field in place
+ * (XIVE source and EQ words), others as a shift and a right-aligned mask (XICS source word,
+ * ICP_STATE). Both are kept as the uAPI spells them; for the latter, the in-place masks
+ * (`_FIELD`) are derived here, so that every field is read and written with getField64n /
+ * setField64n (base/bits.ts) through one in-place mask. Bits are numbered from the least
+ * significant (bit 0), as in the uAPI.
+ *
  * Byte order: the uAPI's data words are native-endian. Every buffer of this API is laid out as on
  * a little-endian powerpc64 (ppc64le) host, the usual KVM host: a u32/u64 field is stored least
  * significant byte first. The one exception is VP_STATE word 0, which the kernel itself keeps as
@@ -65,6 +72,8 @@ export const KVM_XICS_MASKED = 1n << 41n;
 export const KVM_XICS_PENDING = 1n << 42n;
 export const KVM_XICS_PRESENTED = 1n << 43n;
 export const KVM_XICS_QUEUED = 1n << 44n;
+export const KVM_XICS_DESTINATION_FIELD = KVM_XICS_DESTINATION_MASK << KVM_XICS_DESTINATION_SHIFT;
+export const KVM_XICS_PRIORITY_FIELD = KVM_XICS_PRIORITY_MASK << KVM_XICS_PRIORITY_SHIFT;
 
 /** In-kernel XICS source numbers: 16 ≤ n < 0x100000 (0 = none, 2 = IPI), blocks of 1024. */
 export const KVMPPC_XICS_FIRST_IRQ = 16;
@@ -136,6 +145,10 @@ export const KVM_REG_PPC_ICP_MFRR_SHIFT = 24n;
 export const KVM_REG_PPC_ICP_MFRR_MASK = 0xffn;
 export const KVM_REG_PPC_ICP_PPRI_SHIFT = 16n;
 export const KVM_REG_PPC_ICP_PPRI_MASK = 0xffn;
+export const KVM_REG_PPC_ICP_CPPR_FIELD = KVM_REG_PPC_ICP_CPPR_MASK << KVM_REG_PPC_ICP_CPPR_SHIFT;
+export const KVM_REG_PPC_ICP_XISR_FIELD = KVM_REG_PPC_ICP_XISR_MASK << KVM_REG_PPC_ICP_XISR_SHIFT;
+export const KVM_REG_PPC_ICP_MFRR_FIELD = KVM_REG_PPC_ICP_MFRR_MASK << KVM_REG_PPC_ICP_MFRR_SHIFT;
+export const KVM_REG_PPC_ICP_PPRI_FIELD = KVM_REG_PPC_ICP_PPRI_MASK << KVM_REG_PPC_ICP_PPRI_SHIFT;
 
 /**
  * XIVE VP state, two u64: [0] = the OS ring's TIMA words 0 and 1 as they sit in memory (bytes

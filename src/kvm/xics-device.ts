@@ -40,7 +40,8 @@ import {
   XICS_STATUS_SENT,
   type Ics,
 } from '../xics/ics.ts';
-import type { Icp } from '../xics/icp.ts';
+import { XIRR_CPPR, XIRR_XISR, type Icp } from '../xics/icp.ts';
+import { getField64n, setField, setField64n } from '../base/bits.ts';
 
 export class KvmXicsDevice extends KvmDeviceBase {
   readonly type = U.KVM_DEV_TYPE_XICS;
@@ -76,8 +77,8 @@ export class KvmXicsDevice extends KvmDeviceBase {
     if (!ics.validIrq(Number(attr))) return -U.ENOMEM;
     if (data.length < 8) return -U.EFAULT;
     const val = readU64(data, 0);
-    const server = Number(val & U.KVM_XICS_DESTINATION_MASK);
-    const priority = Number((val >> U.KVM_XICS_PRIORITY_SHIFT) & U.KVM_XICS_PRIORITY_MASK);
+    const server = Number(getField64n(U.KVM_XICS_DESTINATION_FIELD, val));
+    const priority = Number(getField64n(U.KVM_XICS_PRIORITY_FIELD, val));
     if (priority !== 0xff && this.host.vcpuOfServer(this, server) < 0) return -U.EINVAL;
     loadXicsSource(ics, Number(attr) - ics.offset, val);
     return 0;
@@ -96,10 +97,10 @@ export class KvmXicsDevice extends KvmDeviceBase {
 export function xicsSourceWord(ics: Ics, srcno: number): bigint {
   const prio = ics.priority[srcno]!;
   const st = ics.status[srcno]!;
-  let w = BigInt(ics.server[srcno]!);
+  let w = setField64n(U.KVM_XICS_DESTINATION_FIELD, 0n, BigInt(ics.server[srcno]!));
   // Masked: the word carries the saved priority, as ibm,int-on will restore it.
-  if (prio === 0xff) w |= U.KVM_XICS_MASKED | (BigInt(ics.savedPriority[srcno]!) << U.KVM_XICS_PRIORITY_SHIFT);
-  else w |= BigInt(prio) << U.KVM_XICS_PRIORITY_SHIFT;
+  if (prio === 0xff) w = setField64n(U.KVM_XICS_PRIORITY_FIELD, w | U.KVM_XICS_MASKED, BigInt(ics.savedPriority[srcno]!));
+  else w = setField64n(U.KVM_XICS_PRIORITY_FIELD, w, BigInt(prio));
   if (ics.isLsi(srcno)) {
     w |= U.KVM_XICS_LEVEL_SENSITIVE;
     if ((st & XICS_STATUS_ASSERTED) !== 0) w |= U.KVM_XICS_PENDING;
@@ -118,7 +119,7 @@ export function xicsSourceWord(ics: Ics, srcno: number): bigint {
 
 /** Writes a source word into the model's ICS (already validated), then offers it if PENDING. */
 function loadXicsSource(ics: Ics, srcno: number, val: bigint): void {
-  const saved = Number((val >> U.KVM_XICS_PRIORITY_SHIFT) & U.KVM_XICS_PRIORITY_MASK);
+  const saved = Number(getField64n(U.KVM_XICS_PRIORITY_FIELD, val));
   const prio = (val & U.KVM_XICS_MASKED) !== 0n ? 0xff : saved;
   const lsi = (val & U.KVM_XICS_LEVEL_SENSITIVE) !== 0n;
   const pending = (val & U.KVM_XICS_PENDING) !== 0n;
@@ -138,7 +139,7 @@ function loadXicsSource(ics: Ics, srcno: number, val: bigint): void {
   } else if (queued) {
     status = XICS_STATUS_REJECTED;
   }
-  ics.server[srcno] = Number(val & U.KVM_XICS_DESTINATION_MASK);
+  ics.server[srcno] = Number(getField64n(U.KVM_XICS_DESTINATION_FIELD, val));
   ics.savedPriority[srcno] = saved;
   ics.priority[srcno] = prio;
   ics.flags[srcno] = lsi ? XICS_FLAGS_IRQ_LSI : XICS_FLAGS_IRQ_MSI;
@@ -153,12 +154,10 @@ function loadXicsSource(ics: Ics, srcno: number, val: bigint): void {
 /** The ICP_STATE word of a presenter (0 when the vCPU has none, as the kernel answers). */
 export function icpStateWord(icp: Icp | null): bigint {
   if (icp === null) return 0n;
-  return (
-    (BigInt(icp.cppr) << U.KVM_REG_PPC_ICP_CPPR_SHIFT) |
-    (BigInt(icp.xisr) << U.KVM_REG_PPC_ICP_XISR_SHIFT) |
-    (BigInt(icp.mfrr) << U.KVM_REG_PPC_ICP_MFRR_SHIFT) |
-    (BigInt(icp.pendingPriority) << U.KVM_REG_PPC_ICP_PPRI_SHIFT)
-  );
+  let w = setField64n(U.KVM_REG_PPC_ICP_CPPR_FIELD, 0n, BigInt(icp.cppr));
+  w = setField64n(U.KVM_REG_PPC_ICP_XISR_FIELD, w, BigInt(icp.xisr));
+  w = setField64n(U.KVM_REG_PPC_ICP_MFRR_FIELD, w, BigInt(icp.mfrr));
+  return setField64n(U.KVM_REG_PPC_ICP_PPRI_FIELD, w, BigInt(icp.pendingPriority));
 }
 
 /**
@@ -167,10 +166,10 @@ export function icpStateWord(icp: Icp | null): bigint {
  * source's ICS block must exist.
  */
 export function setIcpState(ics: Ics, icp: Icp, val: bigint): number {
-  const cppr = Number((val >> U.KVM_REG_PPC_ICP_CPPR_SHIFT) & U.KVM_REG_PPC_ICP_CPPR_MASK);
-  const xisr = Number((val >> U.KVM_REG_PPC_ICP_XISR_SHIFT) & U.KVM_REG_PPC_ICP_XISR_MASK);
-  const mfrr = Number((val >> U.KVM_REG_PPC_ICP_MFRR_SHIFT) & U.KVM_REG_PPC_ICP_MFRR_MASK);
-  const ppri = Number((val >> U.KVM_REG_PPC_ICP_PPRI_SHIFT) & U.KVM_REG_PPC_ICP_PPRI_MASK);
+  const cppr = Number(getField64n(U.KVM_REG_PPC_ICP_CPPR_FIELD, val));
+  const xisr = Number(getField64n(U.KVM_REG_PPC_ICP_XISR_FIELD, val));
+  const mfrr = Number(getField64n(U.KVM_REG_PPC_ICP_MFRR_FIELD, val));
+  const ppri = Number(getField64n(U.KVM_REG_PPC_ICP_PPRI_FIELD, val));
   if (xisr === 0) {
     if (ppri !== 0xff) return -U.EINVAL;
   } else if (xisr === U.XICS_IPI) {
@@ -179,13 +178,13 @@ export function setIcpState(ics: Ics, icp: Icp, val: bigint): number {
     if (ppri >= mfrr || ppri >= cppr) return -U.EINVAL;
     if (!ics.validIrq(xisr)) return -U.EINVAL;
   }
-  const cpprBits = (cppr << 24) >>> 0;
+  const cpprOnly = setField(XIRR_CPPR, 0, cppr);
   if (xisr === 0 || xisr === U.XICS_IPI) {
-    icp.setState((cpprBits | xisr) >>> 0, ppri, mfrr);
+    icp.setState(setField(XIRR_XISR, cpprOnly, xisr) >>> 0, ppri, mfrr);
   } else {
     // Through the presentation path, so the ICP knows which ICS owns its XISR (what the kernel
     // finds from the number when it later displaces it). PPRI < CPPR: it is always taken.
-    icp.setState(cpprBits, 0xff, mfrr);
+    icp.setState(cpprOnly >>> 0, 0xff, mfrr);
     icp.present(ics, xisr, ppri);
   }
   return 0;

@@ -26,7 +26,8 @@
 import * as U from './uapi.ts';
 import * as R from '../xive/regs.ts';
 import { KvmDeviceBase, KvmFault, readU32, readU64, writeU32, writeU64, quiet, type DeviceHost, type KvmMapping } from './common.ts';
-import { SPAPR_XIVE_NVT_BASE, type SpaprXive } from '../spapr/spapr-xive.ts';
+import { SPAPR_XIVE_BLOCK_ID, spaprEndIndex, spaprNvtIndex, type SpaprXive } from '../spapr/spapr-xive.ts';
+import { getField, getField64n, setField } from '../base/bits.ts';
 import { LINE_INT } from '../ports/lines.ts';
 import { XiveUsageError } from '../base/errors.ts';
 
@@ -139,7 +140,7 @@ export class KvmXiveDevice extends KvmDeviceBase {
     const r = x.router;
     for (const vcpu of this.host.connectedVcpus(this)) {
       // Priorities 0..6; 7 is the escalation queue (single-escalation mode), never a guest EQ.
-      for (let p = 0; p <= XIVE_PRIO_GUEST_MAX; p++) r.resetEnd(vcpu * 8 + p);
+      for (let p = 0; p <= XIVE_PRIO_GUEST_MAX; p++) r.resetEnd(spaprEndIndex(vcpu, p));
     }
     for (let i = 0; i < x.nrIrqs; i++) {
       if (!r.easValid(i) || r.easMasked(i)) continue;
@@ -173,25 +174,25 @@ export class KvmXiveDevice extends KvmDeviceBase {
     if (found !== 0) return found;
     if (data.length < 8) return -U.EFAULT;
     const cfg = readU64(data, 0);
-    const priority = Number((cfg & U.KVM_XIVE_SOURCE_PRIORITY_MASK) >> U.KVM_XIVE_SOURCE_PRIORITY_SHIFT);
-    const server = Number((cfg & U.KVM_XIVE_SOURCE_SERVER_MASK) >> U.KVM_XIVE_SOURCE_SERVER_SHIFT);
+    const priority = Number(getField64n(U.KVM_XIVE_SOURCE_PRIORITY_MASK, cfg));
+    const server = Number(getField64n(U.KVM_XIVE_SOURCE_SERVER_MASK, cfg));
     const masked = (cfg & U.KVM_XIVE_SOURCE_MASKED_MASK) !== 0n;
-    const eisn = Number((cfg & U.KVM_XIVE_SOURCE_EISN_MASK) >> U.KVM_XIVE_SOURCE_EISN_SHIFT);
+    const eisn = Number(getField64n(U.KVM_XIVE_SOURCE_EISN_MASK, cfg));
     if (!validGuestPriority(priority)) return -U.EINVAL;
     const x = this.xive;
     const r = x.router;
     const lisn = Number(attr);
     // The kernel compares (server, priority, EISN) with the active routing only, so a request
     // equal to it changes nothing, masked bit included.
-    if (!r.easMasked(lisn) && r.easEndIndex(lisn) === server * 8 + priority && r.easData(lisn) === eisn) return 0;
+    if (!r.easMasked(lisn) && r.easEndIndex(lisn) === spaprEndIndex(server, priority) && r.easData(lisn) === eisn) return 0;
     if (masked) {
-      const endIdx = server < x.nrServers ? server * 8 + priority : 0;
-      r.setEas(lisn, R.EAS_HI_VALID | endIdx, R.EAS_LO_MASKED | (eisn & R.EAS_LO_END_DATA));
+      const endIdx = server < x.nrServers ? spaprEndIndex(server, priority) : 0;
+      r.setEas(lisn, easRoute(endIdx), setField(R.EAS_LO_END_DATA, R.EAS_LO_MASKED, eisn));
       return 0;
     }
     const target = this.selectTarget(server, priority);
     if (target < 0) return target;
-    r.setEas(lisn, R.EAS_HI_VALID | (target * 8 + priority), eisn & R.EAS_LO_END_DATA);
+    r.setEas(lisn, easRoute(spaprEndIndex(target, priority)), setField(R.EAS_LO_END_DATA, 0, eisn));
     return 0;
   }
 
@@ -205,7 +206,7 @@ export class KvmXiveDevice extends KvmDeviceBase {
   }
 
   private queueConfigured(vcpu: number, priority: number): boolean {
-    const w0 = this.xive.router.endWord(vcpu * 8 + priority, 0);
+    const w0 = this.xive.router.endWord(spaprEndIndex(vcpu, priority), 0);
     return (w0 & R.END_W0_VALID) !== 0 && (w0 & R.END_W0_ENQUEUE) !== 0;
   }
 
@@ -215,8 +216,8 @@ export class KvmXiveDevice extends KvmDeviceBase {
 
   /** The vCPU and priority an EQ identifier names: {vcpu, priority} or a negative errno. */
   private eqOf(attr: bigint): { vcpu: number; priority: number } | number {
-    const priority = Number((attr & U.KVM_XIVE_EQ_PRIORITY_MASK) >> U.KVM_XIVE_EQ_PRIORITY_SHIFT);
-    const server = Number((attr & U.KVM_XIVE_EQ_SERVER_MASK) >> U.KVM_XIVE_EQ_SERVER_SHIFT);
+    const priority = Number(getField64n(U.KVM_XIVE_EQ_PRIORITY_MASK, attr));
+    const server = Number(getField64n(U.KVM_XIVE_EQ_SERVER_MASK, attr));
     const vcpu = this.host.vcpuOfServer(this, server);
     if (vcpu < 0) return -U.ENOENT;
     if (!validGuestPriority(priority)) return -U.EINVAL;
@@ -233,7 +234,7 @@ export class KvmXiveDevice extends KvmDeviceBase {
     const eq = this.eqOf(attr);
     if (typeof eq === 'number') return eq;
     const r = this.xive.router;
-    const endIdx = eq.vcpu * 8 + eq.priority;
+    const endIdx = spaprEndIndex(eq.vcpu, eq.priority);
     if (qshift === 0) {
       r.resetEnd(endIdx);
       return 0;
@@ -244,13 +245,13 @@ export class KvmXiveDevice extends KvmDeviceBase {
     if ((qaddr & ((1n << BigInt(qshift)) - 1n)) !== 0n) return -U.EINVAL;
     if (qaddr > BigInt(Number.MAX_SAFE_INTEGER) || !this.machine.memory.isRam(Number(qaddr), 1 << qshift)) return -U.EINVAL;
     const w = Array.from({ length: R.END_WORDS }, (_, i) => r.endWord(endIdx, i));
-    w[0] = ((w[0]! | R.END_W0_VALID | R.END_W0_ENQUEUE | R.END_W0_UCOND_NOTIFY) & ~R.END_W0_QSIZE) | ((qshift - 12) << R.END_W0_QSIZE_SHIFT);
+    w[0] = setField(R.END_W0_QSIZE, w[0]! | R.END_W0_VALID | R.END_W0_ENQUEUE | R.END_W0_UCOND_NOTIFY, qshift - 12);
     // (1, 0) is a fresh queue; anything else is a migrated queue state to restore.
-    w[1] = qtoggle !== 1 || qindex !== 0 ? (qtoggle !== 0 ? R.END_W1_GENERATION : 0) | (qindex & R.END_W1_PAGE_OFF) : R.END_W1_GENERATION;
-    w[2] = Number((qaddr >> 32n) & BigInt(R.END_W2_OP_DESC_HI));
+    w[1] = qtoggle !== 1 || qindex !== 0 ? setField(R.END_W1_PAGE_OFF, qtoggle !== 0 ? R.END_W1_GENERATION : 0, qindex) : R.END_W1_GENERATION;
+    w[2] = setField(R.END_W2_OP_DESC_HI, 0, Number(qaddr >> 32n));
     w[3] = Number(qaddr & 0xffff_ffffn);
-    w[6] = R.camLine(0, SPAPR_XIVE_NVT_BASE + eq.vcpu) & (R.END_W6_NVT_BLOCK | R.END_W6_NVT_INDEX);
-    w[7] = (eq.priority << R.END_W7_F0_PRIORITY_SHIFT) & R.END_W7_F0_PRIORITY;
+    w[6] = setField(R.END_W6_NVT_INDEX, setField(R.END_W6_NVT_BLOCK, 0, SPAPR_XIVE_BLOCK_ID), spaprNvtIndex(eq.vcpu));
+    w[7] = setField(R.END_W7_F0_PRIORITY, 0, eq.priority);
     for (let i = 0; i < R.END_WORDS; i++) r.setEndWord(endIdx, i, w[i]!);
     return 0;
   }
@@ -259,15 +260,15 @@ export class KvmXiveDevice extends KvmDeviceBase {
     const eq = this.eqOf(attr);
     if (typeof eq === 'number') return eq;
     const r = this.xive.router;
-    const endIdx = eq.vcpu * 8 + eq.priority;
+    const endIdx = spaprEndIndex(eq.vcpu, eq.priority);
     const w0 = r.endWord(endIdx, 0);
     // A queue that is not configured answers 0 and leaves the buffer untouched.
     if ((w0 & R.END_W0_VALID) === 0 || (w0 & R.END_W0_ENQUEUE) === 0) return 0;
     if (data.length < U.KVM_PPC_XIVE_EQ_SIZE) return -U.EFAULT;
     data.fill(0, 0, U.KVM_PPC_XIVE_EQ_SIZE);
     writeU32(data, 0, (w0 & R.END_W0_UCOND_NOTIFY) !== 0 ? U.KVM_XIVE_EQ_ALWAYS_NOTIFY : 0);
-    writeU32(data, 4, ((w0 & R.END_W0_QSIZE) >>> R.END_W0_QSIZE_SHIFT) + 12);
-    writeU64(data, 8, (BigInt(r.endWord(endIdx, 2) & R.END_W2_OP_DESC_HI) << 32n) | BigInt(r.endWord(endIdx, 3)));
+    writeU32(data, 4, getField(R.END_W0_QSIZE, w0) + 12);
+    writeU64(data, 8, (BigInt(getField(R.END_W2_OP_DESC_HI, r.endWord(endIdx, 2))) << 32n) | BigInt(r.endWord(endIdx, 3)));
     writeU32(data, 16, r.endGeneration(endIdx));
     writeU32(data, 20, r.endQueueIndex(endIdx));
     return 0;
@@ -363,6 +364,11 @@ export class KvmXiveDevice extends KvmDeviceBase {
       },
     };
   }
+}
+
+/** EAS high word of a valid source routed to END `endIdx` of the sPAPR block. */
+function easRoute(endIdx: number): number {
+  return setField(R.EAS_HI_END_INDEX, setField(R.EAS_HI_END_BLOCK, R.EAS_HI_VALID, SPAPR_XIVE_BLOCK_ID), endIdx);
 }
 
 // ---- KVM_REG_PPC_VP_STATE ---------------------------------------------------------------------------

@@ -9,25 +9,57 @@
  */
 import * as R from '../xive/regs.ts';
 import * as H from './hcall.ts';
-import type { SpaprXive } from './spapr-xive.ts';
-import { MMIO_OK, SPAPR_XIVE_NVT_BASE } from './xive-layout.ts';
+import type { XiveRouter } from '../xive/router.ts';
+import type { XiveSource } from '../xive/source.ts';
+import type { TraceSink, TraceEvent } from '../trace/events.ts';
+import { MMIO_OK, SPAPR_XIVE_BLOCK_ID, spaprEndIndex, spaprNvtIndex, spaprNvtVcpu } from './xive-layout.ts';
 import type { GuestMemory } from '../ports/memory.ts';
 import { hi32, lo32, u64 } from '../base/u64.ts';
+import { getField, ppcBit64n, setField } from '../base/bits.ts';
 
 const M64 = 0xffff_ffff_ffff_ffffn;
 
-export const SPAPR_XIVE_SRC_H_INT_ESB = 1n << 3n; // PAPR bit 60
-export const SPAPR_XIVE_SRC_LSI = 1n << 2n; // bit 61
-export const SPAPR_XIVE_SRC_TRIGGER = 1n << 1n; // bit 62
-export const SPAPR_XIVE_SRC_STORE_EOI = 1n; // bit 63
-export const SPAPR_XIVE_SRC_SET_EISN = 1n << 1n;
-export const SPAPR_XIVE_SRC_MASK = 1n;
-export const SPAPR_XIVE_END_ALWAYS_NOTIFY = 1n;
-export const SPAPR_XIVE_END_DEBUG = 1n;
-export const SPAPR_XIVE_ESB_STORE = 1n;
+// Flags, by their PAPR bit numbers in the 64-bit register.
+export const SPAPR_XIVE_SRC_H_INT_ESB = ppcBit64n(60);
+export const SPAPR_XIVE_SRC_LSI = ppcBit64n(61);
+export const SPAPR_XIVE_SRC_TRIGGER = ppcBit64n(62);
+export const SPAPR_XIVE_SRC_STORE_EOI = ppcBit64n(63);
+export const SPAPR_XIVE_SRC_SET_EISN = ppcBit64n(62);
+export const SPAPR_XIVE_SRC_MASK = ppcBit64n(63);
+export const SPAPR_XIVE_END_ALWAYS_NOTIFY = ppcBit64n(63);
+export const SPAPR_XIVE_END_DEBUG = ppcBit64n(63);
+export const SPAPR_XIVE_ESB_STORE = ppcBit64n(63);
+/**
+ * H_INT_GET_QUEUE_CONFIG's generation flag: QEMU puts it at numeric bit 62 (PAPR bit 1) although
+ * its comment says PAPR bit 62; the value QEMU returns is kept.
+ */
+const QUEUE_CONFIG_GENERATION = ppcBit64n(1);
+
+/**
+ * What the hcalls use of the sPAPR XIVE controller (SpaprXive, spapr-xive.ts). Named here rather
+ * than imported, so that the controller, which dispatches to these hcalls, and the hcalls do not
+ * depend on each other.
+ */
+export interface XiveHcallController {
+  readonly nrIrqs: number;
+  readonly hvPrio: number;
+  readonly esbShift: number;
+  readonly vcBase: number;
+  readonly endBase: number;
+  readonly router: XiveRouter;
+  readonly source: XiveSource;
+  readonly trace: TraceSink | null;
+  hasCpu(vcpuId: number): boolean;
+  /** Reports a guest error. */
+  diag(message: string): void;
+  esbRegionSize(): number;
+  /** ESB region access at offset `off`: MMIO_OK or MMIO_INVALID. */
+  esbRead(off: number, size: number, out: Uint32Array): number;
+  esbWrite(off: number, size: number, lo: number, hi: number): number;
+}
 
 export interface XiveHcallContext {
-  readonly xive: SpaprXive;
+  readonly xive: XiveHcallController;
   readonly memory: GuestMemory;
   /** Did the guest negotiate XIVE exploitation at CAS (option vector 5 byte 23 bit 0x40)? */
   xiveNegotiated(): boolean;
@@ -101,9 +133,9 @@ const setSourceConfig: Handler = (ctx, a) => {
   if (reservedPriority(ctx, priority)) return H.H_P4;
   const vcpu = targetToVcpu(ctx, target);
   if (vcpu < 0) return H.H_P3;
-  const endIdx = vcpu * 8 + Number(priority & 0xffn);
-  const hi = (r.easHi(n) & ~(R.EAS_HI_END_BLOCK | R.EAS_HI_END_INDEX)) | endIdx;
-  if ((flags & SPAPR_XIVE_SRC_SET_EISN) !== 0n) lo = (lo & ~R.EAS_LO_END_DATA) | Number(eisn & 0x7fff_ffffn);
+  const endIdx = spaprEndIndex(vcpu, Number(priority & 0xffn));
+  const hi = setField(R.EAS_HI_END_INDEX, setField(R.EAS_HI_END_BLOCK, r.easHi(n), SPAPR_XIVE_BLOCK_ID), endIdx);
+  if ((flags & SPAPR_XIVE_SRC_SET_EISN) !== 0n) lo = setField(R.EAS_LO_END_DATA, lo, lo32(eisn));
   r.setEas(n, hi, lo);
   return H.H_SUCCESS;
 };
@@ -118,7 +150,7 @@ const getSourceConfig: Handler = (ctx, a) => {
   // An out-of-range END index cannot be built through the hcalls; read it as a reset END.
   const inRange = endIdx < r.nrEnds;
   const nvt = inRange ? r.endNvtIndex(endIdx) : 0;
-  a[0] = BigInt((nvt - SPAPR_XIVE_NVT_BASE) >>> 0);
+  a[0] = BigInt(spaprNvtVcpu(nvt) >>> 0);
   a[1] = r.easMasked(n) ? 0xffn : BigInt(inRange ? r.endPriority(endIdx) : 0);
   a[2] = BigInt(r.easData(n));
   return H.H_SUCCESS;
@@ -131,10 +163,10 @@ const getQueueInfo: Handler = (ctx, a) => {
   const vcpu = targetToVcpu(ctx, target);
   if (vcpu < 0) return H.H_P2;
   const x = ctx.xive;
-  const endIdx = vcpu * 8 + Number(priority & 0xffn);
+  const endIdx = spaprEndIndex(vcpu, Number(priority & 0xffn));
   a[0] = BigInt(x.endBase) + (BigInt(endIdx) << BigInt(x.esbShift));
   const w0 = x.router.endWord(endIdx, 0);
-  a[1] = (w0 & R.END_W0_ENQUEUE) !== 0 ? BigInt(((w0 & R.END_W0_QSIZE) >>> R.END_W0_QSIZE_SHIFT) + 12) : 0n;
+  a[1] = (w0 & R.END_W0_ENQUEUE) !== 0 ? BigInt(getField(R.END_W0_QSIZE, w0) + 12) : 0n;
   return H.H_SUCCESS;
 };
 
@@ -145,7 +177,7 @@ const setQueueConfig: Handler = (ctx, a) => {
   const vcpu = targetToVcpu(ctx, target);
   if (vcpu < 0) return H.H_P2;
   const r = ctx.xive.router;
-  const endIdx = vcpu * 8 + Number(priority & 0xffn);
+  const endIdx = spaprEndIndex(vcpu, Number(priority & 0xffn));
   const w = new Array<number>(8);
   for (let i = 0; i < 8; i++) w[i] = r.endWord(endIdx, i);
   switch (qsize) {
@@ -157,10 +189,9 @@ const setQueueConfig: Handler = (ctx, a) => {
         guestError(ctx, `XIVE: EQ @0x${qpage.toString(16)} is not naturally aligned with ${(1n << qsize).toString(16)}`);
         return H.H_P4;
       }
-      w[2] = Number((qpage >> 32n) & 0x0fff_ffffn);
-      w[3] = Number(qpage & 0xffff_ffffn);
-      w[0] = (w[0]! | R.END_W0_ENQUEUE) & ~R.END_W0_QSIZE;
-      w[0] |= (Number(qsize) - 12) << R.END_W0_QSIZE_SHIFT;
+      w[2] = setField(R.END_W2_OP_DESC_HI, 0, hi32(qpage));
+      w[3] = lo32(qpage);
+      w[0] = setField(R.END_W0_QSIZE, w[0]! | R.END_W0_ENQUEUE, Number(qsize) - 12);
       break;
     }
     case 0n:
@@ -175,8 +206,8 @@ const setQueueConfig: Handler = (ctx, a) => {
     guestError(ctx, `XIVE: failed to map EQ @0x${qpage.toString(16)}`);
     return H.H_P4;
   }
-  w[6] = R.camLine(0, SPAPR_XIVE_NVT_BASE + vcpu) & (R.END_W6_NVT_BLOCK | R.END_W6_NVT_INDEX);
-  w[7] = (Number(priority & 0xffn) << R.END_W7_F0_PRIORITY_SHIFT) & R.END_W7_F0_PRIORITY;
+  w[6] = setField(R.END_W6_NVT_INDEX, setField(R.END_W6_NVT_BLOCK, 0, SPAPR_XIVE_BLOCK_ID), spaprNvtIndex(vcpu));
+  w[7] = setField(R.END_W7_F0_PRIORITY, 0, Number(priority & 0xffn));
   if ((flags & SPAPR_XIVE_END_ALWAYS_NOTIFY) !== 0n) w[0] |= R.END_W0_UCOND_NOTIFY;
   else w[0] &= ~R.END_W0_UCOND_NOTIFY;
   w[1] = R.END_W1_GENERATION;
@@ -192,15 +223,14 @@ const getQueueConfig: Handler = (ctx, a) => {
   const vcpu = targetToVcpu(ctx, target);
   if (vcpu < 0) return H.H_P2;
   const r = ctx.xive.router;
-  const endIdx = vcpu * 8 + Number(priority & 0xffn);
+  const endIdx = spaprEndIndex(vcpu, Number(priority & 0xffn));
   const w0 = r.endWord(endIdx, 0);
-  let out0 = (w0 & R.END_W0_UCOND_NOTIFY) !== 0 ? 1n : 0n;
-  // QEMU reports the generation at numeric bit 62 (its comment says PAPR bit 62); kept as is.
-  if ((flags & SPAPR_XIVE_END_DEBUG) !== 0n) out0 |= BigInt(r.endGeneration(endIdx)) << 62n;
+  let out0 = (w0 & R.END_W0_UCOND_NOTIFY) !== 0 ? SPAPR_XIVE_END_ALWAYS_NOTIFY : 0n;
+  if ((flags & SPAPR_XIVE_END_DEBUG) !== 0n && r.endGeneration(endIdx) !== 0) out0 |= QUEUE_CONFIG_GENERATION;
   const enq = (w0 & R.END_W0_ENQUEUE) !== 0;
   a[0] = out0;
   a[1] = enq ? BigInt(r.endQueueAddr(endIdx)) : 0n;
-  a[2] = enq ? BigInt(((w0 & R.END_W0_QSIZE) >>> R.END_W0_QSIZE_SHIFT) + 12) : 0n;
+  a[2] = enq ? BigInt(getField(R.END_W0_QSIZE, w0) + 12) : 0n;
   a[3] = (flags & SPAPR_XIVE_END_DEBUG) !== 0n ? BigInt(r.endQueueIndex(endIdx)) : 0n;
   return H.H_SUCCESS;
 };
@@ -245,7 +275,7 @@ const sync: Handler = (ctx, a) => {
 // QEMU 7.2 requests a device reset that reaches none of the tables: success, nothing changes.
 const reset: Handler = (_ctx, a) => (a[0]! !== 0n ? H.H_PARAMETER : H.H_SUCCESS);
 
-const TABLE: ReadonlyMap<number, { handler: Handler; trace: (a: readonly bigint[]) => import('../trace/events.ts').TraceEvent }> = new Map([
+const TABLE: ReadonlyMap<number, { handler: Handler; trace: (a: readonly bigint[]) => TraceEvent }> = new Map([
   [H.H_INT_GET_SOURCE_INFO, { handler: getSourceInfo, trace: (a) => ({ name: 'spapr_xive_get_source_info', flags: a[0]!, lisn: a[1]! }) }],
   [H.H_INT_SET_SOURCE_CONFIG, { handler: setSourceConfig, trace: (a) => ({ name: 'spapr_xive_set_source_config', flags: a[0]!, lisn: a[1]!, target: a[2]!, priority: a[3]!, eisn: a[4]! }) }],
   [H.H_INT_GET_SOURCE_CONFIG, { handler: getSourceConfig, trace: (a) => ({ name: 'spapr_xive_get_source_config', flags: a[0]!, lisn: a[1]! }) }],

@@ -4,10 +4,23 @@
  * each routed source's EAS, its END target and the window of its event queue (EQ).
  */
 import * as R from '../xive/regs.ts';
-import type { SpaprXive } from './spapr-xive.ts';
-import { SPAPR_XIVE_NVT_BASE } from './xive-layout.ts';
+import type { XiveRouter } from '../xive/router.ts';
+import type { XiveSource } from '../xive/source.ts';
+import { spaprNvtVcpu } from './xive-layout.ts';
 import type { GuestMemory } from '../ports/memory.ts';
 import type { ThreadContext } from '../xive/tctx.ts';
+
+/**
+ * The parts of the sPAPR XIVE controller (SpaprXive, spapr-xive.ts) that `info pic` prints; named
+ * here so that the controller and this module do not depend on each other.
+ */
+export interface XivePicSource {
+  readonly nrIrqs: number;
+  readonly router: XiveRouter;
+  readonly source: XiveSource;
+  /** Thread contexts in CPU order. */
+  readonly cpus: readonly ThreadContext[];
+}
 
 const RING_NAMES = ['USER', 'OS', 'POOL', 'PHYS'];
 
@@ -35,7 +48,7 @@ export function tctxPicLines(t: ThreadContext): string[] {
 }
 
 /** The queue window: the 5 entries before the write index and the next slot (marked ^). */
-export function endQueueWindow(x: SpaprXive, memory: GuestMemory, endIdx: number, width = 6): string {
+export function endQueueWindow(x: XivePicSource, memory: GuestMemory, endIdx: number, width = 6): string {
   const r = x.router;
   const base = r.endQueueAddr(endIdx);
   const entries = r.endQueueEntries(endIdx);
@@ -50,7 +63,7 @@ export function endQueueWindow(x: SpaprXive, memory: GuestMemory, endIdx: number
   return s + ']';
 }
 
-export function lisnPicLines(x: SpaprXive, memory: GuestMemory): string[] {
+export function lisnPicLines(x: XivePicSource, memory: GuestMemory): string[] {
   const out = ['  LISN         PQ    EISN     CPU/PRIO EQ'];
   const r = x.router;
   const src = x.source;
@@ -64,7 +77,7 @@ export function lisnPicLines(x: SpaprXive, memory: GuestMemory): string[] {
     if (!masked) {
       const e = r.easEndIndex(i);
       if (e < r.nrEnds && r.endValid(e)) {
-        const target = (r.endNvtIndex(e) - SPAPR_XIVE_NVT_BASE) | 0;
+        const target = spaprNvtVcpu(r.endNvtIndex(e));
         const qindex = r.endQueueIndex(e);
         line +=
           `${d(target, 3)}/${r.endPriority(e)} ${(' ' + qindex).padStart(6, ' ')}/${d(r.endQueueEntries(e), 5)}` +
@@ -78,7 +91,7 @@ export function lisnPicLines(x: SpaprXive, memory: GuestMemory): string[] {
 }
 
 /** Every line of the XIVE part: thread contexts in CPU order, then the LISN table. */
-export function xivePicLines(x: SpaprXive, memory: GuestMemory): string[] {
+export function xivePicLines(x: XivePicSource, memory: GuestMemory): string[] {
   const lines: string[] = [];
   for (const t of x.cpus) lines.push(...tctxPicLines(t));
   lines.push(...lisnPicLines(x, memory));

@@ -1,8 +1,9 @@
 /**
  * Where the pseries machine puts its XIVE controller: the guest addresses of the ESB pages
  * (VC region) and of the TIMA (thread interrupt management area), the single block, the first
- * NVT (notification virtual target) index, the priority kept for the hypervisor, and the node
- * the device tree gives the controller.
+ * NVT (notification virtual target) index, the priority kept for the hypervisor, the node the
+ * device tree gives the controller, and how vCPUs map onto END (event notification descriptor)
+ * and NVT indexes.
  */
 
 export const SPAPR_XIVE_VC_BASE = 0x0006_0100_0000_0000;
@@ -10,6 +11,42 @@ export const SPAPR_XIVE_TM_BASE = 0x0006_0302_0318_0000;
 export const SPAPR_XIVE_NVT_BASE = 0x400;
 export const SPAPR_XIVE_BLOCK_ID = 0;
 export const SPAPR_XIVE_HV_PRIO = 7;
+
+/**
+ * sPAPR's fixed routing layout, all in block SPAPR_XIVE_BLOCK_ID: vCPU v owns the 8 ENDs
+ * v * 8 + priority (one event queue per priority), and is dispatched on NVT 0x400 + v. Code that
+ * needs this arithmetic calls these functions; the reference guest keeps its own copy on purpose.
+ */
+export const SPAPR_XIVE_ENDS_PER_VCPU = 8;
+
+/** END index of (vCPU id, priority); the priority is expected in 0..7. */
+export function spaprEndIndex(vcpu: number, priority: number): number {
+  return vcpu * SPAPR_XIVE_ENDS_PER_VCPU + priority;
+}
+
+/** vCPU id owning END `endIdx`. */
+export function spaprEndVcpu(endIdx: number): number {
+  return Math.floor(endIdx / SPAPR_XIVE_ENDS_PER_VCPU);
+}
+
+/** Priority of END `endIdx` within its vCPU's ENDs. */
+export function spaprEndPriority(endIdx: number): number {
+  return endIdx % SPAPR_XIVE_ENDS_PER_VCPU;
+}
+
+/** NVT index of a vCPU id. */
+export function spaprNvtIndex(vcpu: number): number {
+  return SPAPR_XIVE_NVT_BASE + vcpu;
+}
+
+/**
+ * vCPU id of NVT `nvtIdx`, as a signed 32-bit integer: NVTs below the base give negative ids,
+ * which name no vCPU (`>>> 0` gives the unsigned 32-bit value QEMU computes).
+ */
+export function spaprNvtVcpu(nvtIdx: number): number {
+  return (nvtIdx - SPAPR_XIVE_NVT_BASE) | 0;
+}
+
 export const ESB_REGION_NAME = 'xive.esb-emulated';
 export const TIMA_REGION_NAME = 'xive.tima';
 

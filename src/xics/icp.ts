@@ -14,9 +14,18 @@ import { LINE_INT, type CpuLines } from '../ports/lines.ts';
 import type { TraceSink } from '../trace/events.ts';
 import { XiveUsageError } from '../base/errors.ts';
 import { XICS_IPI, type Ics, type XicsFabric } from './ics.ts';
+import { fieldShift, ppcBitMask32 } from '../base/bits.ts';
 
-const XISR_MASK = 0x00ff_ffff;
-const CPPR_MASK = 0xff00_0000;
+// XIRR fields, in IBM bit numbers: CPPR in bits 0-7 (the top byte), XISR in bits 8-31. Every
+// method here is on the delivery path, so fields are read with the mask and its shift constant
+// rather than getField, which would work the shift out on each call (see xive/regs.ts); and
+// through these module-private names, which the engine reads faster than exported ones.
+const CPPR = ppcBitMask32(0, 7);
+const CPPR_SHIFT = fieldShift(CPPR);
+const XISR = ppcBitMask32(8, 31);
+/** The XIRR fields, for other modules. */
+export const XIRR_CPPR = CPPR;
+export const XIRR_XISR = XISR;
 
 /** Saved state of an ICP: what QEMU migrates of it. */
 export interface IcpState {
@@ -63,10 +72,10 @@ export class Icp {
     return this.xirrReg;
   }
   get cppr(): number {
-    return this.xirrReg >>> 24;
+    return (this.xirrReg & CPPR) >>> CPPR_SHIFT;
   }
   get xisr(): number {
-    return this.xirrReg & XISR_MASK;
+    return this.xirrReg & XISR;
   }
   get pendingPriority(): number {
     return this.pp;
@@ -109,8 +118,8 @@ export class Icp {
     this.xirrReg = xirr;
     this.pp = pendingPriority;
     this.mfrrReg = mfrr;
-    this.ownerIcs = this.fabric.icsForIrq(xirr & XISR_MASK);
-    this.setOutput((xirr & XISR_MASK) !== 0);
+    this.ownerIcs = this.fabric.icsForIrq(xirr & XISR);
+    this.setOutput((xirr & XISR) !== 0);
   }
 
   /** A copy of the migrated registers (the owner is derived, not saved). */
@@ -128,8 +137,8 @@ export class Icp {
    * Ties with the pending interrupt lose; a winner displaces the pending source back to its ICS.
    */
   present(ics: Ics, irq: number, priority: number): void {
-    const xisr = this.xirrReg & XISR_MASK;
-    if (priority >= this.xirrReg >>> 24 || (xisr !== 0 && this.pp <= priority)) {
+    const xisr = this.xirrReg & XISR;
+    if (priority >= (this.xirrReg & CPPR) >>> CPPR_SHIFT || (xisr !== 0 && this.pp <= priority)) {
       ics.reject(irq);
       return;
     }
@@ -138,7 +147,7 @@ export class Icp {
       this.ownerIcs.reject(xisr);
       this.ownerIcs = null;
     }
-    this.xirrReg = ((this.xirrReg & CPPR_MASK) | (irq & XISR_MASK)) >>> 0;
+    this.xirrReg = ((this.xirrReg & CPPR) | (irq & XISR)) >>> 0;
     this.ownerIcs = ics;
     this.pp = priority;
     if (this.trace !== null) this.trace.emit({ name: 'xics_icp_raise', xirr: this.xirrReg, pendingPriority: this.pp });
@@ -147,11 +156,11 @@ export class Icp {
 
   /** Presents the IPI unless the pending interrupt is at least as favoured as MFRR. */
   checkIpi(): void {
-    const xisr = this.xirrReg & XISR_MASK;
+    const xisr = this.xirrReg & XISR;
     if (xisr !== 0 && this.pp <= this.mfrrReg) return;
     if (this.trace !== null) this.trace.emit({ name: 'xics_icp_check_ipi', server: this.cpuIndex, mfrr: this.mfrrReg });
     if (xisr !== 0 && this.ownerIcs !== null) this.ownerIcs.reject(xisr);
-    this.xirrReg = ((this.xirrReg & CPPR_MASK) | XICS_IPI) >>> 0;
+    this.xirrReg = ((this.xirrReg & CPPR) | XICS_IPI) >>> 0;
     this.pp = this.mfrrReg;
     this.ownerIcs = null;
     this.setOutput(true);
@@ -159,19 +168,19 @@ export class Icp {
 
   /** IPI check, then a resend of every ICS source (to any server, not only this one). */
   resend(): void {
-    if (this.mfrrReg < this.xirrReg >>> 24) this.checkIpi();
+    if (this.mfrrReg < (this.xirrReg & CPPR) >>> CPPR_SHIFT) this.checkIpi();
     this.fabric.resendSources();
   }
 
   /** H_CPPR. Raising the priority may push the pending source back; lowering it (or an equal write) resends. */
   setCppr(cppr: number): void {
     checkU8(cppr, 'CPPR');
-    const old = this.xirrReg >>> 24;
-    this.xirrReg = ((this.xirrReg & XISR_MASK) | (cppr << 24)) >>> 0;
+    const old = (this.xirrReg & CPPR) >>> CPPR_SHIFT;
+    this.xirrReg = ((this.xirrReg & XISR) | (cppr << CPPR_SHIFT)) >>> 0;
     if (cppr < old) {
-      const xisr = this.xirrReg & XISR_MASK;
+      const xisr = this.xirrReg & XISR;
       if (xisr !== 0 && cppr <= this.pp) {
-        this.xirrReg = (this.xirrReg & CPPR_MASK) >>> 0;
+        this.xirrReg = (this.xirrReg & CPPR) >>> 0;
         this.pp = 0xff;
         this.setOutput(false);
         // A pending IPI is dropped without any reject: MFRR still holds the request.
@@ -180,7 +189,7 @@ export class Icp {
           this.ownerIcs = null;
         }
       }
-    } else if ((this.xirrReg & XISR_MASK) === 0) {
+    } else if ((this.xirrReg & XISR) === 0) {
       this.resend();
     }
   }
@@ -189,7 +198,7 @@ export class Icp {
   setMfrr(mfrr: number): void {
     checkU8(mfrr, 'MFRR');
     this.mfrrReg = mfrr;
-    if (mfrr < this.xirrReg >>> 24) this.checkIpi();
+    if (mfrr < (this.xirrReg & CPPR) >>> CPPR_SHIFT) this.checkIpi();
   }
 
   /**
@@ -199,7 +208,7 @@ export class Icp {
   accept(): number {
     const ret = this.xirrReg;
     this.setOutput(false);
-    this.xirrReg = (this.pp << 24) >>> 0;
+    this.xirrReg = (this.pp << CPPR_SHIFT) >>> 0;
     this.pp = 0xff;
     this.ownerIcs = null;
     if (this.trace !== null) this.trace.emit({ name: 'xics_icp_accept', oldXirr: ret, newXirr: this.xirrReg });
@@ -213,12 +222,12 @@ export class Icp {
    */
   eoi(xirr: number): void {
     if (!isU32(xirr)) throw new XiveUsageError(`EOI value must be a 32-bit unsigned integer, got ${xirr}`);
-    this.xirrReg = ((this.xirrReg & XISR_MASK) | (xirr & CPPR_MASK)) >>> 0;
+    this.xirrReg = ((this.xirrReg & XISR) | (xirr & CPPR)) >>> 0;
     if (this.trace !== null) this.trace.emit({ name: 'xics_icp_eoi', server: this.cpuIndex, xirr, newXirr: this.xirrReg });
-    const irq = xirr & XISR_MASK;
+    const irq = xirr & XISR;
     const ics = this.fabric.icsForIrq(irq);
     if (ics !== null) ics.eoi(irq);
-    if ((this.xirrReg & XISR_MASK) === 0) this.resend();
+    if ((this.xirrReg & XISR) === 0) this.resend();
   }
 
   private setOutput(level: boolean): void {

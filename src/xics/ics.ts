@@ -31,8 +31,11 @@ export const XICS_FLAGS_IRQ_LSI = 0x1;
 export const XICS_FLAGS_IRQ_MSI = 0x2;
 export const XICS_FLAGS_IRQ_MASK = 0x3;
 
-/** What an ICS asks of an ICP (icp.ts): take a presentation attempt. */
-export interface IcpInput {
+/**
+ * What an ICS asks of a presenter (the ICP, icp.ts): a presentation attempt. Named here so that
+ * the ICS and the ICP, which also calls the ICS, do not depend on each other's modules.
+ */
+export interface XicsPresenter {
   present(ics: Ics, irq: number, priority: number): void;
 }
 
@@ -42,7 +45,7 @@ export interface IcpInput {
  */
 export interface XicsFabric {
   /** ICP of the vCPU whose id (server number) is `server`, or null when there is none. */
-  icpByServer(server: number): IcpInput | null;
+  icpByServer(server: number): XicsPresenter | null;
   /** The ICS whose range holds `irq`, or null (IPI, out of range). */
   icsForIrq(irq: number): Ics | null;
   /** RESEND over every ICS (not filtered by server). */

@@ -6,6 +6,7 @@
  * zero or several threads match).
  */
 import * as R from './regs.ts';
+import { getField } from '../base/bits.ts';
 import type { Presenter } from './router.ts';
 import type { ThreadContext } from './tctx.ts';
 import type { TraceSink } from '../trace/events.ts';
@@ -56,7 +57,7 @@ export class XivePresenter implements Presenter {
   update(tctx: ThreadContext): void {
     const old = this.keys.get(tctx);
     const next: CamKeys = {
-      phys: (tctx.regs[R.TM_QW3_WORD2]! & 0x80) !== 0 ? tctx.hwCam() : -1,
+      phys: (tctx.word2(R.TM_QW3_HV_PHYS) & R.TM_QW3W2_VT) !== 0 ? tctx.hwCam() : -1,
       pool: this.ringCam(tctx, R.TM_QW2_HV_POOL, R.TM_QW2W2_VP, R.TM_QW2W2_POOL_CAM),
       os: this.ringCam(tctx, R.TM_QW1_OS, R.TM_QW1W2_VO, R.TM_QW1W2_OS_CAM),
     };
@@ -77,7 +78,7 @@ export class XivePresenter implements Presenter {
 
   private ringCam(tctx: ThreadContext, ring: number, valid: number, mask: number): number {
     const w2 = tctx.word2(ring);
-    return (w2 & valid) !== 0 ? w2 & mask : -1;
+    return (w2 & valid) !== 0 ? getField(mask, w2) : -1;
   }
 
   private add(cam: number, tctx: ThreadContext, ring: number): void {
@@ -115,7 +116,7 @@ export class XivePresenter implements Presenter {
       for (const e of entries) {
         if (e.tctx === tctx && e.ring === R.TM_QW1_OS) {
           const w2 = tctx.word2(R.TM_QW0_USER);
-          if ((w2 & R.TM_QW0W2_VU) !== 0 && logicServ === (w2 & R.TM_QW0W2_LOGIC_SERV)) return R.TM_QW0_USER;
+          if ((w2 & R.TM_QW0W2_VU) !== 0 && logicServ === getField(R.TM_QW0W2_LOGIC_SERV, w2)) return R.TM_QW0_USER;
         }
       }
       return -1;

@@ -1,7 +1,9 @@
 /**
  * XIVE architected layouts (POWER9, XIVE v1): EAS, END, NVT words, thread-context (TIMA) ring
  * offsets and bits, ESB page offsets, PQ values. XIVE documents number bits IBM-style (bit 0 is
- * the MSB); every constant here is the numeric mask of the word as read big-endian.
+ * the MSB); each field is defined once, as the numeric mask of the word read big-endian, built
+ * from those bit numbers (base/bits.ts), and read and written with getField / setField — or, on
+ * the per-interrupt paths, with the mask and its shift constant derived below.
  *
  * Acronyms: EAS = Event Assignment Structure (LISN -> END), END = Event Notification Descriptor
  * (event queue + notification target), NVT = Notification Virtual Target, ESB = Event State
@@ -9,6 +11,17 @@
  * Memory line (NVT identity of a dispatched thread), EQ = event queue, LISN = logical interrupt
  * source number, EISN = effective interrupt source number (the data a guest finds in its EQ).
  */
+import {
+  fieldShift,
+  ppcBit32,
+  ppcBit64Hi,
+  ppcBit64Lo,
+  ppcBit8,
+  ppcBitMask32,
+  ppcBitMask64Hi,
+  ppcBitMask64Lo,
+  ppcBitMask8,
+} from '../base/bits.ts';
 
 // ---- PQ (ESB) state bits ---------------------------------------------------------------------
 export const PQ_Q = 0x1;
@@ -17,7 +30,11 @@ export const PQ_RESET = 0x0; // 00: ready
 export const PQ_OFF = 0x1; // 01: off (masked at the source)
 export const PQ_PENDING = 0x2; // 10
 export const PQ_QUEUED = 0x3; // 11
-/** Source status byte: PQ in bits 0-1, LSI input level in bit 2. */
+/**
+ * Source status byte (the model's own, not architected): PQ in the two low bits, LSI input level
+ * above them.
+ */
+export const SRC_STATUS_PQ = PQ_P | PQ_Q;
 export const SRC_STATUS_ASSERTED = 0x4;
 
 // ---- Source flags ------------------------------------------------------------------------------
@@ -36,79 +53,106 @@ export const ESB_SET_PQ_00 = 0xc00;
 export const ESB_SET_PQ_01 = 0xd00;
 export const ESB_SET_PQ_10 = 0xe00;
 export const ESB_SET_PQ_11 = 0xf00;
+/** The PQ value a SET_PQ load (or a store at 0xC00-0xFFF) sets: bits 8-9 of the page offset. */
+export const ESB_OFFSET_PQ = 0x300;
+export const ESB_OFFSET_PQ_SHIFT = fieldShift(ESB_OFFSET_PQ);
 /** Stores on the management page. */
 export const ESB_STORE_TRIGGER = 0x000; // 0x000-0x3FF
 export const ESB_STORE_EOI = 0x400; // 0x400-0x7FF
 export const ESB_STORE_INJECT = 0x800; // 0x800-0xBFF
 
+// ---- LISN (logical interrupt source number) as the router decodes it -------------------------
+export const LISN_BLOCK = ppcBitMask32(0, 3);
+export const LISN_INDEX = ppcBitMask32(4, 31);
+
 // ---- EAS: one 64-bit word per LISN, kept as two BE 32-bit halves (hi = IBM bits 0-31) --------
-export const EAS_HI_VALID = 0x8000_0000;
-export const EAS_HI_END_BLOCK = 0x0f00_0000;
-export const EAS_HI_END_BLOCK_SHIFT = 24;
-export const EAS_HI_END_INDEX = 0x00ff_ffff;
-export const EAS_LO_MASKED = 0x8000_0000;
-export const EAS_LO_END_DATA = 0x7fff_ffff;
+export const EAS_HI_VALID = ppcBit64Hi(0);
+export const EAS_HI_END_BLOCK = ppcBitMask64Hi(4, 7);
+export const EAS_HI_END_INDEX = ppcBitMask64Hi(8, 31);
+export const EAS_LO_MASKED = ppcBit64Lo(32);
+export const EAS_LO_END_DATA = ppcBitMask64Lo(33, 63);
 export const EAS_BYTES = 8;
 
 // ---- END: 8 x 32-bit BE words ------------------------------------------------------------------
 export const END_WORDS = 8;
 export const END_BYTES = 32;
-export const END_W0_VALID = 0x8000_0000;
-export const END_W0_ENQUEUE = 0x4000_0000;
-export const END_W0_UCOND_NOTIFY = 0x2000_0000;
-export const END_W0_BACKLOG = 0x1000_0000;
-export const END_W0_PRECL_ESC_CTL = 0x0800_0000;
-export const END_W0_ESCALATE_CTL = 0x0400_0000;
-export const END_W0_UNCOND_ESCALATE = 0x0200_0000;
-export const END_W0_SILENT_ESCALATE = 0x0100_0000;
-export const END_W0_QSIZE = 0x000f_0000;
-export const END_W0_QSIZE_SHIFT = 16;
-export const END_W0_SW0 = 0x0000_8000;
+export const END_W0_VALID = ppcBit32(0);
+export const END_W0_ENQUEUE = ppcBit32(1);
+export const END_W0_UCOND_NOTIFY = ppcBit32(2);
+export const END_W0_BACKLOG = ppcBit32(3);
+export const END_W0_PRECL_ESC_CTL = ppcBit32(4);
+export const END_W0_ESCALATE_CTL = ppcBit32(5);
+export const END_W0_UNCOND_ESCALATE = ppcBit32(6);
+export const END_W0_SILENT_ESCALATE = ppcBit32(7);
+/** EQ size code: 2^(QSIZE + 12) bytes, 2^(QSIZE + 10) entries. */
+export const END_W0_QSIZE = ppcBitMask32(12, 15);
+export const END_W0_SW0 = ppcBit32(16);
 export const END_W0_FIRMWARE = END_W0_SW0;
-export const END_W0_HWDEP = 0x0000_00ff;
-export const END_W1_ESN = 0xc000_0000;
-export const END_W1_ESN_SHIFT = 30;
-export const END_W1_ESN_P = 0x8000_0000;
-export const END_W1_ESN_Q = 0x4000_0000;
-export const END_W1_ESE = 0x3000_0000;
-export const END_W1_ESE_SHIFT = 28;
-export const END_W1_ESE_P = 0x2000_0000;
-export const END_W1_ESE_Q = 0x1000_0000;
-export const END_W1_GENERATION = 0x0040_0000;
-export const END_W1_PAGE_OFF = 0x003f_ffff;
-export const END_W2_MIGRATION_REG = 0xf000_0000;
-export const END_W2_OP_DESC_HI = 0x0fff_ffff;
-export const END_W4_ESC_END_BLOCK = 0x0f00_0000;
-export const END_W4_ESC_END_BLOCK_SHIFT = 24;
-export const END_W4_ESC_END_INDEX = 0x00ff_ffff;
-export const END_W5_ESC_END_DATA = 0x7fff_ffff;
-export const END_W6_FORMAT_BIT = 0x0080_0000;
-export const END_W6_NVT_BLOCK = 0x0078_0000;
-export const END_W6_NVT_BLOCK_SHIFT = 19;
-export const END_W6_NVT_INDEX = 0x0007_ffff;
-export const END_W7_F0_IGNORE = 0x8000_0000;
-export const END_W7_F0_BLK_GROUPING = 0x4000_0000;
-export const END_W7_F0_PRIORITY = 0x00ff_0000;
-export const END_W7_F0_PRIORITY_SHIFT = 16;
-export const END_W7_F1_WAKEZ = 0x8000_0000;
-export const END_W7_F1_LOG_SERVER_ID = 0x7fff_ffff;
+export const END_W0_HWDEP = ppcBitMask32(24, 31);
+/** ESn: the notification ESB (P, Q), and ESe: the escalation ESB, each a 2-bit PQ value. */
+export const END_W1_ESN = ppcBitMask32(0, 1);
+export const END_W1_ESN_P = ppcBit32(0);
+export const END_W1_ESN_Q = ppcBit32(1);
+export const END_W1_ESE = ppcBitMask32(2, 3);
+export const END_W1_ESE_P = ppcBit32(2);
+export const END_W1_ESE_Q = ppcBit32(3);
+export const END_W1_GENERATION = ppcBit32(9);
+export const END_W1_PAGE_OFF = ppcBitMask32(10, 31);
+export const END_W2_MIGRATION_REG = ppcBitMask32(0, 3);
+/** EQ address bits 32-59 (its high 28 bits); word 3 holds the low 32 bits. */
+export const END_W2_OP_DESC_HI = ppcBitMask32(4, 31);
+export const END_W4_ESC_END_BLOCK = ppcBitMask32(4, 7);
+export const END_W4_ESC_END_INDEX = ppcBitMask32(8, 31);
+export const END_W5_ESC_END_DATA = ppcBitMask32(1, 31);
+export const END_W6_FORMAT_BIT = ppcBit32(8);
+export const END_W6_NVT_BLOCK = ppcBitMask32(9, 12);
+export const END_W6_NVT_INDEX = ppcBitMask32(13, 31);
+export const END_W7_F0_IGNORE = ppcBit32(0);
+export const END_W7_F0_BLK_GROUPING = ppcBit32(1);
+export const END_W7_F0_PRIORITY = ppcBitMask32(8, 15);
+export const END_W7_F1_WAKEZ = ppcBit32(0);
+export const END_W7_F1_LOG_SERVER_ID = ppcBitMask32(1, 31);
 /** END value after reset: everything 0 but both ESBs "off" (PQ 01). */
 export const END_W1_RESET = END_W1_ESN_Q | END_W1_ESE_Q;
 
+/**
+ * Shifts of the fields the per-interrupt paths (source, router, presenter, thread context, TIMA)
+ * read or write, derived from the masks. getField / setField work out the shift on every call:
+ * JavaScript engines do not fold constants imported from another module, and each call spends
+ * part of the compiler's inlining budget, which measurably slowed the interrupt cycle. Those
+ * paths therefore use the mask with its shift constant; all other code goes through the helpers.
+ * (END_W4_ESC_END_BLOCK_SHIFT serves only the tests that build END words by hand.)
+ */
+export const LISN_BLOCK_SHIFT = fieldShift(LISN_BLOCK);
+export const EAS_HI_END_BLOCK_SHIFT = fieldShift(EAS_HI_END_BLOCK);
+export const END_W0_QSIZE_SHIFT = fieldShift(END_W0_QSIZE);
+export const END_W1_ESN_SHIFT = fieldShift(END_W1_ESN);
+export const END_W1_ESE_SHIFT = fieldShift(END_W1_ESE);
+export const END_W4_ESC_END_BLOCK_SHIFT = fieldShift(END_W4_ESC_END_BLOCK);
+export const END_W6_NVT_BLOCK_SHIFT = fieldShift(END_W6_NVT_BLOCK);
+export const END_W7_F0_PRIORITY_SHIFT = fieldShift(END_W7_F0_PRIORITY);
+
+// ---- Event queue entry (one 32-bit BE word in guest memory) -------------------------------------
+export const EQ_ENTRY_GENERATION = ppcBit32(0);
+export const EQ_ENTRY_GENERATION_SHIFT = fieldShift(EQ_ENTRY_GENERATION);
+export const EQ_ENTRY_DATA = ppcBitMask32(1, 31);
+
 // ---- NVT ---------------------------------------------------------------------------------------
 export const NVT_WORDS = 16;
-export const NVT_W0_VALID = 0x8000_0000;
-export const NVT_W1_EQ_BLOCK = 0xf000_0000;
-export const NVT_W1_EQ_INDEX = 0x0fff_ffff;
-export const NVT_W4_IPB = 0x0000_ff00;
-export const NVT_W4_IPB_SHIFT = 8;
-export const NVT_W8_GRP_VALID = 0x8000_0000;
-/** NVT index bits in a CAM line; 2^19 NVTs per block. */
-export const NVT_SHIFT = 19;
-export const NVT_INDEX_MASK = 0x7ffff;
+export const NVT_W0_VALID = ppcBit32(0);
+export const NVT_W1_EQ_BLOCK = ppcBitMask32(0, 3);
+export const NVT_W1_EQ_INDEX = ppcBitMask32(4, 31);
+export const NVT_W4_IPB = ppcBitMask32(16, 23);
+export const NVT_W8_GRP_VALID = ppcBit32(0);
 
+// ---- CAM line: the NVT identity a thread context answers to (2^19 NVTs per block) ---------------
+export const CAM_NVT_BLOCK = ppcBitMask32(9, 12);
+export const CAM_NVT_BLOCK_SHIFT = fieldShift(CAM_NVT_BLOCK);
+export const CAM_NVT_INDEX = ppcBitMask32(13, 31);
+
+/** CAM line of NVT (blk, idx); on the presenter's per-event path, hence the shift constant. */
 export function camLine(blk: number, idx: number): number {
-  return ((blk & 0xf) << NVT_SHIFT) | (idx & NVT_INDEX_MASK);
+  return ((blk << CAM_NVT_BLOCK_SHIFT) & CAM_NVT_BLOCK) | (idx & CAM_NVT_INDEX);
 }
 
 // ---- Thread interrupt context: 4 rings ("quad-words") x 16 bytes -------------------------------
@@ -132,29 +176,31 @@ export const TM_WORD1 = 0x4;
 export const TM_WORD2 = 0x8;
 export const TM_WORD3 = 0xc;
 /** WORD2 valid bits and CAM fields. */
-export const TM_QW0W2_VU = 0x8000_0000;
-export const TM_QW0W2_LOGIC_SERV = 0x7fff_ffff;
-export const TM_QW1W2_VO = 0x8000_0000;
-export const TM_QW1W2_OS_CAM = 0x00ff_ffff;
-export const TM_QW2W2_VP = 0x8000_0000;
-export const TM_QW2W2_POOL_CAM = 0x00ff_ffff;
-export const TM_QW3W2_VT = 0x8000_0000;
-export const TM_QW3W2_LP = 0x0200_0000;
-export const TM_QW3W2_LE = 0x0100_0000;
-export const TM_QW3W2_T = 0x0000_0001;
-/** NSR bits. */
-export const TM_QW0_NSR_EB = 0x80;
-export const TM_QW1_NSR_EO = 0x80;
-export const TM_QW3_NSR_HE = 0xc0;
-export const TM_QW3_NSR_HE_SHIFT = 6;
+export const TM_QW0W2_VU = ppcBit32(0);
+export const TM_QW0W2_LOGIC_SERV = ppcBitMask32(1, 31);
+export const TM_QW1W2_VO = ppcBit32(0);
+export const TM_QW1W2_OS_CAM = ppcBitMask32(8, 31);
+export const TM_QW2W2_VP = ppcBit32(0);
+export const TM_QW2W2_POOL_CAM = ppcBitMask32(8, 31);
+export const TM_QW3W2_VT = ppcBit32(0);
+export const TM_QW3W2_LP = ppcBit32(6);
+export const TM_QW3W2_LE = ppcBit32(7);
+export const TM_QW3W2_T = ppcBit32(31);
+/** NSR bits (one byte). */
+export const TM_QW0_NSR_EB = ppcBit8(0);
+export const TM_QW1_NSR_EO = ppcBit8(0);
+/** PHYS ring exception field, with its values. */
+export const TM_QW3_NSR_HE = ppcBitMask8(0, 1);
 export const TM_QW3_NSR_HE_NONE = 0;
 export const TM_QW3_NSR_HE_POOL = 1;
 export const TM_QW3_NSR_HE_PHYS = 2;
 export const TM_QW3_NSR_HE_LSI = 3;
-export const TM_QW3_NSR_I = 0x20;
+export const TM_QW3_NSR_I = ppcBit8(2);
 
 // ---- TIMA pages and special operations ----------------------------------------------------------
 export const TM_SHIFT = 16;
+/** Page number field of an offset inside the TIMA region. */
+export const TM_OFFSET_PAGE = 0x3 << TM_SHIFT;
 export const TM_PAGE_HW = 0;
 export const TM_PAGE_HV = 1;
 export const TM_PAGE_OS = 2;

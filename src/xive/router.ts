@@ -8,12 +8,22 @@
  * so a snapshot is a byte copy.
  */
 import * as R from './regs.ts';
+import { getField } from '../base/bits.ts';
 import { pqTrigger, pqTriggerForwards } from './esb.ts';
 import { atomicEnqueue, atomicEsCoalesce } from './atomics.ts';
 import type { GuestMemory } from '../ports/memory.ts';
 import type { TraceSink } from '../trace/events.ts';
 import type { SourceNotifier } from './source.ts';
 import type { StateCodec, StateMismatch } from '../base/state.ts';
+
+// Module-private copies of fields read for every event (the engine reads a module's own
+// constants faster than imported ones; measured on the interrupt cycle). Masks with bit 0 set
+// are kept as signed 32-bit integers, which the engine holds unboxed.
+const LISN_BLOCK = R.LISN_BLOCK | 0;
+const LISN_BLOCK_SHIFT = R.LISN_BLOCK_SHIFT;
+const LISN_INDEX = R.LISN_INDEX;
+const EQ_ENTRY_GENERATION_SHIFT = R.EQ_ENTRY_GENERATION_SHIFT;
+const EQ_ENTRY_DATA = R.EQ_ENTRY_DATA;
 
 /** Result of an NVT lookup (sPAPR has no NVT table: "valid" iff the vCPU exists). */
 export const NVT_MISSING = -1;
@@ -112,13 +122,13 @@ export class XiveRouter implements SourceNotifier {
     return (this.easLo(lisn) & R.EAS_LO_MASKED) !== 0;
   }
   easEndIndex(lisn: number): number {
-    return this.easHi(lisn) & R.EAS_HI_END_INDEX;
+    return getField(R.EAS_HI_END_INDEX, this.easHi(lisn));
   }
   easEndBlock(lisn: number): number {
-    return (this.easHi(lisn) & R.EAS_HI_END_BLOCK) >>> R.EAS_HI_END_BLOCK_SHIFT;
+    return getField(R.EAS_HI_END_BLOCK, this.easHi(lisn));
   }
   easData(lisn: number): number {
-    return this.easLo(lisn) & R.EAS_LO_END_DATA;
+    return getField(R.EAS_LO_END_DATA, this.easLo(lisn));
   }
 
   // ---- END -----------------------------------------------------------------------------------
@@ -144,29 +154,29 @@ export class XiveRouter implements SourceNotifier {
   }
   /** EQ guest address. */
   endQueueAddr(idx: number): number {
-    return (this.endWord(idx, 2) & R.END_W2_OP_DESC_HI) * 0x1_0000_0000 + this.endWord(idx, 3);
+    return getField(R.END_W2_OP_DESC_HI, this.endWord(idx, 2)) * 0x1_0000_0000 + this.endWord(idx, 3);
   }
   endQueueEntries(idx: number): number {
-    return 1 << (((this.endWord(idx, 0) & R.END_W0_QSIZE) >>> R.END_W0_QSIZE_SHIFT) + 10);
+    return 1 << (getField(R.END_W0_QSIZE, this.endWord(idx, 0)) + 10);
   }
   endQueueIndex(idx: number): number {
-    return this.endWord(idx, 1) & R.END_W1_PAGE_OFF;
+    return getField(R.END_W1_PAGE_OFF, this.endWord(idx, 1));
   }
   endGeneration(idx: number): number {
-    return (this.endWord(idx, 1) & R.END_W1_GENERATION) !== 0 ? 1 : 0;
+    return getField(R.END_W1_GENERATION, this.endWord(idx, 1));
   }
   endNvtIndex(idx: number): number {
-    return this.endWord(idx, 6) & R.END_W6_NVT_INDEX;
+    return getField(R.END_W6_NVT_INDEX, this.endWord(idx, 6));
   }
   endPriority(idx: number): number {
-    return (this.endWord(idx, 7) & R.END_W7_F0_PRIORITY) >>> R.END_W7_F0_PRIORITY_SHIFT;
+    return getField(R.END_W7_F0_PRIORITY, this.endWord(idx, 7));
   }
 
   // ---- Event arrival -------------------------------------------------------------------------
   /** Entry point of the sources: an event for `lisn` passed the source's PQ check. */
   notify(lisn: number, pqChecked: boolean): void {
-    const blk = lisn >>> 28;
-    const idx = lisn & 0x0fff_ffff;
+    const blk = (lisn & LISN_BLOCK) >>> LISN_BLOCK_SHIFT;
+    const idx = lisn & LISN_INDEX;
     if (blk !== this.blockId || idx >= this.nrIrqs) {
       this.lisnError('Unknown', lisn);
       return;
@@ -218,7 +228,7 @@ export class XiveRouter implements SourceNotifier {
       const priority = (w7 & R.END_W7_F0_PRIORITY) >>> R.END_W7_F0_PRIORITY_SHIFT;
       if (format === 0 && priority === 0xff) return; // END masked (data already enqueued)
 
-      if ((w0 & R.END_W0_UCOND_NOTIFY) === 0 && !this.esCoalesce(endIdx, R.END_W1_ESN_SHIFT)) return;
+      if ((w0 & R.END_W0_UCOND_NOTIFY) === 0 && !this.esCoalesce(endIdx, R.END_W1_ESN, R.END_W1_ESN_SHIFT)) return;
 
       const nvtBlk = (w6 & R.END_W6_NVT_BLOCK) >>> R.END_W6_NVT_BLOCK_SHIFT;
       const nvtIdx = w6 & R.END_W6_NVT_INDEX;
@@ -257,22 +267,22 @@ export class XiveRouter implements SourceNotifier {
   }
 
   private escalate(endBlk: number, endIdx: number, w0: number): void {
-    if ((w0 & R.END_W0_UNCOND_ESCALATE) === 0 && !this.esCoalesce(endIdx, R.END_W1_ESE_SHIFT)) return;
+    if ((w0 & R.END_W0_UNCOND_ESCALATE) === 0 && !this.esCoalesce(endIdx, R.END_W1_ESE, R.END_W1_ESE_SHIFT)) return;
     const w4 = this.endBits(endIdx, 4);
-    const escBlk = (w4 & R.END_W4_ESC_END_BLOCK) >>> R.END_W4_ESC_END_BLOCK_SHIFT;
-    const escIdx = w4 & R.END_W4_ESC_END_INDEX;
-    const escData = this.endBits(endIdx, 5) & R.END_W5_ESC_END_DATA;
+    const escBlk = getField(R.END_W4_ESC_END_BLOCK, w4);
+    const escIdx = getField(R.END_W4_ESC_END_INDEX, w4);
+    const escData = getField(R.END_W5_ESC_END_DATA, this.endBits(endIdx, 5));
     if (this.trace !== null) this.trace.emit({ name: 'xive_router_end_escalate', endBlk, endIdx, escBlk, escIdx, endData: escData });
     this.endTrigger(escBlk, escIdx, escData);
   }
 
-  /** Trigger function on the ESn (shift 30) or ESe (shift 28) bits; true = forward. */
-  private esCoalesce(endIdx: number, shift: number): boolean {
-    if (this.atomic) return atomicEsCoalesce(this.endWords, endIdx, shift);
+  /** Trigger function on the ESn or ESe field (mask and shift) of word 1; true = forward. */
+  private esCoalesce(endIdx: number, es: number, shift: number): boolean {
+    if (this.atomic) return atomicEsCoalesce(this.endWords, endIdx, es, shift);
     const w1 = this.endBits(endIdx, 1);
-    const pq = (w1 >>> shift) & 3;
+    const pq = (w1 & es) >>> shift;
     const next = pqTrigger(pq);
-    if (next !== pq) this.setEndWord(endIdx, 1, (w1 & ~(3 << shift)) | (next << shift));
+    if (next !== pq) this.setEndWord(endIdx, 1, (w1 & ~es) | (next << shift));
     return pqTriggerForwards(pq);
   }
 
@@ -292,7 +302,7 @@ export class XiveRouter implements SourceNotifier {
     const gen = (w1 & R.END_W1_GENERATION) !== 0 ? 1 : 0;
     // Queue address (word 2 high bits, word 3) as endQueueAddr computes it.
     const addr = (e.getInt32(at + 8, false) & R.END_W2_OP_DESC_HI) * 0x1_0000_0000 + e.getUint32(at + 12, false) + 4 * index;
-    const word = (gen << 31) | (data & 0x7fff_ffff);
+    const word = (gen << EQ_ENTRY_GENERATION_SHIFT) | (data & EQ_ENTRY_DATA);
     if (!this.memory.write32(addr, this.memory.signedWrite32 === true ? word : word >>> 0)) {
       this.enqueueFailed(addr);
       return;

@@ -4,18 +4,22 @@
  * inspects its interrupts. Events let through by the PQ logic are forwarded to the notifier
  * (the router) as (lisn, pqChecked).
  */
-import {
-  ESB_64K_2PAGE,
-  PQ_OFF,
-  SRC_FLAG_PQ_DISABLE,
-  SRC_FLAG_STORE_EOI,
-  SRC_STATUS_ASSERTED,
-} from './regs.ts';
+import * as R from './regs.ts';
+import { ESB_64K_2PAGE, PQ_OFF, SRC_FLAG_PQ_DISABLE, SRC_FLAG_STORE_EOI, SRC_STATUS_ASSERTED } from './regs.ts';
 import { pqEoi, pqEoiForwards, pqTrigger, pqTriggerForwards } from './esb.ts';
 import { atomicLsiAssert, atomicLsiDeassert, atomicPqTrigger, atomicSetPq, atomicSourceEoi } from './atomics.ts';
 import type { TraceSink } from '../trace/events.ts';
 import type { StateCodec, StateMismatch } from '../base/state.ts';
 import { u64 } from '../base/u64.ts';
+
+// Module-private copies of the fields and values read on every ESB access: the engine reads a
+// module's own constants faster than imported ones (measured on the interrupt cycle).
+const SRC_STATUS_PQ = R.SRC_STATUS_PQ;
+const PQ_RESET = R.PQ_RESET;
+const PQ_PENDING = R.PQ_PENDING;
+const PQ_QUEUED = R.PQ_QUEUED;
+const ESB_OFFSET_PQ = R.ESB_OFFSET_PQ;
+const ESB_OFFSET_PQ_SHIFT = R.ESB_OFFSET_PQ_SHIFT;
 
 /** Saved state of the source block: one status byte per source and the LSI map. */
 export interface XiveSourceState {
@@ -110,28 +114,30 @@ export class XiveSource {
   }
 
   getPq(srcno: number): number {
-    return this.status[srcno]! & 3;
+    return this.status[srcno]! & SRC_STATUS_PQ;
   }
 
   /** Sets PQ and returns the old value (never forwards). */
   setPq(srcno: number, pq: number): number {
     if (this.atomic) return atomicSetPq(this.status, srcno, pq);
     const s = this.status[srcno]!;
-    this.status[srcno] = (s & ~3) | (pq & 3);
-    return s & 3;
+    this.status[srcno] = (s & ~SRC_STATUS_PQ) | (pq & SRC_STATUS_PQ);
+    return s & SRC_STATUS_PQ;
   }
 
   /** Generic ESB trigger; returns true when the event must be forwarded. */
   private trigger(srcno: number): boolean {
     if (this.atomic) return atomicPqTrigger(this.status, srcno);
-    const old = this.status[srcno]! & 3;
-    this.status[srcno] = (this.status[srcno]! & ~3) | pqTrigger(old);
+    const s = this.status[srcno]!;
+    const old = s & SRC_STATUS_PQ;
+    this.status[srcno] = (s & ~SRC_STATUS_PQ) | pqTrigger(old);
     return pqTriggerForwards(old);
   }
 
   private esbEoi(srcno: number): boolean {
-    const old = this.status[srcno]! & 3;
-    this.status[srcno] = (this.status[srcno]! & ~3) | pqEoi(old);
+    const s = this.status[srcno]!;
+    const old = s & SRC_STATUS_PQ;
+    this.status[srcno] = (s & ~SRC_STATUS_PQ) | pqEoi(old);
     return pqEoiForwards(old);
   }
 
@@ -143,7 +149,7 @@ export class XiveSource {
   private esbTrigger(srcno: number): boolean {
     if (this.pqDisabled(srcno)) return true;
     const fwd = this.trigger(srcno);
-    if (this.isLsi(srcno) && (this.status[srcno]! & 3) === 3) this.queuedOnLsi(srcno);
+    if (this.isLsi(srcno) && (this.status[srcno]! & SRC_STATUS_PQ) === PQ_QUEUED) this.queuedOnLsi(srcno);
     return fwd;
   }
 
@@ -163,8 +169,8 @@ export class XiveSource {
     let fwd = this.esbEoi(srcno);
     if (this.isLsi(srcno) && (this.status[srcno]! & SRC_STATUS_ASSERTED) !== 0) {
       // Re-presenting an asserted LSI only happens from the ready state, as on input.
-      if ((this.status[srcno]! & 3) === 0) {
-        this.status[srcno] = (this.status[srcno]! & ~3) | 2;
+      if ((this.status[srcno]! & SRC_STATUS_PQ) === PQ_RESET) {
+        this.status[srcno] = (this.status[srcno]! & ~SRC_STATUS_PQ) | PQ_PENDING;
         fwd = true;
       } else {
         fwd = false;
@@ -187,8 +193,8 @@ export class XiveSource {
       }
       if (level) {
         this.status[srcno]! |= SRC_STATUS_ASSERTED;
-        if ((this.status[srcno]! & 3) === 0) {
-          this.status[srcno] = (this.status[srcno]! & ~3) | 2;
+        if ((this.status[srcno]! & SRC_STATUS_PQ) === PQ_RESET) {
+          this.status[srcno] = (this.status[srcno]! & ~SRC_STATUS_PQ) | PQ_PENDING;
           this.forward(srcno);
         }
       } else {
@@ -229,9 +235,9 @@ export class XiveSource {
       ret = this.eoi(srcno) ? 1 : 0;
       if (ret) this.forward(srcno);
     } else if (off < 0xc00) {
-      ret = this.status[srcno]! & 3;
+      ret = this.status[srcno]! & SRC_STATUS_PQ;
     } else {
-      ret = this.setPq(srcno, (off >>> 8) & 3);
+      ret = this.setPq(srcno, (off & ESB_OFFSET_PQ) >>> ESB_OFFSET_PQ_SHIFT);
     }
     if (this.trace !== null) this.traceLoad(srcno, inPage, ret);
     return ret;
@@ -269,7 +275,7 @@ export class XiveSource {
     } else if (off < 0xc00) {
       fwd = true; // inject: forward whatever the PQ state
     } else {
-      this.setPq(srcno, (off >>> 8) & 3);
+      this.setPq(srcno, (off & ESB_OFFSET_PQ) >>> ESB_OFFSET_PQ_SHIFT);
     }
     if (fwd) this.forward(srcno);
   }

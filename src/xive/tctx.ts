@@ -6,6 +6,7 @@
  * presenter: IPB update, notify (raise the CPU line), accept (ACK) and CPPR changes.
  */
 import * as R from './regs.ts';
+import { setField } from '../base/bits.ts';
 import { LINE_HINT, LINE_INT, type CpuLines } from '../ports/lines.ts';
 import type { TraceSink } from '../trace/events.ts';
 import { lockWord, unlockWord } from './atomics.ts';
@@ -112,7 +113,8 @@ export class ThreadContext {
       if (ring === R.TM_QW1_OS) {
         r[ring + R.TM_NSR]! |= R.TM_QW1_NSR_EO;
       } else if (ring === R.TM_QW3_HV_PHYS) {
-        r[ring + R.TM_NSR]! |= R.TM_QW3_NSR_HE_PHYS << R.TM_QW3_NSR_HE_SHIFT;
+        // ORed in, as QEMU does: an HE value already there (a raw store can put one) is kept.
+        r[ring + R.TM_NSR]! |= setField(R.TM_QW3_NSR_HE, 0, R.TM_QW3_NSR_HE_PHYS);
       } else {
         // QEMU 7.2 aborts here (USER/POOL notification is not implemented); keep the IPB only.
         this.onUnsupported?.(`XIVE: notification on ring 0x${ring.toString(16)} of CPU ${this.cpuIndex} is not supported`);
