@@ -10,6 +10,7 @@ export * from './spapr/hcall.ts';
 export * from './spapr/irq-map.ts';
 export * from './spapr/cas.ts';
 export { SpaprXive, SPAPR_XIVE_VC_BASE, SPAPR_XIVE_TM_BASE, SPAPR_XIVE_NVT_BASE } from './spapr/spapr-xive.ts';
+export { spaprEndIndex, spaprEndVcpu, spaprEndPriority, spaprNvtIndex, spaprNvtVcpu } from './spapr/xive-layout.ts';
 export { xiveHcall, isXiveHcall } from './spapr/xive-hcalls.ts';
 export { SpaprMachine, DEFAULT_RAM_SIZE, type MachineOptions } from './spapr/machine.ts';
 export { SparseGuestMemory, type GuestMemory } from './ports/memory.ts';

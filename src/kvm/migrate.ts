@@ -20,6 +20,7 @@
  *
  * ICS/ICP, EAS, EQ, PQ, ESB, VP: see uapi.ts and xive-device.ts.
  */
+import { spaprEndPriority, spaprEndVcpu } from '../spapr/xive-layout.ts';
 import * as U from './uapi.ts';
 import * as R from '../xive/regs.ts';
 import { XiveUsageError } from '../base/errors.ts';
@@ -144,8 +145,8 @@ export function xiveSave(vm: KvmVm, dev: KvmDevice, pq: ReadonlyMap<number, numb
   for (const lisn of validSources(vm)) {
     const endIdx = r.easEndIndex(lisn);
     const config =
-      (BigInt(endIdx & 7) << U.KVM_XIVE_SOURCE_PRIORITY_SHIFT) |
-      (BigInt(endIdx >>> 3) << U.KVM_XIVE_SOURCE_SERVER_SHIFT) |
+      (BigInt(spaprEndPriority(endIdx)) << U.KVM_XIVE_SOURCE_PRIORITY_SHIFT) |
+      (BigInt(spaprEndVcpu(endIdx)) << U.KVM_XIVE_SOURCE_SERVER_SHIFT) |
       (r.easMasked(lisn) ? U.KVM_XIVE_SOURCE_MASKED_MASK : 0n) |
       (BigInt(r.easData(lisn)) << U.KVM_XIVE_SOURCE_EISN_SHIFT);
     out.sources.push({ lisn, lsi: x.source.isLsi(lisn), asserted: x.source.isAsserted(lisn), config, pq: pq.get(lisn) ?? x.source.getPq(lisn) });

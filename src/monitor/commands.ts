@@ -12,6 +12,7 @@ import type { TraceEvent, TraceSink } from '../trace/events.ts';
 import { XiveUsageError } from '../base/errors.ts';
 import { SPAPR_XIRQ_BASE, SPAPR_NR_XIRQS } from '../spapr/irq-map.ts';
 import { LINE_HINT, LINE_INT } from '../ports/lines.ts';
+import { spaprNvtVcpu } from '../spapr/xive-layout.ts';
 
 /**
  * Counts of interrupt activity per LISN and per vCPU, fed by the machine's trace events; the
@@ -44,7 +45,7 @@ export class IrqStats implements TraceSink {
         this.bump(this.presented, ev.server);
         break;
       case 'xive_presenter_notify':
-        this.bump(this.presented, ev.nvtIdx - 0x400);
+        this.bump(this.presented, spaprNvtVcpu(ev.nvtIdx));
         break;
       case 'xics_icp_raise':
         break;

@@ -12,7 +12,7 @@
  */
 import { SpaprMachine } from '../spapr/machine.ts';
 import { SPAPR_IRQ_NR_IPIS, SPAPR_MAX_CPUS } from '../spapr/irq-map.ts';
-import { SPAPR_XIVE_NVT_BASE } from '../spapr/spapr-xive.ts';
+import { spaprNvtVcpu } from '../spapr/xive-layout.ts';
 import type { IcMode } from '../spapr/cas.ts';
 import { OV5_XIVE_EXPLOIT } from '../spapr/cas.ts';
 import { TraceBuffer, type TraceEvent, type TraceSink } from '../trace/events.ts';
@@ -329,7 +329,7 @@ export class TraceReplay {
       const ev = p.event;
       let id = -1;
       if ('target' in ev) id = typeof ev.target === 'bigint' ? Number(ev.target & 0xffff_ffffn) : ev.target;
-      else if (ev.name === 'xive_presenter_notify') id = ev.nvtIdx - SPAPR_XIVE_NVT_BASE;
+      else if (ev.name === 'xive_presenter_notify') id = spaprNvtVcpu(ev.nvtIdx);
       else if (ev.name === 'xics_icp_check_ipi' || ev.name === 'xics_icp_eoi' || ev.name === 'xics_icp_irq') id = ev.server;
       if (id >= this.opts.smp && id < this.maxCpus && !this.machine.hasCpu(id)) {
         this.machine.plugCpu(id);

@@ -12,6 +12,7 @@
 import * as R from '../xive/regs.ts';
 import type { MachineOptions } from './machine.ts';
 import { XiveUsageError } from '../base/errors.ts';
+import { SPAPR_XIVE_ENDS_PER_VCPU } from './xive-layout.ts';
 
 export type XiveBuffers = NonNullable<MachineOptions['xiveBuffers']>;
 
@@ -33,7 +34,7 @@ export function allocateSharedTables(nrIrqs: number, nrServers: number): SharedX
   if (!sharedMemoryAvailable()) throw new XiveUsageError('SharedArrayBuffer is not available here (browsers need cross-origin isolation)');
   return {
     eas: new SharedArrayBuffer(nrIrqs * R.EAS_BYTES),
-    ends: new SharedArrayBuffer(nrServers * 8 * R.END_BYTES),
+    ends: new SharedArrayBuffer(nrServers * SPAPR_XIVE_ENDS_PER_VCPU * R.END_BYTES),
     status: new Uint8Array(new SharedArrayBuffer(nrIrqs)),
     lsiMap: new Uint32Array(new SharedArrayBuffer(((nrIrqs + 31) >>> 5) * 4)),
     tctx: new Uint8Array(new SharedArrayBuffer(nrServers * R.TCTX_BYTES)),

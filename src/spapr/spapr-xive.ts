@@ -32,7 +32,9 @@ import {
   MMIO_OK,
   SPAPR_XIVE_BLOCK_ID,
   SPAPR_XIVE_HV_PRIO,
-  SPAPR_XIVE_NVT_BASE,
+  SPAPR_XIVE_ENDS_PER_VCPU,
+  spaprNvtIndex,
+  spaprNvtVcpu,
   SPAPR_XIVE_TM_BASE,
   SPAPR_XIVE_VC_BASE,
   TIMA_REGION_NAME,
@@ -139,7 +141,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
   constructor(opts: SpaprXiveOptions) {
     this.nrIrqs = opts.nrIrqs;
     this.nrServers = opts.nrServers;
-    this.nrEnds = opts.nrServers * 8;
+    this.nrEnds = opts.nrServers * SPAPR_XIVE_ENDS_PER_VCPU;
     this.esbBytes = this.nrIrqs * 2 ** this.esbShift;
     this.esbPerByte = 1 / 2 ** this.esbShift;
     this.esbEnd = this.vcBase + this.esbBytes;
@@ -223,7 +225,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
   /** CPU reset: context reset, then the OS CAM line of the vCPU's NVT is pushed. */
   resetCpu(t: ThreadContext): void {
     t.reset();
-    t.setWord2(R.TM_QW1_OS, R.TM_QW1W2_VO | R.camLine(SPAPR_XIVE_BLOCK_ID, SPAPR_XIVE_NVT_BASE + t.pir));
+    t.setWord2(R.TM_QW1_OS, R.TM_QW1W2_VO | R.camLine(SPAPR_XIVE_BLOCK_ID, spaprNvtIndex(t.pir)));
     this.presenter.update(t);
   }
 
@@ -233,7 +235,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
 
   // ---- NVT store (sPAPR: no table, an NVT exists iff its vCPU does) ---------------------------
   lookup(_blk: number, idx: number): number {
-    return this.hasCpu(((idx - SPAPR_XIVE_NVT_BASE) >>> 0) & 0xffff_ffff) ? NVT_VALID : NVT_MISSING;
+    return this.hasCpu(spaprNvtVcpu(idx) >>> 0) ? NVT_VALID : NVT_MISSING;
   }
 
   backlog(blk: number, idx: number, _ipb: number): void {

@@ -9,7 +9,7 @@ import type { GuestMemory } from '../ports/memory.ts';
 import type { XiveSource } from '../xive/source.ts';
 import type { XiveRouter } from '../xive/router.ts';
 import type { ThreadContext } from '../xive/tctx.ts';
-import { SPAPR_XIVE_NVT_BASE } from './xive-layout.ts';
+import { spaprNvtVcpu } from './xive-layout.ts';
 import { SPAPR_XIRQ_BASE } from './irq-map.ts';
 import { pqText, type IntcView, type IntcViewOptions, type QueueEntryView, type RingView, type RouteView } from './intc-view.ts';
 
@@ -69,7 +69,7 @@ export function xiveView(x: XiveViewParts, mem: GuestMemory, opts: IntcViewOptio
         endBlock: r.easEndBlock(lisn),
         endIndex,
         endValid,
-        vcpu: endValid ? ((r.endNvtIndex(endIndex) - SPAPR_XIVE_NVT_BASE) | 0) : null,
+        vcpu: endValid ? spaprNvtVcpu(r.endNvtIndex(endIndex)) : null,
         priority: endValid ? r.endPriority(endIndex) : null,
       };
     }
@@ -109,7 +109,7 @@ export function xiveView(x: XiveViewParts, mem: GuestMemory, opts: IntcViewOptio
     }
     view.queues.push({
       end: e,
-      vcpu: (r.endNvtIndex(e) - SPAPR_XIVE_NVT_BASE) | 0,
+      vcpu: spaprNvtVcpu(r.endNvtIndex(e)),
       priority: r.endPriority(e),
       addr,
       entries,

@@ -9,6 +9,7 @@
  * have no clock, so the time axis is the event order: one event = one microsecond.
  */
 import type { TraceEvent, TraceSink } from '../trace/events.ts';
+import { spaprNvtVcpu } from '../spapr/xive-layout.ts';
 
 interface ChromeEvent {
   name: string;
@@ -79,7 +80,7 @@ export class PerfettoSink implements TraceSink {
         this.instant(`IRQ 0x${ev.nr.toString(16)}`, SOURCES_TID, { irq: ev.nr });
         break;
       case 'xive_presenter_notify': {
-        const cpu = ev.nvtIdx - 0x400;
+        const cpu = spaprNvtVcpu(ev.nvtIdx);
         if (cpu >= 0) this.counter(cpu, +1);
         break;
       }

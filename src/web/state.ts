@@ -18,7 +18,7 @@
  * ICP/ICS = XICS presentation/source controllers, XIRR/XISR/PP/MFRR = ICP registers.
  */
 import type { SpaprMachine } from '../spapr/machine.ts';
-import { SPAPR_XIVE_NVT_BASE } from '../spapr/spapr-xive.ts';
+import { spaprNvtVcpu } from '../spapr/xive-layout.ts';
 import type { CpuStateView, QueueStateView, SourceStateView } from '../spapr/intc-view.ts';
 import type { TraceEvent, TraceSink } from '../trace/events.ts';
 import type { XiveGuest } from '../guest/ops-xive.ts';
@@ -50,7 +50,7 @@ export class LiveCounters implements TraceSink {
         if (Number(ev.addr & 0x1ffffn) < 0x10000) bump(this.triggers, ev.srcno);
         break;
       case 'xive_presenter_notify':
-        bump(this.presented, ev.nvtIdx - SPAPR_XIVE_NVT_BASE);
+        bump(this.presented, spaprNvtVcpu(ev.nvtIdx));
         break;
       case 'xive_tctx_accept':
         bump(this.accepted, ev.target);
