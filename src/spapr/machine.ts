@@ -18,7 +18,7 @@ import { LINE_HINT, LINE_INT, LineState, type CpuLines } from '../ports/lines.ts
 import type { StateMismatch } from '../base/state.ts';
 import type { ConfigState, SpaprState } from './machine-state.ts';
 import { ManualClock, type Clock } from '../ports/clock.ts';
-import type { TraceSink } from '../trace/events.ts';
+import { Tracer, type TraceSink } from '../trace/events.ts';
 import { XiveUsageError } from '../base/errors.ts';
 
 export interface MachineOptions {
@@ -83,7 +83,8 @@ export class SpaprMachine {
   halted: string | null = null;
   /** The controller the guest talks to. */
   private active: SpaprIntc;
-  private traceSink: TraceSink | null;
+  /** The one trace sink and guest-error reporter of every block of the machine. */
+  readonly tracer: Tracer;
   /** High 32 bits of the last 8-byte MMIO load. */
   mmioHi = 0;
   private readonly scratch = new Uint32Array(2);
@@ -110,7 +111,7 @@ export class SpaprMachine {
     this.memory = opts.memory ?? new SparseGuestMemory(opts.ramSize ?? DEFAULT_RAM_SIZE);
     this.lines = opts.lines ?? new LineState();
     this.clock = opts.clock ?? new ManualClock();
-    this.traceSink = opts.trace ?? null;
+    this.tracer = new Tracer(opts.trace ?? null);
     const platform: IntcPlatform = {
       memory: this.memory,
       isActive: (intc) => intc === this.active,
@@ -118,14 +119,14 @@ export class SpaprMachine {
       hostTicks: () => this.clock.hostTicks(),
     };
     const backends = IC_MODE_BACKENDS[icMode];
-    this.xics = backends.includes('xics') ? new SpaprXics(this.lines, this.traceSink, platform, nrXirqs) : null;
+    this.xics = backends.includes('xics') ? new SpaprXics(this.lines, this.tracer, platform, nrXirqs) : null;
     this.xive = backends.includes('xive')
       ? new SpaprXive({
           nrIrqs: SPAPR_IRQ_NR_IPIS + nrXirqs,
           nrServers: maxCpus,
           memory: this.memory,
           lines: this.lines,
-          trace: this.traceSink,
+          tracer: this.tracer,
           platform,
           buffers: opts.xiveBuffers,
         })
@@ -160,13 +161,11 @@ export class SpaprMachine {
   }
 
   get trace(): TraceSink | null {
-    return this.traceSink;
+    return this.tracer.sink;
   }
 
   setTrace(sink: TraceSink | null): void {
-    this.traceSink = sink;
-    this.xive?.setTrace(sink);
-    this.xics?.setTrace(sink);
+    this.tracer.sink = sink;
   }
 
   /** The controller the guest currently talks to. */
@@ -374,7 +373,7 @@ export class SpaprMachine {
     for (let i = 0; i < Math.min(args.length, H.HCALL_REGS); i++) regs[i] = BigInt.asUintN(64, args[i]!);
     if (problemState) return { ret: H.H_PRIVILEGE, regs };
     for (const b of this.intcs) if (b.handlesHcall(opcode)) return { ret: b.hcall(vcpuId, opcode, regs), regs };
-    this.traceSink?.emit({ name: 'guest_error', message: `Unimplemented SPAPR hcall 0x${(opcode >>> 0).toString(16)}` });
+    this.tracer.guestError(`Unimplemented SPAPR hcall 0x${(opcode >>> 0).toString(16)}`);
     return { ret: H.H_FUNCTION, regs };
   }
 

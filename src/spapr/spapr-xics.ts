@@ -11,7 +11,7 @@ import { perCpuCodec, type PerCpu, type StateMismatch } from '../base/state.ts';
 import { isXicsHcall, xicsHcall, xicsRtas, XICS_RTAS_TOKENS, type XicsHcallContext } from './xics-hcalls.ts';
 import { xicsPicLines } from '../xics/info-pic.ts';
 import { LINE_INT, type CpuLines } from '../ports/lines.ts';
-import type { TraceSink } from '../trace/events.ts';
+import { Tracer, type TraceSink } from '../trace/events.ts';
 import { XiveUsageError } from '../base/errors.ts';
 import { INTC_TRACE_PREFIXES, type IntcPlatform, type IntcStateSpec, type SectionStates, type SpaprIntc } from './intc.ts';
 import { propEmpty, propString, propU32, type DeviceTree } from './fdt.ts';
@@ -46,7 +46,8 @@ export class SpaprXics implements SpaprIntc {
   /** ICPs in CPU (plug) order. */
   readonly icps: Icp[] = [];
   private readonly byCpu = new Map<number, Icp>();
-  private traceSink: TraceSink | null = null;
+  /** Trace sink and guest-error reporter of the ICS and every ICP. */
+  readonly tracer: Tracer;
   private readonly ctx: XicsHcallContext;
 
   /**
@@ -55,25 +56,23 @@ export class SpaprXics implements SpaprIntc {
    */
   constructor(
     private readonly lines: CpuLines | null,
-    trace: TraceSink | null = null,
+    trace: TraceSink | Tracer | null = null,
     platform?: IntcPlatform,
     nrIrqs = XICS_NR_IRQS,
   ) {
+    this.tracer = trace instanceof Tracer ? trace : new Tracer(trace);
     this.ics = new Ics(this.fabric, XICS_IRQ_BASE, nrIrqs);
+    this.ics.tracer = this.tracer;
     this.fabric.ics = this.ics;
-    this.ics.onUnsupported = (m) => this.diag(m);
-    this.setTrace(trace);
     this.ctx = this.hcallContext(platform === undefined ? () => true : () => platform.isActive(this), platform === undefined ? () => 0n : () => platform.hostTicks());
   }
 
   get trace(): TraceSink | null {
-    return this.traceSink;
+    return this.tracer.sink;
   }
 
   setTrace(sink: TraceSink | null): void {
-    this.traceSink = sink;
-    this.ics.trace = sink;
-    for (const icp of this.icps) icp.trace = sink;
+    this.tracer.sink = sink;
   }
 
   cpuCreate(vcpuId: number, cpuIndex: number): void {
@@ -87,7 +86,7 @@ export class SpaprXics implements SpaprIntc {
   addCpu(vcpuId: number, cpuIndex = vcpuId): Icp {
     if (this.byCpu.has(cpuIndex)) throw new XiveUsageError(`vCPU ${cpuIndex} already has an ICP`);
     const icp = new Icp(cpuIndex, vcpuId, this.fabric, this.lines);
-    icp.trace = this.traceSink;
+    icp.tracer = this.tracer;
     this.fabric.addIcp(icp);
     this.icps.push(icp);
     this.byCpu.set(cpuIndex, icp);
@@ -227,6 +226,6 @@ export class SpaprXics implements SpaprIntc {
   }
 
   diag(message: string): void {
-    this.traceSink?.emit({ name: 'guest_error', message });
+    this.tracer.guestError(message);
   }
 }

@@ -15,7 +15,7 @@ import { perCpuCodec, type PerCpu, type StateMismatch } from '../base/state.ts';
 import { Tima } from '../xive/tima.ts';
 import type { GuestMemory } from '../ports/memory.ts';
 import type { CpuLines } from '../ports/lines.ts';
-import type { TraceSink } from '../trace/events.ts';
+import { Tracer, type TraceSink } from '../trace/events.ts';
 import { XiveUsageError } from '../base/errors.ts';
 import { INTC_TRACE_PREFIXES, type IntcPlatform, type IntcStateSpec, type SectionStates, type SpaprIntc } from './intc.ts';
 import { isXiveHcall, xiveHcall, type XiveHcallContext } from './xive-hcalls.ts';
@@ -80,6 +80,8 @@ export interface SpaprXiveOptions {
   memory: GuestMemory;
   lines: CpuLines | null;
   trace?: TraceSink | null;
+  /** The machine's tracer, shared with its other controller; a new one over `trace` otherwise. */
+  tracer?: Tracer;
   /**
    * The machine around the controller, for the hcalls. Without one the controller stands alone:
    * XIVE counts as negotiated and as active.
@@ -125,7 +127,8 @@ export class SpaprXive implements NvtStore, SpaprIntc {
   readonly tctxRegs: Uint8Array;
   /** Whether the ESB and TIMA MMIO regions are mapped (XIVE is the active controller). */
   mmioEnabled = false;
-  private traceSink: TraceSink | null = null;
+  /** Trace sink and guest-error reporter of every block of the controller. */
+  readonly tracer: Tracer;
   private readonly lines: CpuLines | null;
   private readonly locks: Int32Array | null;
   /** Size of the ESB region (fixed: the number of sources and the page size never change). */
@@ -163,22 +166,21 @@ export class SpaprXive implements NvtStore, SpaprIntc {
       camChanged: (t) => this.presenter.update(t),
       takeNvtIpb: () => 0, // sPAPR keeps no NVT table: nothing was saved
     });
-    this.setTrace(opts.trace ?? null);
+    this.tracer = opts.tracer ?? new Tracer(opts.trace ?? null);
+    this.source.tracer = this.tracer;
+    this.router.tracer = this.tracer;
+    this.presenter.tracer = this.tracer;
+    this.tima.tracer = this.tracer;
     const platform = opts.platform;
     this.hcallCtx = { xive: this, memory: opts.memory, xiveNegotiated: platform === undefined ? () => true : () => platform.xiveNegotiated() };
   }
 
   get trace(): TraceSink | null {
-    return this.traceSink;
+    return this.tracer.sink;
   }
 
   setTrace(sink: TraceSink | null): void {
-    this.traceSink = sink;
-    this.source.trace = sink;
-    this.router.trace = sink;
-    this.presenter.trace = sink;
-    this.tima.trace = sink;
-    for (const t of this.cpus) t.trace = sink;
+    this.tracer.sink = sink;
   }
 
   // ---- vCPUs ---------------------------------------------------------------------------------
@@ -211,8 +213,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     if (this.tctxById[vcpuId] !== undefined) throw new XiveUsageError(`vCPU ${vcpuId} already exists; pick a free id`);
     const regs = this.tctxRegs.subarray(vcpuId * R.TCTX_BYTES, (vcpuId + 1) * R.TCTX_BYTES);
     const t = new ThreadContext(cpuIndex, vcpuId, this.lines, regs);
-    t.trace = this.traceSink;
-    t.onUnsupported = (m) => this.diag(m);
+    t.tracer = this.tracer;
     if (this.locks !== null) {
       t.locks = this.locks;
       t.lockIndex = vcpuId;
@@ -247,7 +248,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
   /** Returns false (QEMU: -EBUSY, "IRQ %d is not free") when the LISN is already claimed. */
   claim(lisn: number, lsi: boolean): boolean {
     this.checkLisn(lisn);
-    this.traceSink?.emit({ name: 'spapr_xive_claim_irq', lisn, lsi });
+    this.tracer.sink?.emit({ name: 'spapr_xive_claim_irq', lisn, lsi });
     if (this.router.easValid(lisn)) return false;
     this.router.setEas(lisn, this.router.easHi(lisn) | R.EAS_HI_VALID, this.router.easLo(lisn) | R.EAS_LO_MASKED);
     if (lsi) this.source.setLsi(lisn, true);
@@ -269,13 +270,13 @@ export class SpaprXive implements NvtStore, SpaprIntc {
 
   free(lisn: number): void {
     this.checkLisn(lisn);
-    this.traceSink?.emit({ name: 'spapr_xive_free_irq', lisn });
+    this.tracer.sink?.emit({ name: 'spapr_xive_free_irq', lisn });
     this.router.setEas(lisn, this.router.easHi(lisn) & ~R.EAS_HI_VALID, this.router.easLo(lisn));
   }
 
   setIrq(lisn: number, level: boolean): void {
     this.checkLisn(lisn);
-    this.traceSink?.emit({ name: 'spapr_xive_set_irq', lisn, val: level ? 1 : 0 });
+    this.tracer.sink?.emit({ name: 'spapr_xive_set_irq', lisn, val: level ? 1 : 0 });
     this.source.setIrq(lisn, level);
   }
 
@@ -522,7 +523,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
   }
 
   diag(message: string): void {
-    this.traceSink?.emit({ name: 'guest_error', message });
+    this.tracer.sink?.emit({ name: 'guest_error', message });
   }
 }
 

@@ -80,3 +80,20 @@ export class TraceBuffer implements TraceSink {
     this.events.length = 0;
   }
 }
+
+/**
+ * Where every block of one machine reports: its trace sink (null when nobody listens, and then no
+ * event object is even built) and the errors a guest makes. All the blocks of a machine hold the
+ * same Tracer, so plugging or unplugging a sink is one assignment they all see.
+ */
+export class Tracer {
+  constructor(public sink: TraceSink | null = null) {}
+
+  /**
+   * The guest did something the hardware refuses, ignores or cannot do (QEMU logs these as guest
+   * errors): reported as a `guest_error` event, never as an exception.
+   */
+  guestError(message: string): void {
+    if (this.sink !== null) this.sink.emit({ name: 'guest_error', message });
+  }
+}

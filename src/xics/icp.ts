@@ -11,7 +11,7 @@
  */
 import type { StateCodec } from '../base/state.ts';
 import { LINE_INT, type CpuLines } from '../ports/lines.ts';
-import type { TraceSink } from '../trace/events.ts';
+import { Tracer } from '../trace/events.ts';
 import { XiveUsageError } from '../base/errors.ts';
 import { XICS_IPI, type Ics, type XicsFabric } from './ics.ts';
 import { fieldShift, ppcBitMask32 } from '../base/bits.ts';
@@ -54,7 +54,8 @@ export class Icp {
   /** ICS that supplied the current XISR, so a later displacement can be rejected back to it. */
   private ownerIcs: Ics | null = null;
   private level = false;
-  trace: TraceSink | null = null;
+  /** Where the block reports trace events and guest errors (shared by the machine's blocks). */
+  tracer: Tracer = new Tracer();
 
   /**
    * @param cpuIndex QEMU cpu_index of the vCPU (printed by traces and `info pic`)
@@ -150,7 +151,7 @@ export class Icp {
     this.xirrReg = ((this.xirrReg & CPPR) | (irq & XISR)) >>> 0;
     this.ownerIcs = ics;
     this.pp = priority;
-    if (this.trace !== null) this.trace.emit({ name: 'xics_icp_raise', xirr: this.xirrReg, pendingPriority: this.pp });
+    if (this.tracer.sink !== null) this.tracer.sink.emit({ name: 'xics_icp_raise', xirr: this.xirrReg, pendingPriority: this.pp });
     this.setOutput(true);
   }
 
@@ -158,7 +159,7 @@ export class Icp {
   checkIpi(): void {
     const xisr = this.xirrReg & XISR;
     if (xisr !== 0 && this.pp <= this.mfrrReg) return;
-    if (this.trace !== null) this.trace.emit({ name: 'xics_icp_check_ipi', server: this.cpuIndex, mfrr: this.mfrrReg });
+    if (this.tracer.sink !== null) this.tracer.sink.emit({ name: 'xics_icp_check_ipi', server: this.cpuIndex, mfrr: this.mfrrReg });
     if (xisr !== 0 && this.ownerIcs !== null) this.ownerIcs.reject(xisr);
     this.xirrReg = ((this.xirrReg & CPPR) | XICS_IPI) >>> 0;
     this.pp = this.mfrrReg;
@@ -211,7 +212,7 @@ export class Icp {
     this.xirrReg = (this.pp << CPPR_SHIFT) >>> 0;
     this.pp = 0xff;
     this.ownerIcs = null;
-    if (this.trace !== null) this.trace.emit({ name: 'xics_icp_accept', oldXirr: ret, newXirr: this.xirrReg });
+    if (this.tracer.sink !== null) this.tracer.sink.emit({ name: 'xics_icp_accept', oldXirr: ret, newXirr: this.xirrReg });
     return ret;
   }
 
@@ -223,7 +224,7 @@ export class Icp {
   eoi(xirr: number): void {
     if (!isU32(xirr)) throw new XiveUsageError(`EOI value must be a 32-bit unsigned integer, got ${xirr}`);
     this.xirrReg = ((this.xirrReg & XISR) | (xirr & CPPR)) >>> 0;
-    if (this.trace !== null) this.trace.emit({ name: 'xics_icp_eoi', server: this.cpuIndex, xirr, newXirr: this.xirrReg });
+    if (this.tracer.sink !== null) this.tracer.sink.emit({ name: 'xics_icp_eoi', server: this.cpuIndex, xirr, newXirr: this.xirrReg });
     const irq = xirr & XISR;
     const ics = this.fabric.icsForIrq(irq);
     if (ics !== null) ics.eoi(irq);

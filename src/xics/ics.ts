@@ -8,7 +8,7 @@
  * MSI = message-signalled (edge) source, LSI = level-sensitive source, XIRR = external interrupt
  * request register, XISR = its source field, CPPR = current processor priority.
  */
-import type { TraceSink } from '../trace/events.ts';
+import { Tracer } from '../trace/events.ts';
 import { XiveUsageError } from '../base/errors.ts';
 import type { StateCodec, StateMismatch } from '../base/state.ts';
 
@@ -120,13 +120,8 @@ export class Ics {
   readonly status: Uint8Array;
   /** Per srcno: XICS_FLAGS_IRQ_LSI / _MSI, 0 when the source is not claimed. */
   readonly flags: Uint8Array;
-  trace: TraceSink | null = null;
-  /**
-   * Called when a source targets a server that has no ICP (possible only after a vCPU is
-   * unplugged; QEMU dereferences a null ICP there). The attempt then counts as a rejection so
-   * the interrupt is kept for a later resend.
-   */
-  onUnsupported: ((message: string) => void) | null = null;
+  /** Where the block reports trace events and guest errors (shared by the machine's blocks). */
+  tracer: Tracer = new Tracer();
 
   constructor(
     readonly fabric: XicsFabric,
@@ -199,18 +194,18 @@ export class Ics {
     this.checkSrcno(srcno);
     const irq = this.offset + srcno;
     if ((this.flags[srcno]! & XICS_FLAGS_IRQ_LSI) !== 0) {
-      if (this.trace !== null) this.trace.emit({ name: 'xics_ics_set_irq_lsi', srcno, nr: irq });
+      if (this.tracer.sink !== null) this.tracer.sink.emit({ name: 'xics_ics_set_irq_lsi', srcno, nr: irq });
       if (level) this.status[srcno]! |= XICS_STATUS_ASSERTED;
       else this.status[srcno]! &= ~XICS_STATUS_ASSERTED;
       this.resendLsi(srcno);
       return;
     }
     // Unclaimed sources take the MSI path, as in QEMU.
-    if (this.trace !== null) this.trace.emit({ name: 'xics_ics_set_irq_msi', srcno, nr: irq });
+    if (this.tracer.sink !== null) this.tracer.sink.emit({ name: 'xics_ics_set_irq_msi', srcno, nr: irq });
     if (!level) return;
     if (this.priority[srcno] === 0xff) {
       this.status[srcno]! |= XICS_STATUS_MASKED_PENDING;
-      if (this.trace !== null) this.trace.emit({ name: 'xics_masked_pending' });
+      if (this.tracer.sink !== null) this.tracer.sink.emit({ name: 'xics_masked_pending' });
     } else {
       this.deliver(srcno);
     }
@@ -234,8 +229,8 @@ export class Ics {
     this.server[srcno] = server;
     this.priority[srcno] = priority;
     this.savedPriority[srcno] = savedPriority;
-    if (this.trace !== null) {
-      this.trace.emit({ name: 'xics_ics_write_xive', nr: this.offset + srcno, srcno, server: this.server[srcno]!, priority });
+    if (this.tracer.sink !== null) {
+      this.tracer.sink.emit({ name: 'xics_ics_write_xive', nr: this.offset + srcno, srcno, server: this.server[srcno]!, priority });
     }
     if ((this.flags[srcno]! & XICS_FLAGS_IRQ_LSI) !== 0) {
       this.resendLsi(srcno);
@@ -250,7 +245,7 @@ export class Ics {
   /** An ICP refused or displaced global `irq`: remember it for the next resend. */
   reject(irq: number): void {
     const srcno = this.srcnoOf(irq);
-    if (this.trace !== null) this.trace.emit({ name: 'xics_ics_reject', nr: irq, srcno });
+    if (this.tracer.sink !== null) this.tracer.sink.emit({ name: 'xics_ics_reject', nr: irq, srcno });
     const f = this.flags[srcno]!;
     if ((f & XICS_FLAGS_IRQ_MSI) !== 0) this.status[srcno]! |= XICS_STATUS_REJECTED;
     else if ((f & XICS_FLAGS_IRQ_LSI) !== 0) this.status[srcno]! &= ~XICS_STATUS_SENT;
@@ -259,7 +254,7 @@ export class Ics {
   /** End of interrupt for global `irq`. A still-asserted LSI is re-presented by the ICP's resend, not here. */
   eoi(irq: number): void {
     const srcno = this.srcnoOf(irq);
-    if (this.trace !== null) this.trace.emit({ name: 'xics_ics_eoi', nr: irq });
+    if (this.tracer.sink !== null) this.tracer.sink.emit({ name: 'xics_ics_eoi', nr: irq });
     if ((this.flags[srcno]! & XICS_FLAGS_IRQ_LSI) !== 0) this.status[srcno]! &= ~XICS_STATUS_SENT;
   }
 
@@ -297,10 +292,10 @@ export class Ics {
     const server = this.server[srcno]!;
     const irq = this.offset + srcno;
     const priority = this.priority[srcno]!;
-    if (this.trace !== null) this.trace.emit({ name: 'xics_icp_irq', server, nr: irq, priority });
+    if (this.tracer.sink !== null) this.tracer.sink.emit({ name: 'xics_icp_irq', server, nr: irq, priority });
     const icp = this.fabric.icpByServer(server);
     if (icp === null) {
-      this.onUnsupported?.(`XICS: irq 0x${irq.toString(16)} targets server ${server}, which has no ICP`);
+      this.tracer.guestError(`XICS: irq 0x${irq.toString(16)} targets server ${server}, which has no ICP`);
       this.reject(irq);
       return;
     }

@@ -9,7 +9,7 @@ import * as R from './regs.ts';
 import { getField } from '../base/bits.ts';
 import type { Presenter } from './router.ts';
 import type { ThreadContext } from './tctx.ts';
-import type { TraceSink } from '../trace/events.ts';
+import { Tracer } from '../trace/events.ts';
 
 const RINGS_BY_PRIORITY = [R.TM_QW3_HV_PHYS, R.TM_QW2_HV_POOL, R.TM_QW1_OS] as const;
 
@@ -51,7 +51,8 @@ export class XivePresenter implements Presenter {
   private f0: (Resolved | undefined)[] = [];
   private f0Used = false;
   private maxCam = -1;
-  trace: TraceSink | null = null;
+  /** Where the block reports trace events and guest errors (shared by the machine's blocks). */
+  tracer: Tracer = new Tracer();
 
   /** Start (or refresh) indexing a thread context after any change of its WORD2 registers. */
   update(tctx: ThreadContext): void {
@@ -145,7 +146,7 @@ export class XivePresenter implements Presenter {
       this.matchError(m.several ? MatchError.Several : MatchError.NotDispatched, nvtBlk, nvtIdx);
       return false;
     }
-    if (this.trace !== null) this.traceNotify(nvtBlk, nvtIdx, m.ring);
+    if (this.tracer.sink !== null) this.traceNotify(nvtBlk, nvtIdx, m.ring);
     found.ipbUpdate(m.ring, R.prioToIpb(priority));
     return true;
   }
@@ -153,13 +154,13 @@ export class XivePresenter implements Presenter {
   // Kept out of match(), which runs for every event and is then small enough to be inlined.
   private matchError(kind: MatchError, nvtBlk: number, nvtIdx: number): void {
     const nvt = `${hx(nvtBlk)}/${hx(nvtIdx)}`;
-    if (kind === MatchError.LogicalServer) this.guestError(`XIVE: no support for LS NVT ${nvt}`);
-    else if (kind === MatchError.Several) this.guestError(`XIVE: already found a thread context NVT ${nvt}`);
-    else this.guestError(`XIVE: NVT ${nvt} is not dispatched`);
+    if (kind === MatchError.LogicalServer) this.tracer.guestError(`XIVE: no support for LS NVT ${nvt}`);
+    else if (kind === MatchError.Several) this.tracer.guestError(`XIVE: already found a thread context NVT ${nvt}`);
+    else this.tracer.guestError(`XIVE: NVT ${nvt} is not dispatched`);
   }
 
   private traceNotify(nvtBlk: number, nvtIdx: number, ring: number): void {
-    this.trace!.emit({ name: 'xive_presenter_notify', nvtBlk, nvtIdx, ring });
+    this.tracer.sink!.emit({ name: 'xive_presenter_notify', nvtBlk, nvtIdx, ring });
   }
 
   private forgetOutcomes(): void {
@@ -198,9 +199,6 @@ export class XivePresenter implements Presenter {
     return found === null ? NOT_FOUND : { tctx: found, ring: foundRing, several: false };
   }
 
-  guestError(message: string): void {
-    if (this.trace !== null) this.trace.emit({ name: 'guest_error', message });
-  }
 }
 
 function hx(v: number): string {

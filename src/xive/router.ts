@@ -12,7 +12,7 @@ import { getField } from '../base/bits.ts';
 import { pqTrigger, pqTriggerForwards } from './esb.ts';
 import { atomicEnqueue, atomicEsCoalesce } from './atomics.ts';
 import type { GuestMemory } from '../ports/memory.ts';
-import type { TraceSink } from '../trace/events.ts';
+import { Tracer } from '../trace/events.ts';
 import type { SourceNotifier } from './source.ts';
 import type { StateCodec, StateMismatch } from '../base/state.ts';
 
@@ -79,7 +79,8 @@ export interface Presenter {
 export class XiveRouter implements SourceNotifier {
   readonly eas: DataView;
   readonly ends: DataView;
-  trace: TraceSink | null = null;
+  /** Where the block reports trace events and guest errors (shared by the machine's blocks). */
+  tracer: Tracer = new Tracer();
   /**
    * The END table is shared with other threads: word 1 (queue index, generation, ESn/ESe) is
    * updated with Atomics (atomics.ts). Set by the owner of the tables before use.
@@ -204,13 +205,13 @@ export class XiveRouter implements SourceNotifier {
   // Messages, trace events and the rare branches live in methods of their own: the paths every
   // event takes stay small enough for the compiler to inline them into one another.
   private lisnError(what: 'Unknown' | 'invalid', lisn: number): void {
-    this.guestError(`XIVE: ${what} LISN ${hx(lisn)}`);
+    this.tracer.guestError(`XIVE: ${what} LISN ${hx(lisn)}`);
   }
 
   /** END notification: enqueue, coalesce, present, then backlog/escalate. */
   endTrigger(endBlk: number, endIdx: number, data: number): void {
     if (endBlk !== this.blockId || endIdx >= this.nrEnds) {
-      this.guestError(`XIVE: No END ${hx(endBlk)}/${hx(endIdx)}`);
+      this.tracer.guestError(`XIVE: No END ${hx(endBlk)}/${hx(endIdx)}`);
       return;
     }
     const w0 = this.endBits(endIdx, 0);
@@ -248,18 +249,18 @@ export class XiveRouter implements SourceNotifier {
   }
 
   private invalidEnd(endBlk: number, endIdx: number, data: number): void {
-    if (this.trace !== null) this.trace.emit({ name: 'xive_router_end_notify', endBlk, endIdx, endData: data });
-    this.guestError(`XIVE: END ${hx(endBlk)}/${hx(endIdx)} is invalid`);
+    if (this.tracer.sink !== null) this.tracer.sink.emit({ name: 'xive_router_end_notify', endBlk, endIdx, endData: data });
+    this.tracer.guestError(`XIVE: END ${hx(endBlk)}/${hx(endIdx)} is invalid`);
   }
 
   private nvtError(nvt: number, nvtBlk: number, nvtIdx: number): void {
-    this.guestError(nvt === NVT_MISSING ? `XIVE: no NVT ${hx(nvtBlk)}/${hx(nvtIdx)}` : `XIVE: NVT ${hx(nvtBlk)}/${hx(nvtIdx)} is invalid`);
+    this.tracer.guestError(nvt === NVT_MISSING ? `XIVE: no NVT ${hx(nvtBlk)}/${hx(nvtIdx)}` : `XIVE: NVT ${hx(nvtBlk)}/${hx(nvtIdx)} is invalid`);
   }
 
   /** No thread took the event: record it in the NVT. False when the END forbids escalating. */
   private backlog(endBlk: number, endIdx: number, format: number, nvtBlk: number, nvtIdx: number, priority: number): boolean {
     if (format === 1) {
-      this.guestError(`XIVE: END ${hx(endBlk)}/${hx(endIdx)} invalid config: F1 & backlog`);
+      this.tracer.guestError(`XIVE: END ${hx(endBlk)}/${hx(endIdx)} invalid config: F1 & backlog`);
       return false;
     }
     this.nvts.backlog(nvtBlk, nvtIdx, R.prioToIpb(priority));
@@ -272,7 +273,7 @@ export class XiveRouter implements SourceNotifier {
     const escBlk = getField(R.END_W4_ESC_END_BLOCK, w4);
     const escIdx = getField(R.END_W4_ESC_END_INDEX, w4);
     const escData = getField(R.END_W5_ESC_END_DATA, this.endBits(endIdx, 5));
-    if (this.trace !== null) this.trace.emit({ name: 'xive_router_end_escalate', endBlk, endIdx, escBlk, escIdx, endData: escData });
+    if (this.tracer.sink !== null) this.tracer.sink.emit({ name: 'xive_router_end_escalate', endBlk, endIdx, escBlk, escIdx, endData: escData });
     this.endTrigger(escBlk, escIdx, escData);
   }
 
@@ -320,12 +321,9 @@ export class XiveRouter implements SourceNotifier {
   }
 
   private enqueueFailed(addr: number): void {
-    this.guestError(`XIVE: failed to write END data @0x${addr.toString(16)}`);
+    this.tracer.guestError(`XIVE: failed to write END data @0x${addr.toString(16)}`);
   }
 
-  guestError(message: string): void {
-    if (this.trace !== null) this.trace.emit({ name: 'guest_error', message });
-  }
   // ---- Saved state ------------------------------------------------------------------------------
   /** A copy of the EAS and END tables (their architected big-endian images). */
   saveState(): XiveRouterState {

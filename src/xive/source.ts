@@ -8,7 +8,7 @@ import * as R from './regs.ts';
 import { ESB_64K_2PAGE, PQ_OFF, SRC_FLAG_PQ_DISABLE, SRC_FLAG_STORE_EOI, SRC_STATUS_ASSERTED } from './regs.ts';
 import { pqEoi, pqEoiForwards, pqTrigger, pqTriggerForwards } from './esb.ts';
 import { atomicLsiAssert, atomicLsiDeassert, atomicPqTrigger, atomicSetPq, atomicSourceEoi } from './atomics.ts';
-import type { TraceSink } from '../trace/events.ts';
+import { Tracer } from '../trace/events.ts';
 import type { StateCodec, StateMismatch } from '../base/state.ts';
 import { u64 } from '../base/u64.ts';
 
@@ -64,7 +64,8 @@ export class XiveSource {
   /** 1 bit per source: LSI (level) instead of MSI. */
   readonly lsiMap: Uint32Array;
   notifier: SourceNotifier | null = null;
-  trace: TraceSink | null = null;
+  /** Where the block reports trace events and guest errors (shared by the machine's blocks). */
+  tracer: Tracer = new Tracer();
   /**
    * The status bytes are shared with other threads: PQ updates use Atomics (atomics.ts). Set by
    * the owner of the tables before use.
@@ -156,13 +157,13 @@ export class XiveSource {
   // Messages and trace events are built in separate methods: kept out of the access paths, they
   // leave those small enough for the compiler to inline.
   private queuedOnLsi(srcno: number): void {
-    this.guestError(`XIVE: queued an event on LSI IRQ ${srcno}`);
+    this.tracer.guestError(`XIVE: queued an event on LSI IRQ ${srcno}`);
   }
 
   /** EOI of a source; an LSI still asserted is presented again. */
   private eoi(srcno: number): boolean {
     if (this.pqDisabled(srcno)) {
-      this.guestError(`XIVE: invalid EOI for IRQ ${srcno}`);
+      this.tracer.guestError(`XIVE: invalid EOI for IRQ ${srcno}`);
       return false;
     }
     if (this.atomic) return atomicSourceEoi(this.status, srcno, this.isLsi(srcno));
@@ -239,16 +240,16 @@ export class XiveSource {
     } else {
       ret = this.setPq(srcno, (off & ESB_OFFSET_PQ) >>> ESB_OFFSET_PQ_SHIFT);
     }
-    if (this.trace !== null) this.traceLoad(srcno, inPage, ret);
+    if (this.tracer.sink !== null) this.traceLoad(srcno, inPage, ret);
     return ret;
   }
 
   private triggerPageLoad(srcno: number, inPage: number): void {
-    this.guestError(`XIVE: invalid load on IRQ ${srcno} trigger page at 0x${(srcno * this.pageBytes + inPage).toString(16)}`);
+    this.tracer.guestError(`XIVE: invalid load on IRQ ${srcno} trigger page at 0x${(srcno * this.pageBytes + inPage).toString(16)}`);
   }
 
   private traceLoad(srcno: number, inPage: number, ret: number): void {
-    this.trace!.emit({ name: 'xive_source_esb_read', addr: BigInt(srcno * this.pageBytes + inPage), srcno, value: BigInt(ret) });
+    this.tracer.sink!.emit({ name: 'xive_source_esb_read', addr: BigInt(srcno * this.pageBytes + inPage), srcno, value: BigInt(ret) });
   }
 
   /** 8-byte ESB store; the data only shows in the trace. */
@@ -260,7 +261,7 @@ export class XiveSource {
   /** The same store, at byte `inPage` of source `srcno`'s ESB pages (see esbLoadAt). */
   esbStoreAt(srcno: number, inPage: number, dataLo: number, dataHi = 0): void {
     const off = inPage & 0xfff;
-    if (this.trace !== null) this.traceStore(srcno, inPage, dataLo, dataHi);
+    if (this.tracer.sink !== null) this.traceStore(srcno, inPage, dataLo, dataHi);
     let fwd = false;
     if (this.twoPage && inPage < this.halfPageBytes) {
       fwd = this.esbTrigger(srcno);
@@ -281,16 +282,13 @@ export class XiveSource {
   }
 
   private traceStore(srcno: number, inPage: number, dataLo: number, dataHi: number): void {
-    this.trace!.emit({ name: 'xive_source_esb_write', addr: BigInt(srcno * this.pageBytes + inPage), srcno, value: u64(dataHi, dataLo) });
+    this.tracer.sink!.emit({ name: 'xive_source_esb_write', addr: BigInt(srcno * this.pageBytes + inPage), srcno, value: u64(dataHi, dataLo) });
   }
 
   private noStoreEoi(srcno: number): void {
-    this.guestError(`XIVE: invalid Store EOI for IRQ ${srcno}`);
+    this.tracer.guestError(`XIVE: invalid Store EOI for IRQ ${srcno}`);
   }
 
-  guestError(message: string): void {
-    if (this.trace !== null) this.trace.emit({ name: 'guest_error', message });
-  }
   // ---- Saved state ------------------------------------------------------------------------------
   /** A copy of the state (status bytes, LSI map); the source is left as it was. */
   saveState(): XiveSourceState {

@@ -8,7 +8,7 @@
 import * as R from './regs.ts';
 import { setField } from '../base/bits.ts';
 import { LINE_HINT, LINE_INT, type CpuLines } from '../ports/lines.ts';
-import type { TraceSink } from '../trace/events.ts';
+import { Tracer } from '../trace/events.ts';
 import { lockWord, unlockWord } from './atomics.ts';
 import type { StateCodec } from '../base/state.ts';
 
@@ -40,9 +40,8 @@ export class ThreadContext {
   readonly regs: Uint8Array;
   /** Levels of the INT (bit 0) and HINT (bit 1) outputs. */
   lines = 0;
-  trace: TraceSink | null = null;
-  /** Called when a ring operation needs a state the emulation cannot reach (QEMU would abort). */
-  onUnsupported: ((message: string) => void) | null = null;
+  /** Where the block reports trace events and guest errors (shared by the machine's blocks). */
+  tracer: Tracer = new Tracer();
   /**
    * Lock words in shared memory when other threads present to this context concurrently (word
    * `lockIndex` is this context's): IPB updates, ACKs and CPPR changes then run under the lock.
@@ -103,7 +102,7 @@ export class ThreadContext {
 
   private emitRing(name: 'xive_tctx_notify' | 'xive_tctx_accept' | 'xive_tctx_set_cppr', ring: number, cppr: number): void {
     const r = this.regs;
-    this.trace!.emit({ name, target: this.cpuIndex, ring, ipb: r[ring + R.TM_IPB]!, pipr: r[ring + R.TM_PIPR]!, cppr, nsr: r[ring + R.TM_NSR]! });
+    this.tracer.sink!.emit({ name, target: this.cpuIndex, ring, ipb: r[ring + R.TM_IPB]!, pipr: r[ring + R.TM_PIPR]!, cppr, nsr: r[ring + R.TM_NSR]! });
   }
 
   /** Raise the exception if the most favoured pending priority beats the CPPR. */
@@ -117,10 +116,10 @@ export class ThreadContext {
         r[ring + R.TM_NSR]! |= setField(R.TM_QW3_NSR_HE, 0, R.TM_QW3_NSR_HE_PHYS);
       } else {
         // QEMU 7.2 aborts here (USER/POOL notification is not implemented); keep the IPB only.
-        this.onUnsupported?.(`XIVE: notification on ring 0x${ring.toString(16)} of CPU ${this.cpuIndex} is not supported`);
+        this.tracer.guestError(`XIVE: notification on ring 0x${ring.toString(16)} of CPU ${this.cpuIndex} is not supported`);
         return;
       }
-      if (this.trace !== null) this.emitRing('xive_tctx_notify', ring, r[ring + R.TM_CPPR]!);
+      if (this.tracer.sink !== null) this.emitRing('xive_tctx_notify', ring, r[ring + R.TM_CPPR]!);
       this.setLineLevel(this.lineOf(ring), true);
     }
   }
@@ -162,7 +161,7 @@ export class ThreadContext {
   }
 
   private setCpprUnlocked(ring: number, cppr: number): void {
-    if (this.trace !== null) this.emitRing('xive_tctx_set_cppr', ring, cppr & 0xff);
+    if (this.tracer.sink !== null) this.emitRing('xive_tctx_set_cppr', ring, cppr & 0xff);
     this.regs[ring + R.TM_CPPR] = cppr > R.XIVE_PRIORITY_MAX ? 0xff : cppr;
     this.notify(ring);
   }
@@ -192,7 +191,7 @@ export class ThreadContext {
       r[ring + R.TM_IPB]! &= ~R.prioToIpb(cppr);
       r[ring + R.TM_PIPR] = R.ipbToPipr(r[ring + R.TM_IPB]!);
       r[ring + R.TM_NSR] = nsr & ~mask;
-      if (this.trace !== null) this.emitRing('xive_tctx_accept', ring, cppr);
+      if (this.tracer.sink !== null) this.emitRing('xive_tctx_accept', ring, cppr);
     }
     return ((nsr << 8) | r[ring + R.TM_CPPR]!) & 0xffff;
   }

@@ -12,7 +12,7 @@
 import * as R from './regs.ts';
 import { getField } from '../base/bits.ts';
 import type { ThreadContext } from './tctx.ts';
-import type { TraceSink } from '../trace/events.ts';
+import { Tracer } from '../trace/events.ts';
 import { u64 } from '../base/u64.ts';
 
 // Module-private copies of the page field of an offset, decoded on every access (the engine
@@ -112,7 +112,8 @@ export interface TimaHooks {
 export class Tima {
   /** High 32 bits of the last 8-byte load (the return value carries the low 32). */
   hi = 0;
-  trace: TraceSink | null = null;
+  /** Where the block reports trace events and guest errors (shared by the machine's blocks). */
+  tracer: Tracer = new Tracer();
 
   constructor(readonly hooks: TimaHooks) {}
 
@@ -126,12 +127,12 @@ export class Tima {
     // Special operations return 32 bits at most (a pulled context's 8-byte load has hi = 0).
     const lo = op === Op.AckOs ? tctx.accept(R.TM_QW1_OS) : this.special(tctx, op);
     this.hi = 0;
-    if (this.trace !== null) this.traceRead(offset, size, 0, lo);
+    if (this.tracer.sink !== null) this.traceRead(offset, size, 0, lo);
     return lo;
   }
 
   private traceRead(offset: number, size: number, hi: number, lo: number): void {
-    this.trace!.emit({ name: 'xive_tctx_tm_read', offset: BigInt(offset), size, value: u64(hi, lo) });
+    this.tracer.sink!.emit({ name: 'xive_tctx_tm_read', offset: BigInt(offset), size, value: u64(hi, lo) });
   }
 
   /** A load that is no special operation: the register bytes the page may read. */
@@ -140,7 +141,7 @@ export class Tima {
     let lo: number;
     let hi = 0;
     if ((offset & 0x800) !== 0) {
-      this.guestError(`XIVE: invalid read access at TIMA @${offset.toString(16)}`);
+      this.tracer.guestError(`XIVE: invalid read access at TIMA @${offset.toString(16)}`);
       this.hi = size === 8 ? 0xffff_ffff : 0;
       return size >= 4 ? 0xffff_ffff : (1 << (8 * size)) - 1;
     } else {
@@ -150,8 +151,8 @@ export class Tima {
       let any = false;
       for (let i = 0; i < size; i++) if ((rights[reg + i]! & 2) !== 0) any = true;
       if (size < 4 || !any || ring === R.TM_QW0_USER) {
-        this.guestError(`XIVE: invalid read access at TIMA @${offset.toString(16)}`);
-        if (this.trace !== null) this.trace.emit({ name: 'xive_tctx_tm_read', offset: BigInt(offset), size, value: 0xffff_ffff_ffff_ffffn });
+        this.tracer.guestError(`XIVE: invalid read access at TIMA @${offset.toString(16)}`);
+        if (this.tracer.sink !== null) this.tracer.sink.emit({ name: 'xive_tctx_tm_read', offset: BigInt(offset), size, value: 0xffff_ffff_ffff_ffffn });
         this.hi = size === 8 ? 0xffff_ffff : 0;
         return size >= 4 ? 0xffff_ffff : (1 << (8 * size)) - 1;
       }
@@ -167,13 +168,13 @@ export class Tima {
       hi >>>= 0;
     }
     this.hi = hi;
-    if (this.trace !== null) this.traceRead(offset, size, hi, lo);
+    if (this.tracer.sink !== null) this.traceRead(offset, size, hi, lo);
     return lo;
   }
 
   /** Store of `size` bytes; for 8-byte stores `hi` carries the upper 32 bits. */
   write(tctx: ThreadContext, offset: number, size: number, lo: number, hi = 0): void {
-    if (this.trace !== null) this.traceWrite(offset, size, lo, hi);
+    if (this.tracer.sink !== null) this.traceWrite(offset, size, lo, hi);
     const op = lookupOp((offset & TM_OFFSET_PAGE) >>> TM_SHIFT, offset & 0xfff, size, true);
     if (op === Op.SetOsCppr) tctx.setCppr(R.TM_QW1_OS, lo & 0xff);
     else if (op !== Op.None) this.specialWrite(tctx, op, lo >>> 0);
@@ -181,14 +182,14 @@ export class Tima {
   }
 
   private traceWrite(offset: number, size: number, lo: number, hi: number): void {
-    this.trace!.emit({ name: 'xive_tctx_tm_write', offset: BigInt(offset), size, value: size === 8 ? u64(hi, lo) : BigInt(lo >>> 0) });
+    this.tracer.sink!.emit({ name: 'xive_tctx_tm_write', offset: BigInt(offset), size, value: size === 8 ? u64(hi, lo) : BigInt(lo >>> 0) });
   }
 
   /** A store that is no special operation: the register bytes the page may write. */
   private writeRegisters(tctx: ThreadContext, offset: number, size: number, lo: number, hi: number): void {
     const page = (offset & TM_OFFSET_PAGE) >>> TM_SHIFT;
     if ((offset & 0x800) !== 0) {
-      this.guestError(`XIVE: invalid write access at TIMA @${offset.toString(16)}`);
+      this.tracer.guestError(`XIVE: invalid write access at TIMA @${offset.toString(16)}`);
       return;
     }
     const reg = offset & 0x3f;
@@ -197,7 +198,7 @@ export class Tima {
     let any = false;
     for (let i = 0; i < size; i++) if ((rights[reg + i]! & 1) !== 0) any = true;
     if (size < 4 || !any || ring === R.TM_QW0_USER) {
-      this.guestError(`XIVE: invalid write access at TIMA @${offset.toString(16)}`);
+      this.tracer.guestError(`XIVE: invalid write access at TIMA @${offset.toString(16)}`);
       return;
     }
     let camTouched = false;
@@ -222,7 +223,7 @@ export class Tima {
         const w2 = tctx.word2(R.TM_QW1_OS);
         if ((w2 & R.TM_QW1W2_VO) === 0) {
           const cam = getField(R.TM_QW1W2_OS_CAM, w2);
-          this.guestError(`XIVE: pulling invalid NVT ${getField(R.CAM_NVT_BLOCK, cam).toString(16)}/${getField(R.CAM_NVT_INDEX, cam).toString(16)} !?`);
+          this.tracer.guestError(`XIVE: pulling invalid NVT ${getField(R.CAM_NVT_BLOCK, cam).toString(16)}/${getField(R.CAM_NVT_INDEX, cam).toString(16)} !?`);
         }
         tctx.setWord2(R.TM_QW1_OS, w2 & ~R.TM_QW1W2_VO);
         tctx.lowerLine(R.TM_QW1_OS);
@@ -270,7 +271,4 @@ export class Tima {
     }
   }
 
-  guestError(message: string): void {
-    if (this.trace !== null) this.trace.emit({ name: 'guest_error', message });
-  }
 }

@@ -100,8 +100,8 @@ test('property: ESB loads and stores by region offset and by (source, offset in 
       const tb = new TraceBuffer();
       const a = new XiveSource(16);
       const b = new XiveSource(16);
-      a.trace = ta;
-      b.trace = tb;
+      a.tracer.sink = ta;
+      b.tracer.sink = tb;
       for (const o of ops) {
         const addr = o.srcno * 0x2_0000 + o.inPage;
         if (o.store) {

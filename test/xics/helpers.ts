@@ -77,8 +77,8 @@ export function rig(opts: RigOptions = {}): Rig {
 }
 
 export function setTrace(r: Rig, buf: TraceBuffer | null): void {
-  r.ics.trace = buf;
-  for (const icp of r.icps) icp.trace = buf;
+  r.ics.tracer.sink = buf;
+  for (const icp of r.icps) icp.tracer.sink = buf;
 }
 
 /** The rig's trace so far as QEMU log lines; clears the buffer. */

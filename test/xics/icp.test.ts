@@ -135,7 +135,7 @@ describe('IPIs (MFRR)', () => {
     const icp = new Icp(3, 24, f, null);
     f.addIcp(icp);
     const ev: unknown[] = [];
-    icp.trace = { emit: (e) => ev.push(e) };
+    icp.tracer.sink = { emit: (e) => ev.push(e) };
     icp.setCppr(0xff);
     icp.setMfrr(1);
     icp.eoi(0xff000002);

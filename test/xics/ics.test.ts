@@ -19,6 +19,7 @@ import {
 import { SimpleXicsFabric } from '../../src/xics/icp.ts';
 import { XiveUsageError } from '../../src/base/errors.ts';
 import { rig, src, take } from './helpers.ts';
+import { guestErrors } from '../support/trace.ts';
 
 describe('ICS state, claim, free, reset', () => {
   test('defaults: offset 0x1000, 0x1000 sources, all masked on server 0', () => {
@@ -300,12 +301,11 @@ describe('resend walk', () => {
 
   test('a source whose server has no ICP: reported, counted as rejected', () => {
     const r = rig();
-    const seen: string[] = [];
-    r.ics.onUnsupported = (m) => seen.push(m);
     r.ics.writeXive(0, 7, 5, 5);
     take(r);
     r.ics.setIrq(0, true);
-    assert.deepEqual(take(r), [
+    const seen = guestErrors(r.buf);
+    assert.deepEqual(take(r).filter((l) => !seen.includes(l)), [
       'xics_ics_set_irq_msi set_irq_msi: srcno 0 [irq 0x1000]',
       'xics_icp_irq cpu 7 trying to deliver irq 0x1000 priority 0x5',
       'xics_ics_reject reject irq 0x1000 [src 0]',

@@ -131,7 +131,7 @@ test('no dispatched thread: "XIVE: NVT 0/402 is not dispatched", nothing deliver
   // bare presenter, no thread at all
   const p = new XivePresenter();
   const tr = new TraceBuffer();
-  p.trace = tr;
+  p.tracer.sink = tr;
   assert.equal(p.match(0, 0, 0x402, false, 5, 0), false);
   assert.equal(p.match(0, 3, 0x7_ffff, false, 5, 0), false);
   assert.deepEqual(guestErrors(tr), ['XIVE: NVT 0/402 is not dispatched', 'XIVE: NVT 3/7ffff is not dispatched']);

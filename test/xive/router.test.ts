@@ -54,7 +54,7 @@ function setup(blockId = 0, nrIrqs = 64, nrEnds = 16): Fixture {
     },
   };
   const router = new XiveRouter(blockId, nrIrqs, nrEnds, memory, nvts, presenter);
-  router.trace = trace;
+  router.tracer.sink = trace;
   return { router, memory, trace, calls, backlogs, nvt, answer };
 }
 
@@ -546,7 +546,7 @@ const Q_ENTRIES = 1024;
 
 function queueFixture(): { f: Fixture; qaddr: number } {
   const f = setup();
-  f.router.trace = null;
+  f.router.tracer.sink = null;
   writeEnd(f.router, 1, { qsize: 0, gen: 1, index: 0 });
   return { f, qaddr: qaddrOf(1) };
 }

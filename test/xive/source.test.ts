@@ -22,7 +22,7 @@ function setup(nrIrqs = 16, shift?: number, flags = 0): { src: XiveSource; fwd: 
   const src = shift === undefined ? new XiveSource(nrIrqs) : new XiveSource(nrIrqs, shift, flags);
   const trace = new TraceBuffer();
   const fwd: Fwd[] = [];
-  src.trace = trace;
+  src.tracer.sink = trace;
   src.notifier = {
     notify: (n, checked) => {
       fwd.push({ n, checked });

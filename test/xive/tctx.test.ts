@@ -11,7 +11,7 @@ import { ThreadContext } from '../../src/xive/tctx.ts';
 import { LINE_HINT, LINE_INT } from '../../src/ports/lines.ts';
 import { TraceBuffer } from '../../src/trace/events.ts';
 import { refIpbToPipr, refPrioToIpb } from './helpers.ts';
-import { LineRecorder, eventNames, eventsNamed } from '../support/trace.ts';
+import { LineRecorder, eventNames, eventsNamed, guestErrors } from '../support/trace.ts';
 
 const OS = R.TM_QW1_OS;
 const PHYS = R.TM_QW3_HV_PHYS;
@@ -20,7 +20,7 @@ function setup(cpu = 3): { t: ThreadContext; lines: LineRecorder; trace: TraceBu
   const lines = new LineRecorder();
   const trace = new TraceBuffer();
   const t = new ThreadContext(cpu, cpu, lines);
-  t.trace = trace;
+  t.tracer.sink = trace;
   t.reset();
   lines.clear();
   trace.clear();
@@ -137,16 +137,14 @@ test('PHYS accept treats any HE value (0x40 POOL, 0xC0 LSI) as pending', () => {
 
 test('POOL/USER notification is not presented (QEMU aborts there): no NSR, no line', () => {
   for (const r of [R.TM_QW2_HV_POOL, R.TM_QW0_USER]) {
-    const { t, lines } = setup();
-    const unsupported: string[] = [];
-    t.onUnsupported = (m) => unsupported.push(m);
+    const { t, lines, trace } = setup();
     t.regs[r + R.TM_CPPR] = 0xff;
     t.ipbUpdate(r, 0x80);
     assert.equal(t.regs[r + R.TM_IPB], 0x80);
     assert.equal(t.regs[r + R.TM_PIPR], 0);
     assert.equal(t.regs[r + R.TM_NSR], 0);
     assert.deepEqual(lines.calls, []);
-    assert.equal(unsupported.length, 1);
+    assert.equal(guestErrors(trace).length, 1);
   }
 });
 

@@ -539,7 +539,7 @@ test('a Tima without trace sink works the same', () => {
   const tima = new Tima({ camChanged: () => {}, takeNvtIpb: () => 0 });
   const t = new ThreadContext(0, 0, null);
   t.reset();
-  t.trace = new TraceBuffer();
+  t.tracer.sink = new TraceBuffer();
   tima.write(t, OSP + 0x11, 1, 0xff);
   assert.equal(tima.read(t, OSP + 0x10, 4), 0x00ff_00ff);
   tima.read(t, OSP + 0x10, 8);
