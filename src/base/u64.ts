@@ -11,8 +11,3 @@ export function lo32(v: bigint): number {
   return Number(v & 0xffff_ffffn);
 }
 
-export const U64_MASK = 0xffff_ffff_ffff_ffffn;
-
-export function hex(v: number | bigint, width = 0): string {
-  return v.toString(16).padStart(width, '0');
-}

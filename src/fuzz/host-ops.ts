@@ -11,7 +11,7 @@ import { XiveUsageError } from '../base/errors.ts';
 import type { HostOperation } from './host-operation.ts';
 import { platformHostOps } from './host-platform.ts';
 
-export type { HostContext, HostOperation, HostResult } from './host-operation.ts';
+export type { HostOperation } from './host-operation.ts';
 
 type MisuseCall = 'hcall' | 'rtas' | 'tima-load' | 'tima-store' | 'plug' | 'claim' | 'free' | 'setIrq' | 'lineLevel';
 

@@ -46,7 +46,6 @@ export const EAS_MASKED = 0x8000_0000;
 export const END_VALID = 0x8000_0000;
 export const END_ENQUEUE = 0x4000_0000;
 export const END_UCOND = 0x2000_0000;
-export const END_SILENT = 0x0100_0000;
 export const END_GEN = 0x0040_0000;
 export const END_INDEX = 0x003f_ffff;
 export const END_RESET_W1 = 0x5000_0000;

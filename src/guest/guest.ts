@@ -18,7 +18,7 @@ import { OV5_XICS_LEGACY, OV5_XIVE_EXPLOIT, type ReferenceGuest } from './driver
 import { XiveGuest, type XiveGuestOptions } from './ops-xive.ts';
 import { XicsGuest, type XicsGuestOptions } from './ops-xics.ts';
 
-export type { GuestCpuCounters, GuestSourceCounters, ReferenceGuest, ReferenceGuestStats, SourceKind } from './driver.ts';
+export type { ReferenceGuest } from './driver.ts';
 
 /** Which interrupt model the guest asks for at CAS. */
 export type GuestMode = 'xics' | 'xive';

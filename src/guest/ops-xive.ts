@@ -24,7 +24,7 @@ import type { SpaprMachine } from '../spapr/machine.ts';
 import * as H from '../spapr/hcall.ts';
 import { SPAPR_XIVE_TM_BASE } from '../spapr/spapr-xive.ts';
 import { GuestDriver, GuestError, hex, OV5_XIVE_EXPLOIT, sourceCounters, type BaseStats, type ControllerOps, type GuestLabels } from './driver.ts';
-import type { GuestCpu, GuestCpuCounters, GuestSourceCounters, SourceKind } from './driver.ts';
+import type { GuestCpu, GuestCpuCounters, GuestSourceCounters } from './driver.ts';
 
 // ---- Guest-side view of the architecture (kept apart from the model's constants on purpose).
 
@@ -61,7 +61,6 @@ export class XiveGuestError extends GuestError {
   override readonly name = 'XiveGuestError';
 }
 
-export type { SourceKind };
 export type SourceCounters = GuestSourceCounters;
 
 /** Per-vCPU accounting. `raised`/`coalesced` count events aimed at sources routed to it. */

@@ -158,8 +158,6 @@ export function runGuestWorkload<G extends ReferenceGuest>(machine: SpaprMachine
 }
 
 // The names the XIVE-only runner had; the same runner.
-export const runWorkload = runGuestWorkload;
-export const drain = drainGuest;
 
 /** Every numeric field of `a` minus the same field of `b` (identity fields kept). */
 function diffCounters<T extends object>(a: T, b: T | undefined): T {

@@ -24,14 +24,8 @@ import { SpaprMachine } from './machine.ts';
 /** Phandle of the interrupt-controller node (XICS or XIVE), in `phandle` and `linux,phandle`. */
 export const PHANDLE_INTC = 0x1111;
 
-export { XIVE_TM_PAGE_SIZE, XIVE_TM_OS_PAGE, XIVE_TM_USER_PAGE, XIVE_NODE_NAME, XIVE_NODE_PATH, XIVE_EQ_SIZE_SHIFTS } from './xive-layout.ts';
-export { XICS_NODE_NAME, XICS_NODE_PATH } from './spapr-xics.ts';
-
-/** RTAS tokens of the XICS calls (RTAS_TOKEN_BASE 0x2000 + index). */
-export const RTAS_IBM_SET_XIVE = 0x200a;
-export const RTAS_IBM_GET_XIVE = 0x200b;
-export const RTAS_IBM_INT_OFF = 0x200c;
-export const RTAS_IBM_INT_ON = 0x200d;
+export { XIVE_NODE_NAME, XIVE_NODE_PATH } from './xive-layout.ts';
+export { XICS_NODE_PATH } from './spapr-xics.ts';
 
 /**
  * OV5 bytes 24 and 26 sit in the same platform-support property: under TCG the MMU supports

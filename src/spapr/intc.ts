@@ -14,7 +14,6 @@
  */
 import type { DeviceTree } from './fdt.ts';
 import type { GuestMemory } from '../ports/memory.ts';
-import type { HcallResult } from './hcall.ts';
 import type { IntcView, IntcViewOptions } from './intc-view.ts';
 import type { StateCodec, StateMismatch } from '../base/state.ts';
 
@@ -137,5 +136,3 @@ export interface SpaprIntc {
   rtas(name: string, args: readonly number[], nret: number): number[];
 }
 
-/** Answer of an hcall the machine has nobody for. */
-export type { HcallResult };

@@ -6,7 +6,6 @@
  * machine has, device inputs, MMIO and `info pic` to the active one.
  */
 import { SpaprXive, type SpaprXiveOptions } from './spapr-xive.ts';
-import { MMIO_OK } from './xive-layout.ts';
 import { SpaprXics } from './spapr-xics.ts';
 import { RTAS_OUT_PARAM_ERROR } from './xics-hcalls.ts';
 import * as H from './hcall.ts';
@@ -435,4 +434,3 @@ export class SpaprMachine {
   }
 }
 
-export { MMIO_OK };

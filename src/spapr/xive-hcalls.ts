@@ -23,7 +23,6 @@ const M64 = 0xffff_ffff_ffff_ffffn;
 export const SPAPR_XIVE_SRC_H_INT_ESB = ppcBit64n(60);
 export const SPAPR_XIVE_SRC_LSI = ppcBit64n(61);
 export const SPAPR_XIVE_SRC_TRIGGER = ppcBit64n(62);
-export const SPAPR_XIVE_SRC_STORE_EOI = ppcBit64n(63);
 export const SPAPR_XIVE_SRC_SET_EISN = ppcBit64n(62);
 export const SPAPR_XIVE_SRC_MASK = ppcBit64n(63);
 export const SPAPR_XIVE_END_ALWAYS_NOTIFY = ppcBit64n(63);

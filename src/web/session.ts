@@ -15,7 +15,7 @@
 import { SpaprMachine } from '../spapr/machine.ts';
 import { SPAPR_IRQ_MSI, pciLsiIrq } from '../spapr/irq-map.ts';
 import { XiveGuest } from '../guest/ops-xive.ts';
-import { drain, mulberry32, runWorkload } from '../guest/workload.ts';
+import { drainGuest, mulberry32, runGuestWorkload } from '../guest/workload.ts';
 import { XiveUsageError } from '../base/errors.ts';
 import { LiveCounters, machineView, type MachineView } from './state.ts';
 
@@ -112,7 +112,7 @@ export class LiveSession {
       this.guest = new XiveGuest(this.machine);
       // Boot, and configure the device sources now (a zero-event run), so every source the
       // workload uses can be triggered by hand from the start.
-      runWorkload(this.machine, this.guest, { events: 0, seed: this.seed, msiSources: MSI_SOURCES, lsiSources: LSI_SOURCES });
+      runGuestWorkload(this.machine, this.guest, { events: 0, seed: this.seed, msiSources: MSI_SOURCES, lsiSources: LSI_SOURCES });
       // A device serviced by its driver drops its LSI in the handler, before the EOI; without
       // this a hand-raised LSI would be presented again forever.
       const guest = this.guest;
@@ -214,7 +214,7 @@ export class LiveSession {
   }
 
   private handleAll(): void {
-    if (this.guest !== null) drain(this.guest);
+    if (this.guest !== null) drainGuest(this.guest);
   }
 
   /**
@@ -227,7 +227,7 @@ export class LiveSession {
     const hook = g.onEvent;
     g.onEvent = null;
     try {
-      runWorkload(this.machine, g, { events: n, seed: (this.seed + this.batches + this.steps) >>> 0, msiSources: MSI_SOURCES, lsiSources: LSI_SOURCES });
+      runGuestWorkload(this.machine, g, { events: n, seed: (this.seed + this.batches + this.steps) >>> 0, msiSources: MSI_SOURCES, lsiSources: LSI_SOURCES });
     } finally {
       g.onEvent = hook;
     }

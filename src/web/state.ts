@@ -73,8 +73,6 @@ function bump(m: Map<number, number>, k: number): void {
   m.set(k, (m.get(k) ?? 0) + 1);
 }
 
-export type { RingView, IcpView, RouteView, XicsSourceView, QueueEntryView } from '../spapr/intc-view.ts';
-
 export interface CpuView extends CpuStateView {
   counters: {
     /** Presentations to this vCPU (trace-fed). */

@@ -87,7 +87,6 @@ export const END_W0_SILENT_ESCALATE = ppcBit32(7);
 /** EQ size code: 2^(QSIZE + 12) bytes, 2^(QSIZE + 10) entries. */
 export const END_W0_QSIZE = ppcBitMask32(12, 15);
 export const END_W0_SW0 = ppcBit32(16);
-export const END_W0_FIRMWARE = END_W0_SW0;
 export const END_W0_HWDEP = ppcBitMask32(24, 31);
 /** ESn: the notification ESB (P, Q), and ESe: the escalation ESB, each a 2-bit PQ value. */
 export const END_W1_ESN = ppcBitMask32(0, 1);

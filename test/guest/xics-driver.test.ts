@@ -17,7 +17,7 @@ import { formatTraceEvent } from '../../src/trace/format.ts';
 import { XicsGuest, XicsGuestError } from '../../src/guest/ops-xics.ts';
 import { XiveGuest } from '../../src/guest/ops-xive.ts';
 import { createGuest, defaultGuestMode, type ReferenceGuest } from '../../src/guest/guest.ts';
-import { drainGuest, runGuestWorkload, runWorkload } from '../../src/guest/workload.ts';
+import { drainGuest, runGuestWorkload } from '../../src/guest/workload.ts';
 import { captureText } from '../support/captures.ts';
 
 const corpus = (): string[] => captureText('xics-smp2', 'trace').split('\n');
@@ -482,7 +482,7 @@ test('createGuest picks the driver; both drivers satisfy ReferenceGuest', () => 
   assert.equal(xiveM.activeController(), 'xive');
 });
 
-test('the generic workload on the XIVE guest reports exactly what runWorkload reports', () => {
+test('the generic workload on the XIVE guest reports exactly what runGuestWorkload reports', () => {
   const a = new SpaprMachine({ smp: 3, icMode: 'xive' });
   const ga = new XiveGuest(a);
   ga.boot();
@@ -490,7 +490,7 @@ test('the generic workload on the XIVE guest reports exactly what runWorkload re
   const gb = createGuest(b, 'xive');
   gb.boot();
   const viaGeneric = runGuestWorkload(b, gb, { events: 1000, seed: 42 });
-  const viaXive = runWorkload(a, ga, { events: 1000, seed: 42 });
+  const viaXive = runGuestWorkload(a, ga, { events: 1000, seed: 42 });
   assert.deepStrictEqual(viaGeneric, viaXive);
   assert.equal(infoPic(b), infoPic(a));
 });

@@ -13,7 +13,7 @@ import { infoPic } from '../../src/monitor/info-pic.ts';
 import { TraceBuffer, type TraceEvent } from '../../src/trace/events.ts';
 import { formatTraceEvent } from '../../src/trace/format.ts';
 import { XiveGuest, XiveGuestError } from '../../src/guest/ops-xive.ts';
-import { drain, mulberry32, runWorkload } from '../../src/guest/workload.ts';
+import { drainGuest, mulberry32, runGuestWorkload } from '../../src/guest/workload.ts';
 import { captureText } from '../support/captures.ts';
 
 function bootedGuest(smp: number, opts: ConstructorParameters<typeof XiveGuest>[1] = {}): { m: SpaprMachine; g: XiveGuest } {
@@ -275,7 +275,7 @@ for (const smp of [1, 2, 4]) {
   test(`seeded workload of 2000 events on ${smp} vCPU(s): nothing lost, reproducible`, () => {
     const run = (seed: number) => {
       const { m, g } = bootedGuest(smp);
-      const stats = runWorkload(m, g, { events: 2000, seed });
+      const stats = runGuestWorkload(m, g, { events: 2000, seed });
       return { m, g, stats };
     };
     const { m, g, stats } = run(0x5eed);
@@ -313,15 +313,15 @@ test('a workload can follow earlier traffic on the same guest; its stats cover i
   const { m, g } = bootedGuest(2);
   g.sendIpi(0, 1);
   g.sendIpi(0, 1);
-  const first = runWorkload(m, g, { events: 300, seed: 7, msiSources: [0x1310], lsiSources: 1 });
+  const first = runGuestWorkload(m, g, { events: 300, seed: 7, msiSources: [0x1310], lsiSources: 1 });
   // The two IPIs sent before are drained first and stay out of the run's counts.
   assert.equal(first.raised, 300);
   assert.equal(first.lost, 0);
   assert.equal(g.lost(), 0);
-  const second = runWorkload(m, g, { events: 300, seed: 8, msiSources: [0x1310], lsiSources: 1 });
+  const second = runGuestWorkload(m, g, { events: 300, seed: 8, msiSources: [0x1310], lsiSources: 1 });
   assert.equal(second.raised, 300);
   assert.equal(second.lost, 0);
-  drain(g);
+  drainGuest(g);
   assertLinesLow(m, g);
   assertQueuesDrained(m, g);
   assertQuiescentPic(m, g);

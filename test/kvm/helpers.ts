@@ -30,10 +30,6 @@ export function getU64(b: Uint8Array, off = 0): bigint {
   return new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(off, true);
 }
 
-export function getU32(b: Uint8Array, off = 0): number {
-  return new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(off, true);
-}
-
 /** struct kvm_ppc_xive_eq as 64 bytes. */
 export function eqBuf(eq: { flags?: number; qshift: number; qaddr: bigint; qtoggle?: number; qindex?: number }): Uint8Array {
   const b = new Uint8Array(64);

@@ -19,7 +19,7 @@ import { SpaprMachine } from '../../src/spapr/machine.ts';
 import type { IcMode } from '../../src/spapr/cas.ts';
 import { TraceBuffer } from '../../src/trace/events.ts';
 import { XiveGuest } from '../../src/guest/ops-xive.ts';
-import { runWorkload, type WorkloadStats } from '../../src/guest/workload.ts';
+import { runGuestWorkload, type WorkloadStats } from '../../src/guest/workload.ts';
 import { formatTraceEvent } from '../../src/trace/format.ts';
 import { CORPUS, corpusMachine, qemuPostLoadInPlace, randomXiveOp, randomXicsOp, SwitchableMachine } from './helpers.ts';
 import { seeded } from '../support/rng.ts';
@@ -62,7 +62,7 @@ function run(shape: Shape, seed: number, events: number, switchAt: number): Outc
     sw.proxy.plugCpu(v);
     guest.bringUpCpu(v);
   }
-  const stats = runWorkload(sw.proxy, guest, { events, seed, msiSources: 3, lsiSources: 2 });
+  const stats = runGuestWorkload(sw.proxy, guest, { events, seed, msiSources: 3, lsiSources: 2 });
   trace.push(...drainTrace(buf));
   return { stats, guest: guest.stats(), trace, state: fingerprint(sw.current), migrated };
 }
@@ -117,7 +117,7 @@ function countCalls(shape: Shape, seed: number, events: number): number {
     sw.proxy.plugCpu(v);
     guest.bringUpCpu(v);
   }
-  runWorkload(sw.proxy, guest, { events, seed, msiSources: 3, lsiSources: 2 });
+  runGuestWorkload(sw.proxy, guest, { events, seed, msiSources: 3, lsiSources: 2 });
   return n;
 }
 
