@@ -10,8 +10,8 @@ import type { StateCodec } from '../base/state.ts';
 import { IC_MODE_BACKENDS, OV5_INT_CTRL_BYTE, OV5_XIVE_EXPLOIT, type IcMode } from './cas.ts';
 import type { IntcName, IntcStateSpec, SectionSpec, SectionStates } from './intc.ts';
 import { SPAPR_MAX_CPUS } from './irq-map.ts';
-import { SPAPR_XICS_STATE } from './spapr-xics.ts';
-import { SPAPR_XIVE_STATE } from './spapr-xive.ts';
+import { SPAPR_XICS_STATE } from './xics-state.ts';
+import { SPAPR_XIVE_STATE } from './xive-state.ts';
 
 /** Machine shape: what a target must match (or be built from). */
 export interface ConfigState {

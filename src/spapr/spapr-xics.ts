@@ -5,15 +5,16 @@
  * number is the vCPU id. IPIs are not ICS sources: they live in each ICP's MFRR. It is one of the
  * two backends of the platform's interrupt-controller interface (intc.ts); XICS has no MMIO.
  */
-import { ICS_STATE, Ics, XICS_IRQ_BASE, XICS_NR_IRQS, type IcsState } from '../xics/ics.ts';
-import { ICP_STATE, Icp, SimpleXicsFabric, type IcpState } from '../xics/icp.ts';
-import { perCpuCodec, type PerCpu, type StateMismatch } from '../base/state.ts';
+import { Ics, XICS_IRQ_BASE, XICS_NR_IRQS, type IcsState } from '../xics/ics.ts';
+import { Icp, SimpleXicsFabric, type IcpState } from '../xics/icp.ts';
+import type { PerCpu, StateMismatch } from '../base/state.ts';
+import { SPAPR_XICS_STATE } from './xics-state.ts';
 import { isXicsHcall, xicsHcall, xicsRtas, XICS_RTAS_TOKENS, type XicsHcallContext } from './xics-hcalls.ts';
 import { xicsPicLines } from '../xics/info-pic.ts';
 import { LINE_INT, type CpuLines } from '../ports/lines.ts';
 import { Tracer, type TraceSink } from '../trace/events.ts';
 import { XiveUsageError } from '../base/errors.ts';
-import { INTC_TRACE_PREFIXES, type IntcPlatform, type IntcStateSpec, type SectionStates, type SpaprIntc } from './intc.ts';
+import { INTC_TRACE_PREFIXES, type IntcPlatform, type SectionStates, type SpaprIntc } from './intc.ts';
 import { propEmpty, propString, propU32, type DeviceTree } from './fdt.ts';
 import { xicsView } from './xics-view.ts';
 import type { IntcView } from './intc-view.ts';
@@ -21,20 +22,6 @@ import type { IntcView } from './intc-view.ts';
 /** The XICS node has no `reg`, hence no unit address. */
 export const XICS_NODE_NAME = 'interrupt-controller';
 export const XICS_NODE_PATH = `/${XICS_NODE_NAME}`;
-
-/** The saved state of sPAPR XICS, as QEMU names its parts: 'ics' and one 'icp' per vCPU. */
-export const SPAPR_XICS_STATE: IntcStateSpec = {
-  sections: [
-    { id: 'ics', codec: ICS_STATE },
-    { id: 'icp', codec: perCpuCodec(ICP_STATE, 10) },
-  ],
-  inconsistency(states, shape) {
-    const icp = states.get('icp') as PerCpu<IcpState>[];
-    const ids = icp.map((c) => c.vcpu);
-    if (ids.length !== shape.vcpus.length || ids.some((v, i) => v !== shape.vcpus[i])) return 'the ICPs are not those of the plugged vCPUs, in plug order';
-    return null;
-  },
-};
 
 export class SpaprXics implements SpaprIntc {
   readonly name = 'xics';

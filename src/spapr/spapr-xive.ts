@@ -7,17 +7,18 @@
  * answers are in xive-hcalls.ts, its `info pic` lines in xive-info-pic.ts.
  */
 import * as R from '../xive/regs.ts';
-import { ESB_ALL_ONES, XIVE_SOURCE_STATE, XiveSource, type XiveSourceState } from '../xive/source.ts';
-import { NVT_MISSING, NVT_VALID, XIVE_ROUTER_STATE, XiveRouter, type NvtStore, type XiveRouterState } from '../xive/router.ts';
+import { ESB_ALL_ONES, XiveSource, type XiveSourceState } from '../xive/source.ts';
+import { NVT_MISSING, NVT_VALID, XiveRouter, type NvtStore, type XiveRouterState } from '../xive/router.ts';
 import { XivePresenter } from '../xive/presenter.ts';
-import { TCTX_STATE, ThreadContext, type TctxState } from '../xive/tctx.ts';
-import { perCpuCodec, type PerCpu, type StateMismatch } from '../base/state.ts';
+import { ThreadContext, type TctxState } from '../xive/tctx.ts';
+import type { PerCpu, StateMismatch } from '../base/state.ts';
+import { SPAPR_XIVE_STATE } from './xive-state.ts';
 import { Tima } from '../xive/tima.ts';
 import type { GuestMemory } from '../ports/memory.ts';
 import type { CpuLines } from '../ports/lines.ts';
 import { Tracer, type TraceSink } from '../trace/events.ts';
 import { XiveUsageError } from '../base/errors.ts';
-import { INTC_TRACE_PREFIXES, type IntcPlatform, type IntcStateSpec, type SectionStates, type SpaprIntc } from './intc.ts';
+import { INTC_TRACE_PREFIXES, type IntcPlatform, type SectionStates, type SpaprIntc } from './intc.ts';
 import { isXiveHcall, xiveHcall, type XiveHcallContext } from './xive-hcalls.ts';
 import { lisnPicLines, tctxPicLines, xivePicLines } from './xive-info-pic.ts';
 import { xiveView } from './xive-view.ts';
@@ -46,33 +47,6 @@ import {
 } from './xive-layout.ts';
 
 export * from './xive-layout.ts';
-
-/**
- * The saved state of the sPAPR XIVE controller, as QEMU names its parts: 'spapr-xive' (the EAS
- * and END tables of the router), 'xive-source' (PQ bytes, LSI map), 'xive-tctx' (one thread
- * context per vCPU). sPAPR keeps no NVT table: an NVT exists when its vCPU does.
- */
-export const SPAPR_XIVE_STATE: IntcStateSpec = {
-  sections: [
-    { id: 'spapr-xive', codec: XIVE_ROUTER_STATE },
-    { id: 'xive-source', codec: XIVE_SOURCE_STATE },
-    { id: 'xive-tctx', codec: perCpuCodec(TCTX_STATE, 5 + R.TCTX_BYTES) },
-  ],
-  inconsistency(states, shape) {
-    const router = states.get('spapr-xive') as XiveRouterState;
-    const source = states.get('xive-source') as XiveSourceState;
-    const tctx = states.get('xive-tctx') as PerCpu<TctxState>[];
-    const ends = shape.maxCpus * (R.XIVE_PRIORITY_MAX + 1);
-    if (router.nrEnds !== ends) return `${router.nrEnds} ENDs for max-cpus ${shape.maxCpus} (expected ${ends})`;
-    if (source.nrIrqs !== router.nrIrqs) return `the XIVE source has ${source.nrIrqs} interrupts, the router ${router.nrIrqs}`;
-    if (!sameIds(tctx.map((t) => t.vcpu), shape.vcpus)) return 'the thread contexts are not those of the plugged vCPUs, in plug order';
-    return null;
-  },
-};
-
-function sameIds(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
-}
 
 export interface SpaprXiveOptions {
   nrIrqs: number;
