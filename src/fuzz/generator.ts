@@ -1,7 +1,7 @@
 /**
  * Seeded generator of fuzz operations. It mixes
  *
- * - guest behaviour in the style of Linux (spapr-xive.md §3, xics.md §9), so that deep states
+ * - guest behaviour in the style of Linux (docs/spapr-xive.md §3, docs/xics.md §9), so that deep states
  *   are reached: queues configured, sources routed and unmasked, CPPR opened, interrupts raised,
  *   acknowledged, read from the event queue and EOI'd, masks toggled, contexts pulled and pushed;
  * - every hcall and RTAS call with edge-case and random arguments (reserved flags, priorities
@@ -40,7 +40,7 @@ const XICS_OPS = [H.H_CPPR, H.H_EOI, H.H_IPI, H.H_IPOLL, H.H_XIRR, H.H_XIRR_X];
 const OTHER_OPS = [0, 4, 0x60, 0x78, 0x3a4, 0x3d4, 0x3d8, 0xf000, 0x7fff_ffff];
 const RTAS_NAMES = ['ibm,set-xive', 'ibm,get-xive', 'ibm,int-off', 'ibm,int-on'];
 const RTAS_OTHER: readonly (string | number)[] = [0x200a, 0x200b, 0x200c, 0x200d, 0x2000, 0xa, 'ibm,nmi-register', 'display-character'];
-/** ESB page offsets that select an operation (xive.md §1.5), plus their 64K-page aliases. */
+/** ESB page offsets that select an operation (docs/xive.md §1.5), plus their 64K-page aliases. */
 const ESB_OFFSETS = [0x000, 0x008, 0x3f8, 0x400, 0x7f8, 0x800, 0xbf8, 0xc00, 0xd00, 0xe00, 0xf00, 0xff8, 0x1800, 0x1c00, 0xfd00, 0xfff8];
 /** TIMA offsets inside a page: ring registers, special operations, the 2K special-only area. */
 const TIMA_OFFSETS = [

@@ -12,7 +12,7 @@
  *   device of a random type, then attribute and ONE_REG calls with unknown groups, attributes out
  *   of range, short buffers and data the kernel refuses (servers with no connected vCPU,
  *   priority 7, sources never made valid), plus reads. Every call must return the errno
- *   kvm-device-api.md gives (§1.3, §5, §6, §7, §10), and none may change the machine.
+ *   docs/kvm-device-api.md gives (§1.3, §5, §6, §7, §10), and none may change the machine.
  */
 import type { SpaprMachine } from '../spapr/machine.ts';
 import { captureSnapshot, encodeState, restoreInto, restoreSnapshot, SnapshotError } from '../migration/snapshot.ts';
@@ -205,7 +205,7 @@ function xiveBlockExists(ref: RefMachine, lisn: number): boolean {
 }
 
 /**
- * The answer kvm-device-api.md gives to a call on a device just created, with no vCPU connected
+ * The answer docs/kvm-device-api.md gives to a call on a device just created, with no vCPU connected
  * (ENOMEM where the kernel would have to allocate a source block outside the machine's range:
  * the model's documented choice). null: the call is not one this generator makes.
  */

@@ -1,7 +1,7 @@
 /**
  * Conservation ledger of the fuzzer: where every interrupt event went.
  *
- * XIVE (xive.md §1-§4): an event is an attempt at a source (device input, ESB trigger store,
+ * XIVE (docs/xive.md §1-§4): an event is an attempt at a source (device input, ESB trigger store,
  * EOI re-notification, inject). The source's PQ logic either lets it through to the router
  * ("forwarded"), keeps it as the Q bit (PQ 11: one coalesced event, re-sent by the next EOI),
  * merges it into a Q bit already set, or drops it (PQ 01 = source off). A forwarded event then
@@ -11,7 +11,7 @@
  * guest abandons the queue (reconfiguration, reset). Separately, each event that reached a valid
  * END is notified: presented to a thread (IPB bit, new or already set) or not, with the reason.
  *
- * XICS (xics.md §3): a message-signalled (MSI) event raised by a device is a token that is, at
+ * XICS (docs/xics.md §3): a message-signalled (MSI) event raised by a device is a token that is, at
  * any time, in exactly one place: presented in an ICP's XISR, flagged REJECTED (waiting for a
  * resend), flagged MASKED_PENDING, or gone: accepted by the guest (H_XIRR), merged into a flag
  * already set, or dropped where the spec drops it (masked before its resend, rejected while

@@ -1,5 +1,5 @@
 /**
- * Reference model of the sPAPR XICS for the fuzzer, written from the spec (xics.md §2-§5)
+ * Reference model of the sPAPR XICS for the fuzzer, written from the spec (docs/xics.md §2-§5)
  * independently of src/xics: one ICS over 0x1000..0x1FFF, one ICP per vCPU, the algorithms of
  * §3 step by step (deliver, reject, IPI check, resend, CPPR, accept, EOI, device input, xive
  * writes, claim/free/reset), the six hcalls and four RTAS calls with their checks.
@@ -49,9 +49,9 @@ export interface RefIcp {
   tok: Tok;
 }
 
-/** The XICS hcalls (xics.md §4). */
+/** The XICS hcalls (docs/xics.md §4). */
 const XICS_HCALLS: ReadonlySet<number> = new Set([H.H_EOI, H.H_CPPR, H.H_IPI, H.H_IPOLL, H.H_XIRR, H.H_XIRR_X]);
-/** The XICS RTAS calls (xics.md §5) and the tokens the machine gives them. */
+/** The XICS RTAS calls (docs/xics.md §5) and the tokens the machine gives them. */
 const XICS_RTAS: Readonly<Record<string, number>> = { 'ibm,set-xive': 0x200a, 'ibm,get-xive': 0x200b, 'ibm,int-off': 0x200c, 'ibm,int-on': 0x200d };
 
 export class RefXics implements RefIntc {

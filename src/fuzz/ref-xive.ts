@@ -1,6 +1,6 @@
 /**
  * Reference model of the sPAPR XIVE controller for the fuzzer, written from the spec
- * (xive.md §1-§4, spapr-xive.md §1-§2) independently of src/xive: the source PQ machine and ESB
+ * (docs/xive.md §1-§4, docs/spapr-xive.md §1-§2) independently of src/xive: the source PQ machine and ESB
  * pages, the EAS/END tables, END notification with event-queue writes, the presenter scan, the
  * thread contexts and TIMA (with the per-byte rights of §4.7), and the H_INT_* hcalls.
  *
@@ -34,13 +34,13 @@ export const TIMA_SIZE = 4 * 0x10000;
 export const NVT_BASE = 0x400;
 const HV_PRIO = 7;
 const M64 = 0xffff_ffff_ffff_ffffn;
-/** The H_INT_* hcalls (spapr-xive.md §2). */
+/** The H_INT_* hcalls (docs/spapr-xive.md §2). */
 const XIVE_HCALLS: ReadonlySet<number> = new Set([
   H.H_INT_GET_SOURCE_INFO, H.H_INT_SET_SOURCE_CONFIG, H.H_INT_GET_SOURCE_CONFIG, H.H_INT_GET_QUEUE_INFO, H.H_INT_SET_QUEUE_CONFIG,
   H.H_INT_GET_QUEUE_CONFIG, H.H_INT_SET_OS_REPORTING_LINE, H.H_INT_GET_OS_REPORTING_LINE, H.H_INT_ESB, H.H_INT_SYNC, H.H_INT_RESET,
 ]);
 
-// EAS / END bits (xive.md §2), as numeric masks of the big-endian words.
+// EAS / END bits (docs/xive.md §2), as numeric masks of the big-endian words.
 export const EAS_VALID = 0x8000_0000;
 export const EAS_MASKED = 0x8000_0000;
 export const END_VALID = 0x8000_0000;
@@ -56,7 +56,7 @@ const PHYS = 0x30;
 const LINE_INT = 1;
 const LINE_HINT = 2;
 
-/** PQ after a trigger / an EOI, indexed by the old PQ (xive.md §1.2). */
+/** PQ after a trigger / an EOI, indexed by the old PQ (docs/xive.md §1.2). */
 const TRIGGER = [2, 1, 3, 3];
 const EOI = [0, 1, 0, 2];
 
@@ -72,7 +72,7 @@ export function ipbToPipr(ipb: number): number {
 }
 
 /**
- * Per-byte access rights of the raw TIMA views (xive.md §4.7), one string per (page, ring):
+ * Per-byte access rights of the raw TIMA views (docs/xive.md §4.7), one string per (page, ring):
  * 16 digits, 0 none, 1 write, 2 read, 3 both. Pages HW, HV, OS, USER; rings USER, OS, POOL, PHYS.
  */
 const RIGHTS_TEXT: readonly (readonly string[])[] = [
@@ -83,7 +83,7 @@ const RIGHTS_TEXT: readonly (readonly string[])[] = [
 ];
 const RIGHTS: readonly Uint8Array[] = RIGHTS_TEXT.map((rows) => Uint8Array.from(rows.join(''), (c) => Number(c)));
 
-/** Special operations (xive.md §4.6): lowest page allowed is the highest page number accepted. */
+/** Special operations (docs/xive.md §4.6): lowest page allowed is the highest page number accepted. */
 const enum Spc {
   None,
   SetOsCppr,
@@ -172,7 +172,7 @@ export class RefXive implements RefIntc {
     this.writes = new Array<number>(this.nrEnds).fill(0);
     this.consumers = Array.from({ length: this.nrEnds }, () => ({ index: 0, toggle: 0 }));
     this.live = Array.from({ length: this.nrEnds }, () => new Set<EqEntry>());
-    // The IPI of every possible vCPU is claimed when the controller is created (spapr-xive.md §1).
+    // The IPI of every possible vCPU is claimed when the controller is created (docs/spapr-xive.md §1).
     for (let i = 0; i < maxCpus; i++) this.claim(i, false);
   }
 
@@ -201,7 +201,7 @@ export class RefXive implements RefIntc {
     this.ipbRaw.set(v, 1 << (POOL >>> 4));
   }
 
-  /** Machine reset (spapr-xive.md §1.5): sources off, claimed EAS masked, ENDs and contexts reset. */
+  /** Machine reset (docs/spapr-xive.md §1.5): sources off, claimed EAS masked, ENDs and contexts reset. */
   reset(): void {
     this.fx.full = true;
     for (let s = 0; s < NR_IRQS; s++) {
@@ -279,7 +279,7 @@ export class RefXive implements RefIntc {
     return addr >= TM_BASE && addr < TM_BASE + TIMA_SIZE;
   }
 
-  // ---- source PQ (xive.md §1) --------------------------------------------------------------
+  // ---- source PQ (docs/xive.md §1) --------------------------------------------------------------
   private pq(s: number): number {
     return this.status[s]! & 3;
   }
@@ -322,7 +322,7 @@ export class RefXive implements RefIntc {
     }
   }
 
-  /** EOI (xive.md §1.3): an LSI still asserted is presented again from PQ 00 only. */
+  /** EOI (docs/xive.md §1.3): an LSI still asserted is presented again from PQ 00 only. */
   private eoi(s: number): boolean {
     this.led.eoi++;
     const old = this.pq(s);
@@ -361,7 +361,7 @@ export class RefXive implements RefIntc {
     }
   }
 
-  /** 8-byte load at an 8-aligned offset inside the ESB region (xive.md §1.5). */
+  /** 8-byte load at an 8-aligned offset inside the ESB region (docs/xive.md §1.5). */
   esbLoad(off: number): LoadResult {
     const s = Math.floor(off / ESB_STRIDE);
     if ((off & ESB_PAGE) === 0) return { lo: 0xffff_ffff, hi: 0xffff_ffff }; // trigger page
@@ -393,7 +393,7 @@ export class RefXive implements RefIntc {
     }
   }
 
-  // ---- router (xive.md §3) -----------------------------------------------------------------
+  // ---- router (docs/xive.md §3) -----------------------------------------------------------------
   private err(message: string): void {
     this.fx.guestErrors.push(message);
   }
@@ -490,7 +490,7 @@ export class RefXive implements RefIntc {
     this.ipbUpdate(found, foundRing, bit);
   }
 
-  /** Ring a thread answers `cam` on (xive.md §4.3, format 0, checked PHYS, POOL, OS), or -1. */
+  /** Ring a thread answers `cam` on (docs/xive.md §4.3, format 0, checked PHYS, POOL, OS), or -1. */
   private matchRing(v: number, cam: number): number {
     const r = this.tctx.get(v)!;
     if ((r[0x38]! & 0x80) !== 0 && cam === (0x80 | (v & 0x7f))) return PHYS;
@@ -501,7 +501,7 @@ export class RefXive implements RefIntc {
     return -1;
   }
 
-  /** xive.md §3.3: entry = generation bit | 31-bit data, index advances, generation flips on wrap. */
+  /** docs/xive.md §3.3: entry = generation bit | 31-bit data, index advances, generation flips on wrap. */
   private enqueue(idx: number, data: number): void {
     const b = idx * 8;
     const w1 = this.end[b + 1]!;
@@ -620,7 +620,7 @@ export class RefXive implements RefIntc {
     return { words };
   }
 
-  // ---- thread contexts (xive.md §4.1-§4.2) --------------------------------------------------
+  // ---- thread contexts (docs/xive.md §4.1-§4.2) --------------------------------------------------
   word2(r: Uint8Array, ring: number): number {
     return ((r[ring + 8]! << 24) | (r[ring + 9]! << 16) | (r[ring + 10]! << 8) | r[ring + 11]!) >>> 0;
   }
@@ -680,7 +680,7 @@ export class RefXive implements RefIntc {
     return ((nsr << 8) | r[ring + 1]!) & 0xffff;
   }
 
-  // ---- TIMA (xive.md §4.6-§4.7) -------------------------------------------------------------
+  // ---- TIMA (docs/xive.md §4.6-§4.7) -------------------------------------------------------------
   /** Load of `size` (1/2/4/8, aligned) at offset `off` of the TIMA by vCPU `v`. */
   timaLoad(v: number, off: number, size: number): LoadResult {
     const r = this.tctx.get(v)!;
@@ -766,7 +766,7 @@ export class RefXive implements RefIntc {
     }
   }
 
-  // ---- hcalls (spapr-xive.md §2) ------------------------------------------------------------
+  // ---- hcalls (docs/spapr-xive.md §2) ------------------------------------------------------------
   private lisnOk(lisn: bigint): boolean {
     return lisn < BigInt(NR_IRQS) && (this.easHi[Number(lisn)]! & EAS_VALID) !== 0;
   }

@@ -1,6 +1,6 @@
 /**
  * Reference pseries machine of the fuzzer: the reference XIVE and XICS (ref-xive.ts,
- * ref-xics.ts) composed as spapr-xive.md §1, §2.1, §4 and xics.md §4-§5 describe the machine —
+ * ref-xics.ts) composed as docs/spapr-xive.md §1, §2.1, §4 and docs/xics.md §4-§5 describe the machine —
  * ic-mode objects, default device claims, reset, CAS negotiation and the choice of the active
  * controller, hotplug, and the dispatch of hcalls, RTAS calls and MMIO.
  *
@@ -32,7 +32,7 @@ export interface RefConfig {
 
 /**
  * Why CAS stops the VM when the guest asks for an interrupt mode the machine has no controller
- * for, by the mode bits it asked for (spapr-xive.md §4.3).
+ * for, by the mode bits it asked for (docs/spapr-xive.md §4.3).
  */
 const CAS_UNAVAILABLE: Readonly<Record<number, string>> = {
   [OV5_XIVE_EXPLOIT]: 'Guest requested unavailable interrupt mode (XIVE), try the ic-mode=xive or ic-mode=dual machine property',
@@ -175,7 +175,7 @@ export class RefMachine implements RefPlatform {
     this.active = next;
   }
 
-  /** spapr-xive.md §4.2-§4.3. */
+  /** docs/spapr-xive.md §4.2-§4.3. */
   cas(byte: number): { ok: boolean; detail: string } {
     const b = byte & 0xff;
     const mode = b & OV5_XIVE_EXPLOIT;

@@ -2,7 +2,7 @@
  * The reference guest for the legacy XICS interrupt controller: its operations table for the
  * guest core (driver.ts), and XicsGuest, the core bound to it (the guest forced to ask for XICS
  * at CAS; createGuest builds one when CAS left the machine on XICS). The hcalls and RTAS calls
- * are those a Linux 6.1 guest makes on XICS (spec: xics.md §4, §5, §9).
+ * are those a Linux 6.1 guest makes on XICS (docs/xics.md §4, §5, §9).
  *
  * What the guest does:
  * - CAS asking for legacy XICS (option vector 5 byte 23 = 0), then H_CPPR(0xFF) on every vCPU as
@@ -17,7 +17,7 @@
  *   value is (popped CPPR << 24) | XISR.
  *
  * Accounting. XICS merges events differently from XIVE, and the counters follow the rules of
- * QEMU 7.2's emulation (xics.md §3), applied to the state just before each operation:
+ * QEMU 7.2's emulation (docs/xics.md §3), applied to the state just before each operation:
  * - IPI: the MFRR is a single request register, so an IPI sent while a request is still standing
  *   (MFRR not 0xFF) is merged into it.
  * - MSI: nothing in the ICS counts MSIs. A trigger the ICP refuses (CPPR too high, or an interrupt

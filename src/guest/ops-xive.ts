@@ -2,7 +2,7 @@
  * The reference guest for the XIVE interrupt controller in exploitation mode on sPAPR: its
  * operations table for the guest core (driver.ts), and XiveGuest, the core bound to it (the
  * guest forced to ask for XIVE at CAS; createGuest builds one when CAS granted XIVE). As a
- * Linux 6.1 guest does (spec: spapr-xive.md §3, xive.md §5): per vCPU an event queue in guest
+ * Linux 6.1 guest does (docs/spapr-xive.md §3, docs/xive.md §5): per vCPU an event queue in guest
  * RAM (H_INT_SET_QUEUE_CONFIG) and a CPPR in the TIMA; sources probed, routed, and masked or
  * unmasked through their ESB pages (through H_INT_ESB when the pages must not be mapped, LSIs on
  * sPAPR); an interrupt taken by a TIMA ACK load and read from the queue with its toggle bit, and
@@ -392,7 +392,7 @@ export class XiveGuest extends GuestDriver<XiveCpu, XiveSource, XiveOps> {
     const r = this.call(this.bootCpu(), H.H_INT_GET_QUEUE_CONFIG, [GET_QUEUE_CONFIG_DEBUG, BigInt(cpu), BigInt(this.ops.priority)]);
     return {
       alwaysNotify: (r[0]! & 1n) !== 0n,
-      // QEMU puts the generation at numeric bit 62 (spapr-xive.md §7 quirk 3).
+      // QEMU puts the generation at numeric bit 62 (docs/spapr-xive.md §7 quirk 3).
       generation: Number((r[0]! >> 62n) & 1n),
       qpage: Number(r[1]!),
       qshift: Number(r[2]!),

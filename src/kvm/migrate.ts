@@ -1,6 +1,6 @@
 /**
  * Migration of the interrupt controller through the KVM-style API, in the sequences QEMU 7.2
- * runs with an in-kernel controller (spec kvm-device-api.md §8):
+ * runs with an in-kernel controller (docs/kvm-device-api.md §8):
  *
  * XICS: save = GET of every existing source word, then ICP_STATE of every connected vCPU;
  * restore = SET of every source, then ICP_STATE of every vCPU (sources first: a fresh

@@ -13,7 +13,7 @@
  *   Interrupt Controller Specification model, `interrupt-controller`) for xics and dual.
  *
  * Everything else QEMU puts in the tree (memory, PHBs, VIO, drc properties, ...) is left out.
- * Values follow spapr-xive.md §4 and xics.md §8; node names, property order and bytes match the
+ * Values follow docs/spapr-xive.md §4 and docs/xics.md §8; node names, property order and bytes match the
  * `dumpdtb` captures in test/fixtures/qemu. The phandle of the controller node is PHANDLE_INTC,
  * the value every interrupt-map in the full tree refers to.
  */

@@ -1,5 +1,5 @@
 /**
- * Migration through the KVM-style API (spec §8): state read out of one machine with getAttr /
+ * Migration through the KVM-style API (docs/kvm-device-api.md §8): state read out of one machine with getAttr /
  * getOneReg (and the ESB pages), written into a fresh machine with setAttr / setOneReg, must
  * give the same `info pic` and the same model bytes — and both machines must then behave the
  * same under the same further activity.

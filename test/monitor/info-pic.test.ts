@@ -1,5 +1,5 @@
 /**
- * `info pic` formatting rules (QEMU 7.2, spapr-xive.md §5), on states the reference captures do
+ * `info pic` formatting rules (QEMU 7.2, docs/spapr-xive.md §5), on states the reference captures do
  * not show: large queue indexes, the queue window wrapping around, asserted LSIs, P/Q flags,
  * an unconfigured END, a failing queue read.
  */

@@ -1,7 +1,7 @@
 /**
  * XICS replay of device interrupts, on the event sequences QEMU 7.2 printed for a virtio-rng
  * device (MSI, then an LSI rejected on a priority tie and resent after the EOI), as recorded in
- * the XICS facts digest (§6.4). The levels of set_irq events are not printed: the replay infers
+ * docs/xics.md §6.4. The levels of set_irq events are not printed: the replay infers
  * them from what follows.
  */
 import { test } from 'node:test';

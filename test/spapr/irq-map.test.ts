@@ -1,5 +1,5 @@
 /**
- * The pseries IRQ number space (spapr-xive.md §1.2), the MSI number allocator over 0x1300-0x1FFF,
+ * The pseries IRQ number space (docs/spapr-xive.md §1.2), the MSI number allocator over 0x1300-0x1FFF,
  * and the CAS interrupt-mode negotiation rules (§4.2, §4.3) as pure functions.
  */
 import { test } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * The pseries machine around the XIVE controller (spapr-xive.md §1): what is claimed at build
+ * The pseries machine around the XIVE controller (docs/spapr-xive.md §1): what is claimed at build
  * time, claim/free semantics on the EAS and the LSI bitmap (§1.3), the machine reset (§1.5),
  * the MMIO map (§1.4) and CPU hotplug (a new vCPU gets its thread context and becomes a valid
  * hcall target).

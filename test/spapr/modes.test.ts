@@ -1,5 +1,5 @@
 /**
- * ic-mode xics | xive | dual (spapr-xive.md §4.3, xics.md §4 and §8.3): which backends exist,
+ * ic-mode xics | xive | dual (docs/spapr-xive.md §4.3, docs/xics.md §4 and §8.3): which backends exist,
  * which is active before and after CAS, how hcalls and RTAS calls are gated, claims going to both
  * backends, CAS refusals, and `info pic` showing the active controller.
  */

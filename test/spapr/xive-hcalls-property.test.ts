@@ -1,6 +1,6 @@
 /**
  * Property tests of the H_INT_* hypercalls: sequences of random hcalls (valid-looking and edge
- * 64-bit arguments) never throw, return only the PAPR codes spapr-xive.md §2 allows for that
+ * 64-bit arguments) never throw, return only the PAPR codes docs/spapr-xive.md §2 allows for that
  * hcall, return exactly the code the spec's check order gives for the current state, leave R4..R9
  * and every table untouched on error, and on success write only their output registers with
  * the values the spec derives from the EAS/END state.

@@ -1,5 +1,5 @@
 /**
- * The sPAPR XIVE hypercalls (H_INT_*) as QEMU 7.2 implements them (spapr-xive.md §2): the common
+ * The sPAPR XIVE hypercalls (H_INT_*) as QEMU 7.2 implements them (docs/spapr-xive.md §2): the common
  * gates (MSR[PR], unknown opcode, CAS negotiation, trace event first), every argument check of
  * every hcall in QEMU's order with the exact PAPR code, the rule that an error changes neither
  * R4..R9 nor any model state, and the verified success values register by register.

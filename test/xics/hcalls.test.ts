@@ -1,5 +1,5 @@
 /**
- * The XICS hypercalls and RTAS calls (xics.md §4, §5): opcodes and tokens, the emulated-XICS
+ * The XICS hypercalls and RTAS calls (docs/xics.md §4, §5): opcodes and tokens, the emulated-XICS
  * guard and its precedence, argument truncation, every error code, register outputs written only
  * on success, and the success values; an error changes no state and traces nothing (except the
  * accept that H_XIRR/H_XIRR_X perform before the guard).

@@ -1,5 +1,5 @@
 /**
- * The XICS presentation controller rules (xics.md §2.1, §3.1, §3.3-§3.9): delivery against CPPR
+ * The XICS presentation controller rules (docs/xics.md §2.1, §3.1, §3.3-§3.9): delivery against CPPR
  * and the pending priority, displacement, IPIs through MFRR, CPPR writes with their
  * reject/resend rules, accept (including the nothing-pending quirk), EOI, reset and the output
  * line, each with the exact trace lines of QEMU 7.2.

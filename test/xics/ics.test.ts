@@ -1,5 +1,5 @@
 /**
- * The XICS source controller rules (xics.md §2.2, §3.2, §3.5, §3.9-§3.12): reset/claim/free,
+ * The XICS source controller rules (docs/xics.md §2.2, §3.2, §3.5, §3.9-§3.12): reset/claim/free,
  * MSI and LSI input, masked-pending, write_xive, reject, EOI and the ascending resend walk, each
  * with the exact trace lines QEMU 7.2 prints.
  */

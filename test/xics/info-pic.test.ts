@@ -1,5 +1,5 @@
 /**
- * `info pic` in XICS form (xics.md §7): ICP lines with `((nil))` or the pointer token, the ICS
+ * `info pic` in XICS form (docs/xics.md §7): ICP lines with `((nil))` or the pointer token, the ICS
  * header padded to width 4, claimed sources only with their raw status byte, the irqchip line,
  * and pointer masking for comparisons with captures.
  */

@@ -1,5 +1,5 @@
 /**
- * The model against QEMU 7.2 captures (xics.md §6): the IPI traffic of the xics-smp2 corpus
+ * The model against QEMU 7.2 captures (docs/xics.md §6): the IPI traffic of the xics-smp2 corpus
  * replayed through the hcalls and RTAS calls Linux makes (with the untraced H_CPPR(0xFF) at CPU
  * bring-up and H_IPI(self, 0xFF) in the IPI handler), every emitted line compared with the
  * capture and the final `info pic` with the captured one; and the MSI/LSI sequences of the

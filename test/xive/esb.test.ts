@@ -1,5 +1,5 @@
 /**
- * ESB PQ state machine (spec §1.2) and the priority helpers (spec §0): the trigger/EOI table row
+ * ESB PQ state machine (docs/xive.md §1.2) and the priority helpers (docs/xive.md §0): the trigger/EOI table row
  * by row, set semantics on a source, and model-based properties driving an MSI and an LSI source
  * with random event sequences against a small reference written from the spec tables.
  */

@@ -1,5 +1,5 @@
 /**
- * Presenter (spec §4.3–§4.5, §5) on a sPAPR XIVE: OS CAM matching, "not dispatched" and
+ * Presenter (docs/xive.md §4.3–§4.5, §5) on a sPAPR XIVE: OS CAM matching, "not dispatched" and
  * "already found" errors, ring priority PHYS > POOL > OS, EBB (format 1) matching, the IPI round
  * trip and coalescing sequences of the Linux captures, and a property checking the CAM lookup
  * against a plain scan of every thread after random context pushes and pulls through the TIMA.

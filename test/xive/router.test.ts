@@ -1,5 +1,5 @@
 /**
- * XIVE router (spec §2.1, §2.2, §3): EAS decoding and the event arrival checks, END trigger step
+ * XIVE router (docs/xive.md §2.1, §2.2, §3): EAS decoding and the event arrival checks, END trigger step
  * by step (invalid END, enqueue with the generation bit, masked END, ESn coalescing, NVT checks,
  * presenter call, backlog, escalation with ESe coalescing), EQ wrap and failed writes, and a
  * property with a Linux-style queue consumer. END words are built by hand from regs.ts masks.

@@ -1,5 +1,5 @@
 /**
- * XIVE interrupt source (spec §1.1, §1.3–§1.6): MSI/LSI input levels, the ESB load and store
+ * XIVE interrupt source (docs/xive.md §1.1, §1.3–§1.6): MSI/LSI input levels, the ESB load and store
  * decoding of the management page for every offset range, trigger pages, the 4K pattern inside
  * 64K pages, the other ESB geometries, PQ_DISABLE, reset, guest errors and trace ordering.
  */

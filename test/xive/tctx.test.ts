@@ -1,5 +1,5 @@
 /**
- * Thread interrupt context (spec §4.1, §4.2): reset values, notify/ipb_update/set_cppr/accept
+ * Thread interrupt context (docs/xive.md §4.1, §4.2): reset values, notify/ipb_update/set_cppr/accept
  * on the OS and PHYS rings, the ACK values seen from Linux, CPU line changes and trace events,
  * and properties comparing random operation sequences with a reference ring written from §4.2.
  */

@@ -1,5 +1,5 @@
 /**
- * TIMA (spec §4.6, §4.7) on a sPAPR XIVE: every verified example of §4.7, the per-byte access
+ * TIMA (docs/xive.md §4.6, §4.7) on a sPAPR XIVE: every verified example of §4.7, the per-byte access
  * right tables of each page probed with raw loads and stores, raw stores bypassing CPPR logic,
  * invalid accesses (traced in the lower 2K, untraced in the special area), the special operations
  * (ACK OS/HV, CPPR, SET_OS_PENDING, push/pull of OS and pool contexts, VT push/poll) with their
