@@ -1,5 +1,5 @@
 /**
- * The reference XIVE's thread contexts and TIMA (Thread Interrupt Management Area), xive.md
+ * The reference XIVE's thread contexts and TIMA (Thread Interrupt Management Area), docs/xive.md
  * §4: the four rings of each vCPU's context (NSR, CPPR, IPB, PIPR and word 2 with the CAM line),
  * the IPB (Interrupt Pending Buffer) update and notification that raise the vCPU's lines, the
  * CAM match of the presenter scan, and TIMA loads and stores — the special operations of §4.6
