@@ -3,5 +3,5 @@
  * Each message says what was wrong and what to do instead.
  */
 export class XiveUsageError extends Error {
-  override readonly name = 'XiveUsageError';
+  override readonly name: string = 'XiveUsageError';
 }

@@ -4,19 +4,20 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse, intOption, enumOption, UsageFailure } from './args.ts';
+import { MACHINE_HELP, MACHINE_OPTIONS, buildMachine, machineConfigOf, machineHelp } from './machine-args.ts';
+import { DEFAULT_MACHINE_TYPE } from '../spapr/machine-types.ts';
 import { receiveCheckpoint, sendCheckpoint } from './demo-migrate.ts';
 import { readCheckpoint, writeCheckpoint, CheckpointError, type WorkloadProgress } from '../guest/checkpoint.ts';
 import { SnapshotError } from '../migration/snapshot.ts';
 import { writeText, type Io } from './replay.ts';
 import { PerfettoSink } from '../trace-export/perfetto.ts';
 import { SpaprMachine } from '../spapr/machine.ts';
-import { SPAPR_MAX_CPUS } from '../spapr/irq-map.ts';
-import { IC_MODE_BACKENDS, IC_MODES } from '../spapr/cas.ts';
+import { IC_MODE_BACKENDS } from '../spapr/cas.ts';
 import { createGuest, defaultGuestMode, GUEST_MODES, type GuestMode, type ReferenceGuest } from '../guest/guest.ts';
 import { runGuestWorkload } from '../guest/workload.ts';
 import { infoPic } from '../monitor/info-pic.ts';
 
-export const DEMO_HELP = `Usage: xive demo [--smp N] [--ic-mode xics|xive|dual] [--guest xics|xive] [--events K | --seconds S] [--seed X] [--perfetto FILE]
+export const DEMO_HELP = `Usage: xive demo [machine options] [--guest xics|xive] [--events K | --seconds S] [--seed X] [--perfetto FILE]
        xive demo ... --at N (--checkpoint FILE | --migrate-to PORT)
        xive demo (--resume FILE | --listen PORT)
 
@@ -25,9 +26,9 @@ then XIVE event queues, IPIs and sources, or XICS CPPRs, IPIs and RTAS source se
 the model's guest-facing entry points (hcalls, ESB and TIMA MMIO). Prints the statistics
 (raised, delivered, coalesced, lost — always 0) per vCPU and per source, then \`info pic\`.
 
+${MACHINE_HELP}(default: --smp 4 --ic-mode xive)
+
 Options:
-  --smp N        vCPUs (default 4, at most ${SPAPR_MAX_CPUS})
-  --ic-mode M    interrupt controller mode: xics, xive or dual (default xive)
   --guest G      the model the guest asks for at CAS (dual: xive unless xics is given, as Linux)
   --events K     interrupts to raise (default 20000)
   --seconds S    run batches of events for S seconds instead of a fixed count
@@ -52,10 +53,12 @@ function pct(a: number, b: number): string {
   return b === 0 ? '-' : `${((100 * a) / b).toFixed(1)}%`;
 }
 
+/** The demo's machine when none is given: 4 vCPUs, XIVE only. */
+const DEMO_MACHINE = { smp: 4, icMode: 'xive' } as const;
+
 export async function demoCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, {
-    smp: { type: 'string' },
-    'ic-mode': { type: 'string' },
+    ...MACHINE_OPTIONS,
     events: { type: 'string' },
     seconds: { type: 'string' },
     seed: { type: 'string' },
@@ -73,6 +76,11 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
     io.out(DEMO_HELP);
     return 0;
   }
+  const listing = machineHelp(values);
+  if (listing !== null) {
+    io.out(listing);
+    return 0;
+  }
   const incoming = values.resume !== undefined || values.listen !== undefined;
   const outgoing = values.checkpoint !== undefined || values['migrate-to'] !== undefined;
   if (values.resume !== undefined && values.listen !== undefined) throw new UsageFailure('give either --resume or --listen, not both');
@@ -80,7 +88,7 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
   if (outgoing && values.at === undefined) throw new UsageFailure(`--${values.checkpoint !== undefined ? 'checkpoint' : 'migrate-to'} needs --at N (the events to run first)`);
   if (values.at !== undefined && !outgoing) throw new UsageFailure('--at goes with --checkpoint FILE or --migrate-to PORT');
   if (incoming) {
-    for (const o of ['smp', 'ic-mode', 'guest', 'events', 'seed', 'seconds']) {
+    for (const o of [...Object.keys(MACHINE_OPTIONS), 'guest', 'events', 'seed', 'seconds']) {
       if (values[o] !== undefined) throw new UsageFailure(`--${o} comes from the checkpoint when resuming: drop it`);
     }
   }
@@ -102,8 +110,9 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
     }
     io.out(`resumed: ${machine.vcpus.length} vCPUs, ic-mode ${machine.icMode}, ${progress.done} of ${progress.events} events done\n`);
   } else {
-    const smp = intOption(values, 'smp', 1, SPAPR_MAX_CPUS, 4);
-    const icMode = enumOption(values, 'ic-mode', IC_MODES, 'xive');
+    const cfg = machineConfigOf(values, DEMO_MACHINE);
+    const smp = cfg.smp.cpus;
+    const icMode = cfg.icMode;
     const mode: GuestMode = enumOption(values, 'guest', GUEST_MODES, defaultGuestMode(icMode));
     if (!IC_MODE_BACKENDS[icMode].includes(mode)) {
       throw new UsageFailure(`--guest ${mode} cannot run on an ic-mode ${icMode} machine (QEMU would stop it at CAS)`);
@@ -112,13 +121,13 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
     if (values.events !== undefined && values.seconds !== undefined) throw new UsageFailure('give either --events or --seconds, not both');
     seconds = values.seconds !== undefined ? intOption(values, 'seconds', 1, 3600) : 0;
     const events = intOption(values, 'events', 1, 1e9, 20000);
-    machine = new SpaprMachine({ smp, icMode, devices: 'default' });
+    machine = buildMachine(values, DEMO_MACHINE, { devices: 'default' });
     perfetto = typeof values.perfetto === 'string' ? new PerfettoSink() : null;
     if (perfetto !== null) machine.setTrace(perfetto);
     guest = createGuest(machine, mode);
     guest.boot();
     io.out(
-      `pseries machine: ${smp} vCPU${smp > 1 ? 's' : ''}, ic-mode ${icMode}; the guest negotiated ${guest.labels.model} at CAS and ${guest.labels.setup}\n`,
+      `${cfg.type.name === DEFAULT_MACHINE_TYPE ? 'pseries' : cfg.type.name} machine: ${smp} vCPU${smp > 1 ? 's' : ''}, ic-mode ${icMode}; the guest negotiated ${guest.labels.model} at CAS and ${guest.labels.setup}\n`,
     );
     progress = { events, done: 0, batch: 0, step: Math.max(1000, Math.ceil(events / 50)), seed };
   }

@@ -4,13 +4,13 @@
  * keeps going.
  */
 import { createInterface } from 'node:readline';
-import { parse, intOption, enumOption, UsageFailure } from './args.ts';
+import { parse, UsageFailure } from './args.ts';
+import { MACHINE_HELP, MACHINE_OPTIONS, buildMachine, machineHelp } from './machine-args.ts';
 import type { Io } from './replay.ts';
 import { SpaprMachine } from '../spapr/machine.ts';
-import { IC_MODES } from '../spapr/cas.ts';
 import { Monitor, MONITOR_COMMANDS, type MonitorHost } from '../monitor/commands.ts';
 import { createGuest, defaultGuestMode } from '../guest/guest.ts';
-import { SPAPR_IRQ_EPOW, SPAPR_IRQ_HOTPLUG, SPAPR_MAX_CPUS, vioIrq } from '../spapr/irq-map.ts';
+import { SPAPR_IRQ_EPOW, SPAPR_IRQ_HOTPLUG, vioIrq } from '../spapr/irq-map.ts';
 
 import { snapshotHost } from './snapshot-files.ts';
 
@@ -23,10 +23,9 @@ An HMP-like console over a pseries machine. With -c the commands run in order, t
 printed and the program exits (status 1 if a command failed); without -c it is interactive
 (history, Tab completion, 'quit' or Ctrl-D to leave).
 
+${MACHINE_HELP}(default: --smp 2 --ic-mode xive)
+
 Options:
-  --smp N          vCPUs (default 2)
-  --max-cpus M     possible vCPUs (default N)
-  --ic-mode MODE   ${IC_MODES.join(' | ')} (default xive)
   --boot           boot the reference guest first, as Linux does: CAS, its queues or CPPRs,
                    IPIs, and the EPOW, hot-plug and console interrupts (0x1000, 0x1001, 0x1100)
   --load FILE      start from a snapshot written by savevm or --save-snapshot
@@ -47,9 +46,7 @@ export async function monitorCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parse(
     argv,
     {
-      smp: { type: 'string' },
-      'max-cpus': { type: 'string' },
-      'ic-mode': { type: 'string' },
+      ...MACHINE_OPTIONS,
       boot: { type: 'boolean' },
       load: { type: 'string' },
       c: { type: 'string', short: 'c', multiple: true },
@@ -61,19 +58,21 @@ export async function monitorCommand(argv: string[], io: Io): Promise<number> {
     io.out(MONITOR_HELP);
     return 0;
   }
+  const listing = machineHelp(values);
+  if (listing !== null) {
+    io.out(listing);
+    return 0;
+  }
   const host: MonitorHost = snapshotHost();
   let machine: SpaprMachine;
   if (typeof values.load === 'string') {
-    if (values.smp !== undefined || values['ic-mode'] !== undefined || values['max-cpus'] !== undefined) {
-      throw new UsageFailure('--load takes the machine from the snapshot: drop --smp/--max-cpus/--ic-mode');
+    if (Object.keys(MACHINE_OPTIONS).some((o) => values[o] !== undefined)) {
+      throw new UsageFailure('--load takes the machine from the snapshot: drop --smp/--max-cpus/--ic-mode/--machine/--cpu/--device/--accel');
     }
     if (host.loadSnapshot === undefined) throw new UsageFailure('snapshots are not available in this build');
     machine = host.loadSnapshot(values.load);
   } else {
-    const smp = intOption(values, 'smp', 1, SPAPR_MAX_CPUS, 2);
-    const maxCpus = intOption(values, 'max-cpus', smp, SPAPR_MAX_CPUS, smp);
-    const icMode = enumOption(values, 'ic-mode', IC_MODES, 'xive');
-    machine = new SpaprMachine({ smp, maxCpus, icMode });
+    machine = buildMachine(values, { smp: 2, icMode: 'xive' });
   }
   if (values.boot) {
     const guest = createGuest(machine, defaultGuestMode(machine.icMode));

@@ -6,14 +6,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { PerfettoSink } from '../trace-export/perfetto.ts';
 import { saveSnapshotFile } from './snapshot-files.ts';
-import { parse, intOption, enumOption, sizeOption, UsageFailure } from './args.ts';
+import { parse, intOption, sizeOption, UsageFailure } from './args.ts';
+import { MACHINE_HELP, MACHINE_OPTIONS, machineConfigOf, machineHelp, machineSpecOf } from './machine-args.ts';
 import { replayTrace, type ReplayResult } from '../replay/replay.ts';
 import { parseTraceLine } from '../trace/parse.ts';
-import { IC_MODES } from '../spapr/cas.ts';
-import { SPAPR_MAX_CPUS } from '../spapr/irq-map.ts';
 import { maskPicPointers } from '../xics/info-pic.ts';
 
-export const REPLAY_HELP = `Usage: xive replay TRACE --smp N --ic-mode xics|xive|dual [--max-cpus M] [--ram SIZE] [--expect-pic FILE]
+export const REPLAY_HELP = `Usage: xive replay TRACE [machine options] [--ram SIZE] [--expect-pic FILE]
 
 Replays a QEMU 7.2 trace log (the "log" trace backend, events spapr_xive*, xive_*, xics_*,
 spapr_cas* enabled) on a fresh model of the same machine and checks every value the log records:
@@ -22,10 +21,11 @@ matches, END notifications, and every XICS event (IPIs, accepts, EOIs, deliverie
 In dual mode it follows the guest's CAS choice. Prints the first divergence, a summary and the
 model's \`info pic\` (XICS host pointers are compared as one token).
 
+The machine options are those QEMU was given (machine type, CPU, -smp, ic-mode, vsmt, PHBs);
+a vCPU the log references beyond -smp (up to maxcpus) is hot-plugged at its first reference.
+
+${MACHINE_HELP}
 Options:
-  --smp N            vCPUs at start (as QEMU's -smp)
-  --max-cpus M       possible vCPUs (default N); a vCPU the log references beyond N is hot-plugged
-  --ic-mode MODE     interrupt controller mode of the machine: ${IC_MODES.join(' | ')}
   --ram SIZE         guest RAM (default 1G, as in the reference captures)
   --expect-pic FILE  also require the final \`info pic\` to equal FILE
   --perfetto FILE    write the interrupt activity as Chrome Trace Event JSON (ui.perfetto.dev)
@@ -36,9 +36,10 @@ Options:
 
 Exit status: 0 no divergence, 1 divergence, 2 unusable input.
 
-Example:
+Examples:
   xive replay test/fixtures/qemu/xive-smp2.trace --smp 2 --ic-mode xive --expect-pic test/fixtures/qemu/xive-smp2.pic
   xive replay test/fixtures/qemu/xics-smp2.trace --smp 2 --ic-mode dual --expect-pic test/fixtures/qemu/xics-smp2.pic
+  xive replay guest.trace --machine pseries-4.1 --cpu POWER9 --smp 4
 `;
 
 export interface Io {
@@ -117,9 +118,7 @@ export function printReplay(r: ReplayResult, io: Io, label: string): void {
 
 export function replayCommand(argv: string[], io: Io): number {
   const { values, positionals } = parse(argv, {
-    smp: { type: 'string' },
-    'max-cpus': { type: 'string' },
-    'ic-mode': { type: 'string' },
+    ...MACHINE_OPTIONS,
     ram: { type: 'string' },
     'expect-pic': { type: 'string' },
     perfetto: { type: 'string' },
@@ -131,17 +130,21 @@ export function replayCommand(argv: string[], io: Io): number {
     io.out(REPLAY_HELP);
     return 0;
   }
+  const listing = machineHelp(values);
+  if (listing !== null) {
+    io.out(listing);
+    return 0;
+  }
   if (positionals.length !== 1) throw new UsageFailure(positionals.length === 0 ? 'replay needs a TRACE file' : `replay takes one TRACE file, got ${positionals.length}`);
-  const smp = intOption(values, 'smp', 1, SPAPR_MAX_CPUS);
-  const maxCpus = intOption(values, 'max-cpus', smp, SPAPR_MAX_CPUS, smp);
-  const icMode = enumOption(values, 'ic-mode', IC_MODES);
+  const spec = machineSpecOf(values);
+  machineConfigOf(values); // QEMU's refusals come before anything is read
   const ramSize = sizeOption(values, 'ram', 1 << 30);
   const path = positionals[0]!;
   const text = readText(path, 'trace');
   const expectPic = typeof values['expect-pic'] === 'string' ? readText(values['expect-pic'], 'expected info pic') : null;
   const perfetto = typeof values.perfetto === 'string' ? new PerfettoSink() : undefined;
   const snapshotEvery = values['snapshot-every'] !== undefined ? intOption(values, 'snapshot-every', 1, 1e9) : undefined;
-  const r = replayTrace(text, { smp, maxCpus, icMode, ramSize, tap: perfetto, snapshotEvery });
+  const r = replayTrace(text, { spec, ramSize, tap: perfetto, snapshotEvery });
   if (r.status === 'unusable') throw new UsageFailure(`unusable trace '${path}': ${r.reason}`);
   printReplay(r, io, path);
   if (perfetto !== undefined) writeText(values.perfetto as string, perfetto.serialize(), io);

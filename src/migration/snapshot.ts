@@ -28,7 +28,7 @@ import {
   type Capability,
 } from './restore.ts';
 import { encodeSection, RAM_SECTION, SECTION_IDS, sectionVersion, type SnapshotState } from './sections.ts';
-import { savedActiveController, type ConfigState } from '../spapr/machine-state.ts';
+import { configSpec, savedActiveController, type ConfigState } from '../spapr/machine-state.ts';
 
 export { SnapshotError, type SnapshotErrorCode } from './errors.ts';
 export { SNAPSHOT_FORMAT_VERSION, SNAPSHOT_MAGIC, READABLE_FORMAT_VERSIONS } from './container.ts';
@@ -113,7 +113,7 @@ export function restoreSnapshot(bytes: Uint8Array, opts: RestoreOptions = {}): S
   // A snapshot whose source memory did not tell its size (ramSize 0) gets the default RAM.
   const memory = opts.memory ?? new SparseGuestMemory(c.ramSize !== 0 ? c.ramSize : DEFAULT_RAM_SIZE);
   checkRamFits(memory, state);
-  const m = new SpaprMachine({ smp: c.smp, maxCpus: c.maxCpus, icMode: c.icMode, memory, lines: opts.lines, trace: null, devices: 'none' });
+  const m = new SpaprMachine({ spec: configSpec(c), nrXirqs: c.nrXirqs, memory, lines: opts.lines, trace: null, devices: 'none' });
   checkTarget(m, state);
   m.setTrace(opts.trace ?? null);
   commit(m, state, opts.postLoadResend ?? true);

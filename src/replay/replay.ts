@@ -11,6 +11,7 @@
  * keeping the one whose outcome matches the log.
  */
 import { SpaprMachine } from '../spapr/machine.ts';
+import { resolveMachine, type MachineConfig, type MachineSpec } from '../spapr/machine-config.ts';
 import { SPAPR_IRQ_NR_IPIS, SPAPR_MAX_CPUS } from '../spapr/irq-map.ts';
 import { spaprNvtVcpu } from '../spapr/xive-layout.ts';
 import type { IcMode } from '../spapr/cas.ts';
@@ -28,9 +29,12 @@ import { HCALL_EVENTS, OUTPUT_ONLY, controllerMismatch, isModelEvent } from './c
 import { XicsInference, XICS_ACTIONS, XICS_OUTPUTS, inferGuestChoice } from './xics-actions.ts';
 
 export interface ReplayOptions {
-  smp: number;
+  /** The machine the trace was recorded on, in QEMU's terms (machine type, CPU, -smp, …). */
+  spec?: MachineSpec;
+  /** Shorthands over `spec`: -smp N, maxcpus=M, ic-mode. */
+  smp?: number;
   maxCpus?: number;
-  icMode: IcMode;
+  icMode?: IcMode;
   ramSize?: number;
   /** Receives every model event that matched the log, in order (e.g. a Perfetto exporter). */
   tap?: TraceSink;
@@ -88,6 +92,8 @@ export class TraceReplay {
   private guestOv5Byte23: number | null = null;
   private readonly result: ReplayResult;
   private maxCpus = 0;
+  /** vCPUs present at start (-smp N): the others appear by hotplug. */
+  private bootCpus = 0;
   private casDone = false;
   private xics!: XicsInference;
 
@@ -131,12 +137,25 @@ export class TraceReplay {
       }
     }
     if (events === 0) return this.unusable('no QEMU trace events found (is this a trace log of the "log" backend?)');
-    const { smp, icMode } = this.opts;
-    const maxCpus = this.opts.maxCpus ?? smp;
-    if (!Number.isInteger(smp) || smp < 1 || smp > SPAPR_MAX_CPUS) return this.unusable(`--smp must be 1..${SPAPR_MAX_CPUS}`);
-    if (!Number.isInteger(maxCpus) || maxCpus < smp || maxCpus > SPAPR_MAX_CPUS) return this.unusable(`--max-cpus must be ${smp}..${SPAPR_MAX_CPUS}`);
-    this.maxCpus = maxCpus;
-    // The machine claims one IPI per possible vCPU before anything else: the log's leading IPI
+    const { smp, maxCpus: maxCpusGiven, icMode: icModeGiven } = this.opts;
+    if (smp !== undefined && (!Number.isInteger(smp) || smp < 1 || smp > SPAPR_MAX_CPUS)) return this.unusable(`--smp must be 1..${SPAPR_MAX_CPUS}`);
+    if (maxCpusGiven !== undefined && (!Number.isInteger(maxCpusGiven) || maxCpusGiven < (smp ?? 1) || maxCpusGiven > SPAPR_MAX_CPUS)) {
+      return this.unusable(`--max-cpus must be ${smp ?? 1}..${SPAPR_MAX_CPUS}`);
+    }
+    const spec: MachineSpec = { ...this.opts.spec, smp: { ...this.opts.spec?.smp } };
+    if (smp !== undefined) spec.smp!.cpus = smp;
+    if (maxCpusGiven !== undefined) spec.smp!.maxcpus = maxCpusGiven;
+    if (icModeGiven !== undefined) spec.icMode = icModeGiven;
+    let cfg: MachineConfig;
+    try {
+      cfg = resolveMachine(spec);
+    } catch (e) {
+      if (e instanceof XiveUsageError) return this.unusable(e.message);
+      throw e;
+    }
+    this.maxCpus = cfg.smp.maxCpus;
+    this.bootCpus = cfg.smp.cpus;
+    // The machine claims one IPI per possible server before anything else: the log's leading IPI
     // claims tell how many possible vCPUs it was recorded with.
     let ipis = 0;
     for (const p of this.parsed) {
@@ -144,16 +163,20 @@ export class TraceReplay {
       if (p.event.name === 'spapr_xive_claim_irq' && p.event.lisn < SPAPR_IRQ_NR_IPIS) ipis++;
       else break;
     }
-    if (ipis !== 0 && ipis !== maxCpus) {
-      return this.unusable(`the trace was recorded with ${ipis} possible vCPUs (it claims ${ipis} IPIs) but the replay has ${maxCpus}: use --max-cpus ${ipis}`);
+    if (ipis !== 0 && ipis !== cfg.nrServers) {
+      const per = cfg.vsmt / cfg.smp.threads;
+      const want = Number.isInteger(ipis / per) ? ` (use --max-cpus ${ipis / per})` : '';
+      return this.unusable(
+        per === 1
+          ? `the trace was recorded with ${ipis} possible vCPUs (it claims ${ipis} IPIs) but the replay has ${cfg.nrServers}: use --max-cpus ${ipis}`
+          : `the trace claims ${ipis} IPIs (one per possible vCPU id) but this machine has ${cfg.nrServers} vCPU ids (vsmt ${cfg.vsmt})${want}`,
+      );
     }
-    const mismatch = controllerMismatch(this.parsed, icMode);
+    const mismatch = controllerMismatch(this.parsed, cfg.icMode);
     if (mismatch !== null) return this.unusable(mismatch);
     try {
       this.machine = new SpaprMachine({
-        smp,
-        maxCpus,
-        icMode,
+        spec,
         // A log that starts with the machine's claims shows every device claim; otherwise (XICS
         // claims are never traced) the default pseries devices are there.
         devices: ipis === 0 ? 'default' : 'none',
@@ -327,11 +350,13 @@ export class TraceReplay {
       const p = this.parsed[k]!;
       if (p.kind !== 'event') continue;
       const ev = p.event;
+      // Trace events name a CPU by its index, except those that carry a server number (vCPU id).
       let id = -1;
       if ('target' in ev) id = typeof ev.target === 'bigint' ? Number(ev.target & 0xffff_ffffn) : ev.target;
-      else if (ev.name === 'xive_presenter_notify') id = spaprNvtVcpu(ev.nvtIdx);
-      else if (ev.name === 'xics_icp_check_ipi' || ev.name === 'xics_icp_eoi' || ev.name === 'xics_icp_irq') id = ev.server;
-      if (id >= this.opts.smp && id < this.maxCpus && !this.machine.hasCpu(id)) {
+      else if (ev.name === 'xive_presenter_notify') id = this.machine.cpuOfVcpuId(spaprNvtVcpu(ev.nvtIdx));
+      else if (ev.name === 'xics_icp_irq') id = this.machine.cpuOfVcpuId(ev.server);
+      else if (ev.name === 'xics_icp_check_ipi' || ev.name === 'xics_icp_eoi') id = ev.server;
+      if (id >= this.bootCpus && id < this.maxCpus && !this.machine.hasCpu(id)) {
         this.machine.plugCpu(id);
         this.result.notes.push(`vCPU ${id} hot-plugged at line ${k + 1} (first reference)`);
       }
@@ -355,7 +380,7 @@ export class TraceReplay {
     }
     if (ev.name === 'spapr_ovec_parse_vector' && ev.vector === 5 && ev.byte === 23) this.guestOv5Byte23 = ev.entry;
     if (ev.name !== 'spapr_cas_continue') return;
-    const mode = this.opts.icMode;
+    const mode = this.machine.icMode;
     const choice = mode === 'dual' ? inferGuestChoice(this.parsed, i) : mode;
     const byte = this.guestOv5Byte23 ?? (choice === 'xics' ? 0 : OV5_XIVE_EXPLOIT);
     const out = this.machine.cas(byte);

@@ -81,9 +81,14 @@ export interface SpaprIntc {
   setMapped(active: boolean): void;
   /** Machine reset: sources to their reset state (claims kept), every CPU's context reset. */
   reset(): void;
-  /** A vCPU is created (machine init or hotplug): its presenter context exists and is reset. */
+  /**
+   * A vCPU is created (machine init or hotplug): its presenter context exists and is reset.
+   * `vcpuId` is its server number (what hcalls and the tables name), `cpuIndex` its position
+   * among the possible CPUs (what trace events and `info pic` print, and how the machine names
+   * the CPU performing an access in the calls below).
+   */
   cpuCreate(vcpuId: number, cpuIndex: number): void;
-  hasCpu(vcpuId: number): boolean;
+  hasCpu(cpuIndex: number): boolean;
 
   // ---- IRQ numbers (every backend) -------------------------------------------------------------
   /** Claims a device or IPI number; false when it is already claimed (QEMU: -EBUSY). */
@@ -96,10 +101,10 @@ export interface SpaprIntc {
   /** Device input level change. */
   setIrq(irq: number, level: boolean): void;
   /** MMIO load; the value goes to out[0] (low word), out[1] (high word). Unmapped reads 0. */
-  mmioRead(vcpuId: number, addr: number, size: number, out: Uint32Array): void;
-  mmioWrite(vcpuId: number, addr: number, size: number, lo: number, hi: number): void;
+  mmioRead(cpuIndex: number, addr: number, size: number, out: Uint32Array): void;
+  mmioWrite(cpuIndex: number, addr: number, size: number, lo: number, hi: number): void;
   /** Level of a vCPU's interrupt input (LINE_INT, LINE_HINT). */
-  lineLevel(vcpuId: number, line: number): boolean;
+  lineLevel(cpuIndex: number, line: number): boolean;
   /** The backend's part of `info pic`, one string per line. */
   printInfo(): string[];
   /**

@@ -10,6 +10,9 @@ import type { StateCodec } from '../base/state.ts';
 import { IC_MODE_BACKENDS, OV5_INT_CTRL_BYTE, OV5_XIVE_EXPLOIT, type IcMode } from './cas.ts';
 import type { IntcName, IntcStateSpec, SectionSpec, SectionStates } from './intc.ts';
 import { SPAPR_MAX_CPUS } from './irq-map.ts';
+import { MachineConfigError, resolveMachine, type Accel, type KernelIrqchip, type MachineSpec } from './machine-config.ts';
+import type { CompatMode } from './cpu-models.ts';
+import { machineType } from './machine-types.ts';
 import { SPAPR_XICS_STATE } from './xics-state.ts';
 import { SPAPR_XIVE_STATE } from './xive-state.ts';
 
@@ -20,8 +23,26 @@ export interface ConfigState {
   icMode: IcMode;
   /** Guest RAM size in bytes; 0 when the machine's memory did not say. */
   ramSize: number;
-  /** vCPU ids in plug order. */
+  /** CPU indexes of the plugged vCPUs, in plug order. */
   vcpus: number[];
+  /** The rest of the machine's options (version 2; a version 1 section means the defaults). */
+  machineType: string;
+  cpu: string;
+  sockets: number;
+  cores: number;
+  threads: number;
+  vsmt: number;
+  maxCpuCompat: string;
+  accel: string;
+  kernelIrqchip: string;
+  nrXirqs: number;
+  /** Indexes of the PHBs besides PHB 0. */
+  phbs: number[];
+}
+
+/** What a version 1 'config' section (written before machine types were modelled) stood for. */
+function v1Defaults(smp: number, maxCpus: number): Omit<ConfigState, 'smp' | 'maxCpus' | 'icMode' | 'ramSize' | 'vcpus'> {
+  return { machineType: 'pseries-7.2', cpu: 'power9_v2.0', sockets: 1, cores: maxCpus, threads: 1, vsmt: 1, maxCpuCompat: '', accel: 'tcg', kernelIrqchip: '', nrXirqs: 0x1000, phbs: [] };
 }
 
 /** Machine-level interrupt state (QEMU's `spapr` section: ov5_cas and the MSI map). */
@@ -37,9 +58,14 @@ export const OV5_BYTES = 256;
 /** ic-mode codes of the 'config' layout. */
 const IC_MODE_CODES: readonly IcMode[] = ['xics', 'xive', 'dual'];
 
-/** Layout: smp, max-cpus (u32), ic-mode code (u8), RAM size (u64), vCPU count and ids (u32). */
+/**
+ * Layout, version 1: smp, max-cpus (u32), ic-mode code (u8), RAM size (u64), vCPU count and ids
+ * (u32). Version 2 adds: machine type, CPU type (short strings), sockets, cores, threads, vsmt
+ * (u32), max-cpu-compat, accelerator, kernel-irqchip (short strings, '' for none), nr_xirqs
+ * (u32), PHB count and indexes (u32).
+ */
 export const CONFIG_STATE: StateCodec<ConfigState> = {
-  version: 1,
+  version: 2,
   encode(c, w) {
     w.u32(c.smp);
     w.u32(c.maxCpus);
@@ -47,23 +73,58 @@ export const CONFIG_STATE: StateCodec<ConfigState> = {
     w.u64(c.ramSize);
     w.u32(c.vcpus.length);
     for (const v of c.vcpus) w.u32(v);
+    w.shortString(c.machineType);
+    w.shortString(c.cpu);
+    w.u32(c.sockets);
+    w.u32(c.cores);
+    w.u32(c.threads);
+    w.u32(c.vsmt);
+    w.shortString(c.maxCpuCompat);
+    w.shortString(c.accel);
+    w.shortString(c.kernelIrqchip);
+    w.u32(c.nrXirqs);
+    w.u32(c.phbs.length);
+    for (const p of c.phbs) w.u32(p);
   },
   decoders: {
     1: (r: ByteReader) => {
-      const smp = r.u32('smp');
-      const maxCpus = r.u32('max-cpus');
-      const mode = r.u8('ic-mode');
-      const ramSize = r.u64('ram size');
-      const count = r.u32('vCPU count');
-      if (count > maxCpus) throw r.invalid(`${count} vCPUs for max-cpus ${maxCpus}`);
-      const vcpus: number[] = [];
-      for (let i = 0; i < count; i++) vcpus.push(r.u32('vCPU id'));
-      const icMode = IC_MODE_CODES[mode];
-      if (icMode === undefined) throw r.invalid(`unknown ic-mode code ${mode}`);
-      return { smp, maxCpus, icMode, ramSize, vcpus };
+      const base = decodeConfigV1(r);
+      return { ...base, ...v1Defaults(base.smp, base.maxCpus) };
+    },
+    2: (r: ByteReader) => {
+      const base = decodeConfigV1(r);
+      const machineType = r.shortString('machine type');
+      const cpu = r.shortString('CPU type');
+      const sockets = r.u32('sockets');
+      const cores = r.u32('cores');
+      const threads = r.u32('threads');
+      const vsmt = r.u32('vsmt');
+      const maxCpuCompat = r.shortString('max-cpu-compat');
+      const accel = r.shortString('accelerator');
+      const kernelIrqchip = r.shortString('kernel-irqchip');
+      const nrXirqs = r.u32('nr_xirqs');
+      const n = r.u32('PHB count');
+      if (n > 256) throw r.invalid(`${n} PHBs`);
+      const phbs: number[] = [];
+      for (let i = 0; i < n; i++) phbs.push(r.u32('PHB index'));
+      return { ...base, machineType, cpu, sockets, cores, threads, vsmt, maxCpuCompat, accel, kernelIrqchip, nrXirqs, phbs };
     },
   },
 };
+
+function decodeConfigV1(r: ByteReader): Pick<ConfigState, 'smp' | 'maxCpus' | 'icMode' | 'ramSize' | 'vcpus'> {
+  const smp = r.u32('smp');
+  const maxCpus = r.u32('max-cpus');
+  const mode = r.u8('ic-mode');
+  const ramSize = r.u64('ram size');
+  const count = r.u32('vCPU count');
+  if (count > maxCpus) throw r.invalid(`${count} vCPUs for max-cpus ${maxCpus}`);
+  const vcpus: number[] = [];
+  for (let i = 0; i < count; i++) vcpus.push(r.u32('vCPU id'));
+  const icMode = IC_MODE_CODES[mode];
+  if (icMode === undefined) throw r.invalid(`unknown ic-mode code ${mode}`);
+  return { smp, maxCpus, icMode, ramSize, vcpus };
+}
 
 /** Layout: ov5 length (u16) and bytes, MSI map length (u32) and bytes, halted flag and reason, mmio-hi. */
 export const SPAPR_STATE: StateCodec<SpaprState> = {
@@ -123,6 +184,12 @@ export function stateInconsistency(states: SectionStates): string | null {
   const spapr = states.get('spapr') as SpaprState | undefined;
   if (config === undefined) return "section 'config' is missing";
   if (spapr === undefined) return "section 'spapr' is missing";
+  try {
+    resolveMachine(configSpec(config));
+  } catch (e) {
+    if (e instanceof MachineConfigError) return `its machine cannot be built: ${e.message}`;
+    throw e;
+  }
   const { smp, maxCpus, icMode, vcpus } = config;
   if (smp < 1 || maxCpus < smp || maxCpus > SPAPR_MAX_CPUS) return `smp ${smp} / max-cpus ${maxCpus} is not a valid machine`;
   // The machine plugs 0..smp-1 at creation and can only add vCPUs afterwards.
@@ -149,6 +216,22 @@ export function stateInconsistency(states: SectionStates): string | null {
     if (why !== null) return why;
   }
   return null;
+}
+
+/** The machine options a saved config stands for. */
+export function configSpec(c: ConfigState): MachineSpec {
+  return {
+    type: c.machineType,
+    cpu: c.cpu,
+    // Legacy types refuse an ic-mode: theirs is implied.
+    ...(machineType(c.machineType)?.legacyIrqAllocation === true ? {} : { icMode: c.icMode }),
+    vsmt: c.vsmt,
+    smp: { cpus: c.smp, maxcpus: c.maxCpus, sockets: c.sockets, cores: c.cores, threads: c.threads },
+    ...(c.maxCpuCompat !== '' ? { maxCpuCompat: c.maxCpuCompat as CompatMode } : {}),
+    accel: c.accel as Accel,
+    ...(c.kernelIrqchip !== '' ? { kernelIrqchip: c.kernelIrqchip as KernelIrqchip } : {}),
+    phbs: c.phbs.map((index) => ({ index })),
+  };
 }
 
 /** The controller a saved machine was using: the one its negotiated option vector selects. */

@@ -9,7 +9,8 @@ import { SpaprXive, type SpaprXiveOptions } from './spapr-xive.ts';
 import { SpaprXics } from './spapr-xics.ts';
 import { RTAS_OUT_PARAM_ERROR } from './xics-hcalls.ts';
 import * as H from './hcall.ts';
-import { SPAPR_IRQ_EPOW, SPAPR_IRQ_HOTPLUG, SPAPR_MAX_CPUS, SPAPR_NR_XIRQS, SPAPR_XIRQ_BASE, SPAPR_IRQ_NR_IPIS, SPAPR_IRQ_MSI, MsiAllocator, vioIrq, pciLsiIrq } from './irq-map.ts';
+import { SPAPR_IRQ_EPOW, SPAPR_IRQ_HOTPLUG, SPAPR_MAX_CPUS, SPAPR_XIRQ_BASE, SPAPR_IRQ_NR_IPIS, SPAPR_IRQ_MSI, MsiAllocator, vioIrq, pciLsiIrq } from './irq-map.ts';
+import { resolveMachine, vcpuIdOf, type MachineConfig, type MachineSpec } from './machine-config.ts';
 import { IC_MODES, IC_MODE_BACKENDS, negotiateIcMode, OV5_INT_CTRL_BYTE, OV5_XIVE_EXPLOIT, type CasOutcome, type IcMode } from './cas.ts';
 import type { IntcName, IntcPlatform, SectionStates, SpaprIntc } from './intc.ts';
 import { SparseGuestMemory, type GuestMemory } from '../ports/memory.ts';
@@ -21,9 +22,15 @@ import { Tracer, type TraceSink } from '../trace/events.ts';
 import { XiveUsageError } from '../base/errors.ts';
 
 export interface MachineOptions {
-  /** vCPUs present at start. */
-  smp: number;
-  /** Possible vCPUs (hotplug headroom); default = smp. */
+  /**
+   * The machine in QEMU's terms (machine type, CPU model, -smp topology, ic-mode, vsmt,
+   * max-cpu-compat, accelerator, PHBs), completed and checked by QEMU's rules
+   * (machine-config.ts); `smp`, `maxCpus` and `icMode` below are shorthands that override it.
+   */
+  spec?: MachineSpec;
+  /** vCPUs present at start (-smp N). */
+  smp?: number;
+  /** Possible vCPUs (hotplug headroom; -smp maxcpus=M); default = smp. */
   maxCpus?: number;
   icMode?: IcMode;
   /**
@@ -59,6 +66,8 @@ export const DEFAULT_RAM_SIZE = 1 << 30;
 export const MAX_XIVE_IRQS = 1 << 20;
 
 export class SpaprMachine {
+  /** What QEMU builds for the options: machine type, CPU, topology, VSMT, backends, PHBs. */
+  readonly config: MachineConfig;
   readonly smp: number;
   readonly maxCpus: number;
   readonly icMode: IcMode;
@@ -76,7 +85,11 @@ export class SpaprMachine {
   readonly msi: MsiAllocator;
   /** Negotiated option vector 5 (byte n at index n). */
   readonly ov5Cas = new Uint8Array(256);
-  /** vCPU ids in plug order. */
+  /**
+   * The plugged vCPUs by CPU index (QEMU's cpu_index: the position among the possible CPUs, the
+   * number trace events and `info pic` print), in plug order. Their vCPU ids (server numbers,
+   * what hcalls and the controllers' tables use) are `vcpuId(index)`.
+   */
   readonly vcpus: number[] = [];
   /** Set when the guest did something QEMU terminates the VM for (the machine stops). */
   halted: string | null = null;
@@ -89,15 +102,22 @@ export class SpaprMachine {
   private readonly scratch = new Uint32Array(2);
 
   constructor(opts: MachineOptions) {
-    const smp = opts.smp;
-    const maxCpus = opts.maxCpus ?? smp;
-    if (!Number.isInteger(smp) || smp < 1) throw new XiveUsageError(`smp must be a positive integer, got ${smp}`);
-    if (!Number.isInteger(maxCpus) || maxCpus < smp || maxCpus > SPAPR_MAX_CPUS) {
-      throw new XiveUsageError(`max-cpus must be an integer in ${smp}..${SPAPR_MAX_CPUS}, got ${maxCpus}`);
+    if (opts.smp !== undefined && (!Number.isInteger(opts.smp) || opts.smp < 1)) throw new XiveUsageError(`smp must be a positive integer, got ${opts.smp}`);
+    const smpGiven = opts.smp ?? opts.spec?.smp?.cpus;
+    if (opts.maxCpus !== undefined && (!Number.isInteger(opts.maxCpus) || opts.maxCpus < (smpGiven ?? 1) || opts.maxCpus > SPAPR_MAX_CPUS)) {
+      throw new XiveUsageError(`max-cpus must be an integer in ${smpGiven ?? 1}..${SPAPR_MAX_CPUS}, got ${opts.maxCpus}`);
     }
-    const icMode = opts.icMode ?? 'dual';
-    if (!IC_MODES.includes(icMode)) throw new XiveUsageError(`ic-mode must be one of ${IC_MODES.join(', ')}, got ${String(icMode)}`);
-    const nrXirqs = opts.nrXirqs ?? SPAPR_NR_XIRQS;
+    if (opts.icMode !== undefined && !IC_MODES.includes(opts.icMode)) throw new XiveUsageError(`ic-mode must be one of ${IC_MODES.join(', ')}, got ${String(opts.icMode)}`);
+    const spec: MachineSpec = { ...opts.spec, smp: { ...opts.spec?.smp } };
+    if (opts.smp !== undefined) spec.smp!.cpus = opts.smp;
+    if (opts.maxCpus !== undefined) spec.smp!.maxcpus = opts.maxCpus;
+    if (opts.icMode !== undefined) spec.icMode = opts.icMode;
+    const cfg = resolveMachine(spec);
+    this.config = cfg;
+    const smp = cfg.smp.cpus;
+    const maxCpus = cfg.smp.maxCpus;
+    const icMode = cfg.icMode;
+    const nrXirqs = opts.nrXirqs ?? cfg.nrXirqs;
     const maxXirqs = MAX_XIVE_IRQS - SPAPR_IRQ_NR_IPIS;
     if (!Number.isInteger(nrXirqs) || nrXirqs < SPAPR_IRQ_MSI - SPAPR_XIRQ_BASE || nrXirqs > maxXirqs) {
       throw new XiveUsageError(`nrXirqs must be an integer in 0x${(SPAPR_IRQ_MSI - SPAPR_XIRQ_BASE).toString(16)}..0x${maxXirqs.toString(16)}, got ${nrXirqs}`);
@@ -122,7 +142,7 @@ export class SpaprMachine {
     this.xive = backends.includes('xive')
       ? new SpaprXive({
           nrIrqs: SPAPR_IRQ_NR_IPIS + nrXirqs,
-          nrServers: maxCpus,
+          nrServers: cfg.nrServers,
           memory: this.memory,
           lines: this.lines,
           tracer: this.tracer,
@@ -136,7 +156,7 @@ export class SpaprMachine {
     if (opts.attach === true) {
       if (this.xics !== null) throw new XiveUsageError('attach joins XIVE tables another thread set up: use ic-mode xive');
       for (let i = 0; i < smp; i++) {
-        this.xive!.attachCpu(i, i);
+        this.xive!.attachCpu(this.vcpuId(i), i);
         this.vcpus.push(i);
       }
       // The thread that set the tables up negotiated XIVE: this one joins after CAS.
@@ -144,9 +164,9 @@ export class SpaprMachine {
       this.active.activate();
       return;
     }
-    // The IPIs of every possible vCPU are claimed first (an XIVE backend's own numbers: XICS
+    // The IPIs of every possible server are claimed first (an XIVE backend's own numbers: XICS
     // IPIs live in the ICPs), then the vCPUs are created.
-    this.xive?.claimIpis(maxCpus);
+    this.xive?.claimIpis(cfg.nrServers);
     for (let i = 0; i < smp; i++) this.plugCpu(i);
     if ((opts.devices ?? 'default') === 'default') {
       this.claimIrq(SPAPR_IRQ_EPOW, false);
@@ -183,28 +203,46 @@ export class SpaprMachine {
   }
 
   // ---- vCPUs ---------------------------------------------------------------------------------
-  hasCpu(vcpuId: number): boolean {
-    return this.vcpus.includes(vcpuId);
+  /** Is the vCPU at this CPU index plugged? */
+  hasCpu(cpu: number): boolean {
+    return this.vcpus.includes(cpu);
   }
 
-  /** Adds a vCPU (at start, or hotplug at run time): every backend creates its context. */
-  plugCpu(vcpuId: number): void {
-    if (!Number.isInteger(vcpuId) || vcpuId < 0 || vcpuId >= this.maxCpus) {
-      throw new XiveUsageError(`vCPU id ${vcpuId} is outside 0..${this.maxCpus - 1}; raise max-cpus`);
+  /** The vCPU id (server number) of the CPU at `cpu` (its index): cores are VSMT ids apart. */
+  vcpuId(cpu: number): number {
+    return vcpuIdOf(this.config, cpu);
+  }
+
+  /** The CPU index of a vCPU id, or -1 when no possible CPU has that id. */
+  cpuOfVcpuId(vcpuId: number): number {
+    const t = this.config.smp.threads;
+    const thread = vcpuId % this.config.vsmt;
+    const cpu = Math.floor(vcpuId / this.config.vsmt) * t + thread;
+    return Number.isInteger(vcpuId) && vcpuId >= 0 && thread < t && cpu < this.maxCpus ? cpu : -1;
+  }
+
+  /**
+   * Adds the vCPU at CPU index `cpu` (at start, or hotplug at run time): every backend creates
+   * its context for the vCPU's id.
+   */
+  plugCpu(cpu: number): void {
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.maxCpus) {
+      throw new XiveUsageError(`vCPU ${cpu} is outside 0..${this.maxCpus - 1}; raise max-cpus`);
     }
-    if (this.hasCpu(vcpuId)) throw new XiveUsageError(`vCPU ${vcpuId} is already plugged`);
-    for (const b of this.intcs) b.cpuCreate(vcpuId, vcpuId);
-    this.vcpus.push(vcpuId);
+    if (this.hasCpu(cpu)) throw new XiveUsageError(`vCPU ${cpu} is already plugged`);
+    const id = this.vcpuId(cpu);
+    for (const b of this.intcs) b.cpuCreate(id, cpu);
+    this.vcpus.push(cpu);
   }
 
   /** Current level of a vCPU's interrupt input (LINE_INT or LINE_HINT), whatever port is plugged. */
-  lineLevel(vcpuId: number, line: number): boolean {
-    this.checkCpu(vcpuId);
-    return this.active.lineLevel(vcpuId, line);
+  lineLevel(cpu: number, line: number): boolean {
+    this.checkCpu(cpu);
+    return this.active.lineLevel(cpu, line);
   }
 
-  private checkCpu(vcpuId: number): void {
-    if (!this.hasCpu(vcpuId)) throw new XiveUsageError(`no vCPU ${vcpuId} in this machine (plugged: ${this.vcpus.join(', ')})`);
+  private checkCpu(cpu: number): void {
+    if (!this.hasCpu(cpu)) throw new XiveUsageError(`no vCPU ${cpu} in this machine (plugged: ${this.vcpus.join(', ')})`);
   }
 
   // ---- IRQs ----------------------------------------------------------------------------------
@@ -277,12 +315,24 @@ export class SpaprMachine {
    * platform's shape and negotiated state, then each controller's blocks.
    */
   saveState(): Map<string, unknown> {
+    const cfg = this.config;
     const config: ConfigState = {
       smp: this.smp,
       maxCpus: this.maxCpus,
       icMode: this.icMode,
       ramSize: this.memory instanceof SparseGuestMemory ? this.memory.size : 0,
       vcpus: this.vcpus.slice(),
+      machineType: cfg.type.name,
+      cpu: cfg.cpu.type,
+      sockets: cfg.smp.sockets,
+      cores: cfg.smp.cores,
+      threads: cfg.smp.threads,
+      vsmt: cfg.vsmt,
+      maxCpuCompat: cfg.maxCpuCompat ?? '',
+      accel: cfg.accel,
+      kernelIrqchip: cfg.kernelIrqchip ?? '',
+      nrXirqs: this.nrXirqs,
+      phbs: cfg.phbs.slice(1).map((p) => p.index),
     };
     const spapr: SpaprState = { ov5Cas: this.ov5Cas.slice(), msiBitmap: this.msi.bitmap.slice(), halted: this.halted, mmioHi: this.mmioHi >>> 0 };
     const out = new Map<string, unknown>([
@@ -304,6 +354,18 @@ export class SpaprMachine {
     if (this.icMode !== c.icMode) return { what: 'ic-mode', saved: c.icMode, here: this.icMode };
     if (this.smp !== c.smp) return { what: 'smp', saved: c.smp, here: this.smp };
     if (this.maxCpus !== c.maxCpus) return { what: 'max-cpus', saved: c.maxCpus, here: this.maxCpus };
+    const cfg = this.config;
+    const shape: [string, string | number, string | number][] = [
+      ['the machine type', c.machineType, cfg.type.name],
+      ['the CPU model', c.cpu, cfg.cpu.type],
+      ['threads per core', c.threads, cfg.smp.threads],
+      ['vsmt', c.vsmt, cfg.vsmt],
+      ['max-cpu-compat', c.maxCpuCompat || 'none', cfg.maxCpuCompat ?? 'none'],
+      ['the accelerator', c.accel, cfg.accel],
+      ['nr_xirqs', c.nrXirqs, this.nrXirqs],
+      ['the extra PHBs', `[${c.phbs.join(', ')}]`, `[${cfg.phbs.slice(1).map((p) => p.index).join(', ')}]`],
+    ];
+    for (const [what, saved, here] of shape) if (saved !== here) return { what, saved, here };
     const ram = this.memory instanceof SparseGuestMemory ? this.memory.size : 0;
     if (c.ramSize !== 0 && ram !== 0 && c.ramSize !== ram) return { what: 'the RAM size', saved: c.ramSize, here: ram };
     if (this.msi.size !== spapr.msiBitmap.length) return { what: 'the MSI range size', saved: spapr.msiBitmap.length, here: this.msi.size };
@@ -363,15 +425,15 @@ export class SpaprMachine {
 
   // ---- Guest entry points --------------------------------------------------------------------
   /**
-   * An hcall made by vCPU `vcpuId` (`sc 1`, R3 = opcode, `args` = R4..R9, at most 6 values, each
+   * An hcall made by the vCPU at index `cpu` (`sc 1`, R3 = opcode, `args` = R4..R9, at most 6 values, each
    * taken modulo 2^64). `problemState`: the caller ran with MSR[PR]=1.
    */
-  hcall(vcpuId: number, opcode: number, args: readonly bigint[] = [], problemState = false): H.HcallResult {
-    this.checkCpu(vcpuId);
+  hcall(cpu: number, opcode: number, args: readonly bigint[] = [], problemState = false): H.HcallResult {
+    this.checkCpu(cpu);
     const regs = new Array<bigint>(H.HCALL_REGS).fill(0n);
     for (let i = 0; i < Math.min(args.length, H.HCALL_REGS); i++) regs[i] = BigInt.asUintN(64, args[i]!);
     if (problemState) return { ret: H.H_PRIVILEGE, regs };
-    for (const b of this.intcs) if (b.handlesHcall(opcode)) return { ret: b.hcall(vcpuId, opcode, regs), regs };
+    for (const b of this.intcs) if (b.handlesHcall(opcode)) return { ret: b.hcall(cpu, opcode, regs), regs };
     this.tracer.guestError(`Unimplemented SPAPR hcall 0x${(opcode >>> 0).toString(16)}`);
     return { ret: H.H_FUNCTION, regs };
   }
@@ -388,8 +450,8 @@ export class SpaprMachine {
    * first, as the signed RTAS status). An unknown call answers the parameter error QEMU gives
    * an unknown token.
    */
-  rtas(vcpuId: number, call: string | number, args: readonly number[], nret: number): number[] {
-    this.checkCpu(vcpuId);
+  rtas(cpu: number, call: string | number, args: readonly number[], nret: number): number[] {
+    this.checkCpu(cpu);
     for (const b of this.intcs) {
       const name = typeof call === 'string' ? call : Object.entries(b.rtasTokens).find(([, t]) => t === call)?.[0];
       if (name !== undefined && Object.prototype.hasOwnProperty.call(b.rtasTokens, name)) {
@@ -400,37 +462,37 @@ export class SpaprMachine {
   }
 
   /**
-   * MMIO load of `size` bytes at guest physical `addr` by vCPU `vcpuId`. Returns the low 32 bits;
+   * MMIO load of `size` bytes at guest physical `addr` by the vCPU at index `cpu`. Returns the low 32 bits;
    * `mmioHi` holds the high 32 bits of an 8-byte load. Unassigned addresses read 0.
    */
-  mmioRead(vcpuId: number, addr: number, size: number): number {
+  mmioRead(cpu: number, addr: number, size: number): number {
     const out = this.scratch;
     out[0] = 0;
     out[1] = 0;
-    this.active.mmioRead(vcpuId, addr, size, out);
+    this.active.mmioRead(cpu, addr, size, out);
     this.mmioHi = out[1]!;
     return out[0]!;
   }
 
   /** 8-byte load as a bigint (convenience; allocates). */
-  mmioRead64(vcpuId: number, addr: number): bigint {
-    const lo = this.mmioRead(vcpuId, addr, 8);
+  mmioRead64(cpu: number, addr: number): bigint {
+    const lo = this.mmioRead(cpu, addr, 8);
     return (BigInt(this.mmioHi) << 32n) | BigInt(lo);
   }
 
   /** MMIO store; `hi` carries the upper 32 bits of an 8-byte store. Unassigned addresses ignore it. */
-  mmioWrite(vcpuId: number, addr: number, size: number, lo: number, hi = 0): void {
-    this.active.mmioWrite(vcpuId, addr, size, lo, hi);
+  mmioWrite(cpu: number, addr: number, size: number, lo: number, hi = 0): void {
+    this.active.mmioWrite(cpu, addr, size, lo, hi);
   }
 
-  mmioWrite64(vcpuId: number, addr: number, v: bigint): void {
-    this.mmioWrite(vcpuId, addr, 8, Number(v & 0xffff_ffffn), Number((v >> 32n) & 0xffff_ffffn));
+  mmioWrite64(cpu: number, addr: number, v: bigint): void {
+    this.mmioWrite(cpu, addr, 8, Number(v & 0xffff_ffffn), Number((v >> 32n) & 0xffff_ffffn));
   }
 
   // ---- Inspection ----------------------------------------------------------------------------
   /** `info pic`: the active controller's lines, then the irqchip line (with the final newline). */
   infoPic(): string {
-    return [...this.active.printInfo(), 'irqchip: emulated'].join('\n') + '\n';
+    return [...this.active.printInfo(), `irqchip: ${this.config.inKernelIrqchip ? 'in-kernel' : 'emulated'}`].join('\n') + '\n';
   }
 }
 

@@ -66,8 +66,8 @@ export class SpaprXics implements SpaprIntc {
     this.addCpu(vcpuId, cpuIndex);
   }
 
-  hasCpu(vcpuId: number): boolean {
-    return this.byCpu.has(vcpuId);
+  hasCpu(cpu: number): boolean {
+    return this.byCpu.has(cpu);
   }
 
   addCpu(vcpuId: number, cpuIndex = vcpuId): Icp {
@@ -131,8 +131,8 @@ export class SpaprXics implements SpaprIntc {
 
   // ---- What the guest sees -------------------------------------------------------------------
   /** XICS drives only the INT input. */
-  lineLevel(vcpuId: number, line: number): boolean {
-    return line === LINE_INT && (this.byCpu.get(vcpuId)?.outputLevel ?? false);
+  lineLevel(cpu: number, line: number): boolean {
+    return line === LINE_INT && (this.byCpu.get(cpu)?.outputLevel ?? false);
   }
 
   mmioRead(_vcpuId: number, _addr: number, _size: number, _out: Uint32Array): void {}
@@ -189,8 +189,8 @@ export class SpaprXics implements SpaprIntc {
     return isXicsHcall(opcode);
   }
 
-  hcall(vcpuId: number, opcode: number, regs: bigint[]): number {
-    return xicsHcall(this.ctx, vcpuId, opcode, regs);
+  hcall(cpu: number, opcode: number, regs: bigint[]): number {
+    return xicsHcall(this.ctx, cpu, opcode, regs);
   }
 
   rtas(name: string, args: readonly number[], nret: number): number[] {

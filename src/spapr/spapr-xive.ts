@@ -95,6 +95,8 @@ export class SpaprXive implements NvtStore, SpaprIntc {
   readonly tima: Tima;
   /** Thread contexts by vCPU id. */
   readonly tctxById: (ThreadContext | undefined)[] = [];
+  /** Thread contexts by CPU index (the CPU performing a TIMA access). */
+  private readonly tctxByIndex: (ThreadContext | undefined)[] = [];
   /** Thread contexts in CPU (plug) order. */
   readonly cpus: ThreadContext[] = [];
   /** Backing store of all thread contexts, 64 bytes per possible vCPU id. */
@@ -193,6 +195,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
       t.lockIndex = vcpuId;
     }
     this.tctxById[vcpuId] = t;
+    this.tctxByIndex[cpuIndex] = t;
     this.cpus.push(t);
     return t;
   }
@@ -204,13 +207,15 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     this.presenter.update(t);
   }
 
-  hasCpu(vcpuId: number): boolean {
-    return vcpuId >= 0 && vcpuId < this.nrServers && this.tctxById[vcpuId] !== undefined;
+  /** Has the CPU at this index a thread context? */
+  hasCpu(cpu: number): boolean {
+    return this.tctxByIndex[cpu] !== undefined;
   }
 
   // ---- NVT store (sPAPR: no table, an NVT exists iff its vCPU does) ---------------------------
   lookup(_blk: number, idx: number): number {
-    return this.hasCpu(spaprNvtVcpu(idx) >>> 0) ? NVT_VALID : NVT_MISSING;
+    const v = spaprNvtVcpu(idx) >>> 0;
+    return v < this.nrServers && this.tctxById[v] !== undefined ? NVT_VALID : NVT_MISSING;
   }
 
   backlog(blk: number, idx: number, _ipb: number): void {
@@ -290,8 +295,8 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     for (const t of this.cpus) this.presenter.update(t);
   }
 
-  lineLevel(vcpuId: number, line: number): boolean {
-    const t = this.tctxById[vcpuId];
+  lineLevel(cpu: number, line: number): boolean {
+    const t = this.tctxByIndex[cpu];
     return t !== undefined && ((t.lines >> line) & 1) === 1;
   }
 
@@ -302,7 +307,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
   printInfoOf(part: { cpu: number } | { irq: number } | null): string[] | null {
     if (part === null) return this.cpus.flatMap((t) => tctxPicLines(t));
     if ('cpu' in part) {
-      const t = this.tctxById[part.cpu];
+      const t = this.tctxByIndex[part.cpu];
       return t === undefined ? this.printInfoOf(null) : tctxPicLines(t);
     }
     const lines = lisnPicLines(this, this.hcallCtx.memory);
@@ -337,7 +342,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
   readonly stateSpec = SPAPR_XIVE_STATE;
 
   saveState(vcpus: readonly number[]): Map<string, unknown> {
-    const tctx: PerCpu<TctxState>[] = vcpus.map((v) => ({ vcpu: v, state: this.tctxById[v]!.saveState() }));
+    const tctx: PerCpu<TctxState>[] = vcpus.map((v) => ({ vcpu: v, state: this.tctxByIndex[v]!.saveState() }));
     return new Map<string, unknown>([
       ['spapr-xive', this.router.saveState()],
       ['xive-source', this.source.saveState()],
@@ -352,7 +357,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
   /** In the order a real load goes: END and EAS tables, thread contexts, then the sources. */
   loadState(states: SectionStates): void {
     this.router.loadState(states.get('spapr-xive') as XiveRouterState);
-    for (const t of states.get('xive-tctx') as PerCpu<TctxState>[]) this.tctxById[t.vcpu]!.loadState(t.state);
+    for (const t of states.get('xive-tctx') as PerCpu<TctxState>[]) this.tctxByIndex[t.vcpu]!.loadState(t.state);
     this.source.loadState(states.get('xive-source') as XiveSourceState);
     // The presenter's index of dispatched contexts follows the loaded CAM lines.
     for (const t of this.cpus) this.presenter.update(t);
@@ -373,35 +378,35 @@ export class SpaprXive implements NvtStore, SpaprIntc {
 
   // ---- MMIO ----------------------------------------------------------------------------------
   /**
-   * A guest load in the ESB region or the TIMA (of vCPU `vcpuId`); elsewhere, or while unmapped,
+   * A guest load in the ESB region or the TIMA (of the vCPU at index `cpu`); elsewhere, or while unmapped,
    * nothing answers and `out` keeps what the caller put there.
    */
-  mmioRead(vcpuId: number, addr: number, size: number, out: Uint32Array): void {
+  mmioRead(cpu: number, addr: number, size: number, out: Uint32Array): void {
     if (!this.mmioEnabled) return;
     // Guest addresses are 50-bit floating-point numbers; only small integers (source, offset
     // in its pages or in the TIMA) are passed on, so no call has to box a number.
     if (this.inEsb(addr)) {
       const srcno = this.esbSourceOf(addr);
       this.esbReadAt(srcno, addr - this.esbPageOf(srcno), size, out);
-    } else if (this.inTima(addr)) this.timaRead(this.tctxOf(vcpuId), addr - this.tmBase, size, out);
+    } else if (this.inTima(addr)) this.timaRead(this.tctxOf(cpu), addr - this.tmBase, size, out);
   }
 
-  mmioWrite(vcpuId: number, addr: number, size: number, lo: number, hi: number): void {
+  mmioWrite(cpu: number, addr: number, size: number, lo: number, hi: number): void {
     if (!this.mmioEnabled) return;
     if (this.inEsb(addr)) {
       const srcno = this.esbSourceOf(addr);
       this.esbWriteAt(srcno, addr - this.esbPageOf(srcno), size, lo, hi);
-    } else if (this.inTima(addr)) this.timaWrite(this.tctxOf(vcpuId), addr - this.tmBase, size, lo, hi);
+    } else if (this.inTima(addr)) this.timaWrite(this.tctxOf(cpu), addr - this.tmBase, size, lo, hi);
   }
 
-  private tctxOf(vcpuId: number): ThreadContext {
-    const t = this.tctxById[vcpuId];
-    if (t === undefined) this.noCpu(vcpuId);
+  private tctxOf(cpu: number): ThreadContext {
+    const t = this.tctxByIndex[cpu];
+    if (t === undefined) this.noCpu(cpu);
     return t!;
   }
 
-  private noCpu(vcpuId: number): never {
-    throw new XiveUsageError(`no vCPU ${vcpuId} in this machine`);
+  private noCpu(cpu: number): never {
+    throw new XiveUsageError(`no vCPU ${cpu} in this machine`);
   }
 
   esbRegionSize(): number {

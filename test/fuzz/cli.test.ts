@@ -63,7 +63,7 @@ const CASES: readonly [string, string[], RegExp][] = [
   ['replay: --smp too large', ['replay', XIVE1, '--smp', '5000', '--ic-mode', 'xive'], /--smp must be an integer in 1\.\.4096/],
   ['replay: --max-cpus below --smp', ['replay', XIVE1, '--smp', '2', '--max-cpus', '1', '--ic-mode', 'xive'], /--max-cpus must be an integer in 2\.\.4096/],
   ['replay: unknown ic-mode', ['replay', XIVE1, '--smp', '1', '--ic-mode', 'foo'], /--ic-mode must be one of xics, xive, dual, got 'foo'/],
-  ['replay: missing ic-mode', ['replay', XIVE1, '--smp', '1'], /--ic-mode is required/],
+  ['replay: XIVE on a CPU without it', ['replay', XIVE1, '--smp', '1', '--ic-mode', 'xive', '--cpu', 'POWER8'], /XIVE-only machines require a POWER9 CPU/],
   ['replay: bad --ram', ['replay', XIVE1, '--smp', '1', '--ic-mode', 'xive', '--ram', '12X'], /--ram must be a size like 1G/],
   ['replay: --ram too small', ['replay', XIVE1, '--smp', '1', '--ic-mode', 'xive', '--ram', '1K'], /--ram must be at least 1M/],
   // demo
