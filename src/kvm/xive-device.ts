@@ -340,7 +340,7 @@ export class KvmXiveDevice extends KvmDeviceBase {
       // Only the OS page maps the thread's context; HW and HV fault, USER is not implemented.
       if (Math.floor(offset / PAGE) !== R.TM_PAGE_OS) throw new KvmFault('SIGBUS', `TIMA page ${Math.floor(offset / PAGE)} is not mapped for a guest`);
       if (!this.host.connectedVcpus(this).includes(vcpu)) throw new KvmFault('SIGBUS', `vCPU ${String(vcpu)} has no XIVE context on this device`);
-      return this.xive.tctxById[vcpu]!;
+      return this.xive.tctxOfCpu(vcpu)!;
     };
     return {
       kind: 'tima',
@@ -377,13 +377,13 @@ function easRoute(endIdx: number): number {
 export function vpStateBytes(x: SpaprXive, vcpu: number): Uint8Array {
   const out = new Uint8Array(16);
   // sPAPR keeps no NVT, so no IPB was backed up outside the context to merge in.
-  out.set(x.tctxById[vcpu]!.regs.subarray(R.TM_QW1_OS, R.TM_QW1_OS + 8), 0);
+  out.set(x.tctxOfCpu(vcpu)!.regs.subarray(R.TM_QW1_OS, R.TM_QW1_OS + 8), 0);
   return out;
 }
 
 /** Loads VP_STATE word 0 into the OS ring (word 1 ignored); the output follows the NSR's EO bit. */
 export function loadVpState(x: SpaprXive, vcpu: number, bytes: Uint8Array): void {
-  const t = x.tctxById[vcpu]!;
+  const t = x.tctxOfCpu(vcpu)!;
   t.regs.set(bytes.subarray(0, 8), R.TM_QW1_OS);
   const level = (t.regs[R.TM_QW1_OS + R.TM_NSR]! & R.TM_QW1_NSR_EO) !== 0;
   const bit = 1 << LINE_INT;

@@ -463,7 +463,7 @@ export class TraceReplay {
     }
     // Try each vCPU on a saved context; keep the first whose reported events match the log.
     for (const cpu of order) {
-      const t = m.xive!.tctxById[cpu]!;
+      const t = m.xive!.tctxOfCpu(cpu)!;
       const saved = t.regs.slice();
       const lines = t.lines;
       const evs = this.runTima(cpu, ev);

@@ -69,7 +69,9 @@ export class XicsInference {
       const p = this.ctx.parsed[k]!;
       if (p.kind !== 'event') continue;
       const ev = p.event;
-      if (ev.name === 'xics_icp_check_ipi' || ev.name === 'xics_icp_eoi' || ev.name === 'xics_icp_irq') this.bringUp(ev.server, out);
+      // check_ipi and eoi name the CPU by its index, icp_irq by its server number (vCPU id).
+      if (ev.name === 'xics_icp_check_ipi' || ev.name === 'xics_icp_eoi') this.bringUp(ev.server, out);
+      else if (ev.name === 'xics_icp_irq') this.bringUp(this.ctx.machine.cpuOfVcpuId(ev.server), out);
     }
   }
 
@@ -117,7 +119,8 @@ export class XicsInference {
     this.bringUpReferenced(at, groupEnd, out);
     switch (ev.name) {
       case 'xics_icp_check_ipi':
-        m.hcall(this.ctx.currentCpu, H.H_IPI, [BigInt(ev.server), BigInt(ev.mfrr)]);
+        // The event names the target CPU by index; H_IPI takes its server number.
+        m.hcall(this.ctx.currentCpu, H.H_IPI, [BigInt(m.vcpuId(ev.server)), BigInt(ev.mfrr)]);
         break;
       case 'xics_icp_accept': {
         const cpu = this.acceptCpu(at, ev.oldXirr, ev.newXirr);
@@ -130,7 +133,7 @@ export class XicsInference {
         this.ctx.currentCpu = ev.server;
         // Linux's IPI handler clears its own MFRR before the EOI (no event: 0xFF never beats CPPR).
         if (icp !== null && (ev.xirr & 0xffffff) === XICS_IPI && icp.mfrr !== 0xff) {
-          m.hcall(ev.server, H.H_IPI, [BigInt(ev.server), 0xffn]);
+          m.hcall(ev.server, H.H_IPI, [BigInt(m.vcpuId(ev.server)), 0xffn]);
           out.push(...this.ctx.takeEmitted());
         }
         m.hcall(ev.server, H.H_EOI, [BigInt(ev.xirr >>> 0)]);

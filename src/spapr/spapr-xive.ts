@@ -212,10 +212,19 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     return this.tctxByIndex[cpu] !== undefined;
   }
 
+  /** The thread context of the CPU at this index (undefined when it has none). */
+  tctxOfCpu(cpu: number): ThreadContext | undefined {
+    return this.tctxByIndex[cpu];
+  }
+
+  /** Is there a vCPU with this id (server number)? */
+  hasVcpuId(vcpuId: number): boolean {
+    return vcpuId >= 0 && vcpuId < this.nrServers && this.tctxById[vcpuId] !== undefined;
+  }
+
   // ---- NVT store (sPAPR: no table, an NVT exists iff its vCPU does) ---------------------------
   lookup(_blk: number, idx: number): number {
-    const v = spaprNvtVcpu(idx) >>> 0;
-    return v < this.nrServers && this.tctxById[v] !== undefined ? NVT_VALID : NVT_MISSING;
+    return this.hasVcpuId(spaprNvtVcpu(idx) >>> 0) ? NVT_VALID : NVT_MISSING;
   }
 
   backlog(blk: number, idx: number, _ipb: number): void {

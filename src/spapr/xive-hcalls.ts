@@ -48,7 +48,8 @@ export interface XiveHcallController {
   readonly router: XiveRouter;
   readonly source: XiveSource;
   readonly trace: TraceSink | null;
-  hasCpu(vcpuId: number): boolean;
+  /** Is there a vCPU with this id (server number)? */
+  hasVcpuId(vcpuId: number): boolean;
   /** Reports a guest error. */
   diag(message: string): void;
   esbRegionSize(): number;
@@ -87,7 +88,7 @@ function checkLisn(ctx: XiveHcallContext, lisn: bigint): boolean {
 /** A target is a 32-bit vCPU id that must exist. Returns the id or -1. */
 function targetToVcpu(ctx: XiveHcallContext, target: bigint): number {
   const id = Number(target & 0xffff_ffffn);
-  return ctx.xive.hasCpu(id) ? id : -1;
+  return ctx.xive.hasVcpuId(id) ? id : -1;
 }
 
 function reservedPriority(ctx: XiveHcallContext, priority: bigint): boolean {
