@@ -114,6 +114,8 @@ export function restoreSnapshot(bytes: Uint8Array, opts: RestoreOptions = {}): S
   const memory = opts.memory ?? new SparseGuestMemory(c.ramSize !== 0 ? c.ramSize : DEFAULT_RAM_SIZE);
   checkRamFits(memory, state);
   const m = new SpaprMachine({ spec: configSpec(c), nrXirqs: c.nrXirqs, memory, lines: opts.lines, trace: null, devices: 'none' });
+  // The new machine has the boot vCPUs; those the snapshot's machine had unplugged go away.
+  for (const v of [...m.vcpus]) if (!c.vcpus.includes(v)) m.unplugCpu(v);
   checkTarget(m, state);
   m.setTrace(opts.trace ?? null);
   commit(m, state, opts.postLoadResend ?? true);

@@ -87,7 +87,8 @@ export const MONITOR_COMMANDS: readonly { name: string; args: string; help: stri
   { name: 'mmio', args: 'read CPU ADDR SIZE | write CPU ADDR SIZE VALUE', help: 'a guest load/store of 1, 2, 4 or 8 bytes' },
   { name: 'cas', args: 'BYTE23', help: 'the guest CAS call with option vector 5 byte 23 (0x40: XIVE, 0: XICS)' },
   { name: 'system_reset', args: '', help: 'machine reset' },
-  { name: 'cpu-add', args: 'ID', help: 'hot-plug vCPU ID' },
+  { name: 'cpu-add', args: 'ID', help: 'hot-plug vCPU ID (a CPU index)' },
+  { name: 'cpu-del', args: 'ID', help: 'unplug vCPU ID once the guest has released it (device_del of its core)' },
   { name: 'savevm', args: 'FILE', help: 'write a snapshot of the interrupt state (and guest RAM) to FILE' },
   { name: 'loadvm', args: 'FILE', help: 'replace the machine by the snapshot in FILE' },
 ];
@@ -229,6 +230,12 @@ export class Monitor {
       case 'cpu-add':
         m.plugCpu(small(w[1], 'vCPU id', m.maxCpus - 1));
         return '';
+      case 'cpu-del': {
+        const cpu = this.cpuArg(w[1]);
+        if (cpu === 0) throw new MonitorError('the boot vCPU 0 cannot be unplugged');
+        m.unplugCpu(cpu);
+        return '';
+      }
       case 'savevm': {
         if (w[1] === undefined) throw new MonitorError('missing FILE');
         if (this.host.saveSnapshot === undefined) throw new MonitorError('snapshots are not available here');

@@ -88,6 +88,11 @@ export interface SpaprIntc {
    * the CPU performing an access in the calls below).
    */
   cpuCreate(vcpuId: number, cpuIndex: number): void;
+  /**
+   * The vCPU is gone (its core was unplugged and the guest released it): its presenter context
+   * is destroyed, and nothing can be presented to its server any more until it is plugged again.
+   */
+  cpuDestroy(cpuIndex: number): void;
   hasCpu(cpuIndex: number): boolean;
 
   // ---- IRQ numbers (every backend) -------------------------------------------------------------

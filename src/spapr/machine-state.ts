@@ -192,8 +192,8 @@ export function stateInconsistency(states: SectionStates): string | null {
   }
   const { smp, maxCpus, icMode, vcpus } = config;
   if (smp < 1 || maxCpus < smp || maxCpus > SPAPR_MAX_CPUS) return `smp ${smp} / max-cpus ${maxCpus} is not a valid machine`;
-  // The machine plugs 0..smp-1 at creation and can only add vCPUs afterwards.
-  for (let i = 0; i < smp; i++) if (vcpus[i] !== i) return `vCPU list [${vcpus.join(', ')}] does not start with 0..${smp - 1}`;
+  // The boot core cannot be unplugged: vCPU 0 is always there.
+  if (!vcpus.includes(0)) return `vCPU list [${vcpus.join(', ')}] lacks the boot vCPU 0`;
   const seen = new Set<number>();
   for (const v of vcpus) {
     if (v >= maxCpus || seen.has(v)) return `vCPU list [${vcpus.join(', ')}] repeats an id or exceeds max-cpus ${maxCpus}`;

@@ -235,6 +235,16 @@ export class SpaprMachine {
     this.vcpus.push(cpu);
   }
 
+  /**
+   * Removes the vCPU at CPU index `cpu` (its core was unplugged and the guest released it):
+   * every backend destroys its context; the CPU can be plugged again later.
+   */
+  unplugCpu(cpu: number): void {
+    this.checkCpu(cpu);
+    for (const b of this.intcs) b.cpuDestroy(cpu);
+    this.vcpus.splice(this.vcpus.indexOf(cpu), 1);
+  }
+
   /** Current level of a vCPU's interrupt input (LINE_INT or LINE_HINT), whatever port is plugged. */
   lineLevel(cpu: number, line: number): boolean {
     this.checkCpu(cpu);

@@ -70,6 +70,14 @@ export class SpaprXics implements SpaprIntc {
     return this.byCpu.has(cpu);
   }
 
+  cpuDestroy(cpu: number): void {
+    const icp = this.byCpu.get(cpu);
+    if (icp === undefined) throw new XiveUsageError(`no vCPU ${cpu} to unplug`);
+    this.fabric.removeIcp(icp.server);
+    this.byCpu.delete(cpu);
+    this.icps.splice(this.icps.indexOf(icp), 1);
+  }
+
   addCpu(vcpuId: number, cpuIndex = vcpuId): Icp {
     if (this.byCpu.has(cpuIndex)) throw new XiveUsageError(`vCPU ${cpuIndex} already has an ICP`);
     const icp = new Icp(cpuIndex, vcpuId, this.fabric, this.lines);

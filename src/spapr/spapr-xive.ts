@@ -164,6 +164,15 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     this.addCpu(vcpuId, cpuIndex);
   }
 
+  cpuDestroy(cpu: number): void {
+    const t = this.tctxByIndex[cpu];
+    if (t === undefined) throw new XiveUsageError(`no vCPU ${cpu} to unplug`);
+    this.presenter.remove(t);
+    this.tctxByIndex[cpu] = undefined;
+    this.tctxById[t.pir] = undefined;
+    this.cpus.splice(this.cpus.indexOf(t), 1);
+  }
+
   /** Creates the thread context of a vCPU (machine init or CPU hotplug) and resets it. */
   addCpu(vcpuId: number, cpuIndex = vcpuId): ThreadContext {
     const t = this.createCpu(vcpuId, cpuIndex);
