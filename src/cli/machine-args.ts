@@ -6,10 +6,10 @@
  */
 import type { IcMode } from '../spapr/cas.ts';
 import { IC_MODES } from '../spapr/cas.ts';
-import { CPU_MODEL_NAMES } from '../spapr/cpu-models.ts';
+import { CPU_MODEL_NAMES, cpuModel, runsAt, XIVE_COMPAT } from '../spapr/cpu-models.ts';
 import { MachineConfigError, resolveMachine, type MachineConfig, type MachineSpec } from '../spapr/machine-config.ts';
 import { machineSpecFromArgs } from '../spapr/machine-options.ts';
-import { MACHINE_TYPE_NAMES } from '../spapr/machine-types.ts';
+import { DEFAULT_MACHINE_TYPE, MACHINE_TYPE_NAMES, machineType } from '../spapr/machine-types.ts';
 import { SpaprMachine, type MachineOptions } from '../spapr/machine.ts';
 import { SPAPR_MAX_CPUS } from '../spapr/irq-map.ts';
 import { enumOption, intOption, UsageFailure, type Options } from './args.ts';
@@ -35,10 +35,21 @@ export const MACHINE_HELP = `Machine (QEMU's option syntax; every part optional)
   --max-cpus M     shorthand for --smp …,maxcpus=M
 `;
 
-/** Defaults a command applies when the user did not say (kept from before machine types). */
+/**
+ * Defaults a command applies when the user did not say (kept from before machine types). The
+ * ic-mode default gives way to QEMU's own choice on a CPU model that cannot run XIVE.
+ */
 export interface MachineDefaults {
   smp?: number;
   icMode?: IcMode;
+}
+
+/** Can the default machine type with this -cpu (its own default when none) offer `mode`? */
+function cpuFits(mode: IcMode, cpu: string | undefined): boolean {
+  if (mode === 'xics') return true;
+  const model = cpuModel(cpu ?? machineType(DEFAULT_MACHINE_TYPE)!.defaultCpu);
+  // An unknown model is refused by the resolution, with QEMU's message.
+  return model === undefined || runsAt(model, XIVE_COMPAT, null);
 }
 
 /** The listing `--machine help` / `--cpu help` asks for, or null. */
@@ -71,7 +82,9 @@ export function machineSpecOf(values: Record<string, unknown>, defaults: Machine
       const mode = enumOption(values, 'ic-mode', IC_MODES);
       if (spec.icMode !== undefined && spec.icMode !== mode) throw new UsageFailure(`--ic-mode ${mode} contradicts --machine …,ic-mode=${spec.icMode}`);
       spec.icMode = mode;
-    } else if (spec.icMode === undefined && values.machine === undefined && defaults.icMode !== undefined) spec.icMode = defaults.icMode;
+    } else if (spec.icMode === undefined && values.machine === undefined && defaults.icMode !== undefined && cpuFits(defaults.icMode, spec.cpu)) {
+      spec.icMode = defaults.icMode;
+    }
     return spec;
   } catch (e) {
     if (e instanceof MachineConfigError) throw new UsageFailure(e.message);

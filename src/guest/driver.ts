@@ -12,6 +12,14 @@
  * and the ops keep their own copies of the architected constants on purpose: a wrong value on
  * either side then shows up as a failing exchange, not as two sides agreeing on one mistake.
  *
+ * Two numbers name a vCPU. The CPU index (0..max-cpus-1, Linux's logical CPU number, QEMU's
+ * cpu_index) is what the guest runs "as": every hcall, RTAS call, MMIO access and interrupt line
+ * is the machine's entry point for the vCPU at that index, and the per-vCPU state and statistics
+ * are kept by it. The vCPU id (server number, what the device tree's ibm,ppc-interrupt-server#s
+ * gives Linux, `serverOf` here) is what the interrupt controllers know a vCPU by: hcall and RTAS
+ * targets, H_IPI/H_IPOLL servers, and on XIVE the IPI's LISN. With the default VSMT the two are
+ * equal; with vsmt=8 and one thread per core, CPU 1 is server 8.
+ *
  * Acronyms: CAS = client architecture support (mode negotiation), IPI = inter-processor
  * interrupt, MSI/LSI = message signalled (edge) / level sensitive interrupt, LISN = logical
  * interrupt source number, EISN = what the guest reads when it takes an interrupt (the event
@@ -38,7 +46,10 @@ export type SourceKind = 'ipi' | 'msi' | 'lsi';
 export interface GuestSourceCounters {
   readonly lisn: number;
   readonly kind: SourceKind;
-  /** vCPU the source is routed to (for an IPI: the vCPU that receives it). */
+  /**
+   * CPU index of the vCPU the source is routed to (for an IPI: the vCPU that receives it); the
+   * controller is given its server number.
+   */
   readonly cpu: number;
   /** What the guest reads when it takes the interrupt. */
   readonly eisn: number;
@@ -68,9 +79,12 @@ export interface ReferenceGuestStats {
   represented: number;
   /** Events that vanished without the controller's rules accounting for them. */
   lost: number;
-  /** Indexed by vCPU id; vCPUs the driver does not run hold zeros. */
+  /**
+   * Indexed by CPU index (as reports print their vCPU rows); vCPUs the driver does not run hold
+   * zeros.
+   */
   perCpu: readonly GuestCpuCounters[];
-  /** By source number (IPIs by vCPU id), ascending. */
+  /** By source number (an IPI by its number: the receiving vCPU's id), ascending. */
   perSource: ReadonlyMap<number, GuestSourceCounters>;
 }
 
@@ -97,22 +111,25 @@ export interface ReferenceGuest {
   readonly labels: GuestLabels;
   /**
    * Called for every interrupt the guest takes, before it is ended, like a device's handler
-   * (an LSI handler is where the device drops its line).
+   * (an LSI handler is where the device drops its line). `cpu` is the CPU index of the vCPU that
+   * took it.
    */
   onEvent: ((cpu: number, source: GuestSourceCounters) => void) | null;
   /** CAS (unless done already), then every vCPU of the machine. */
   boot(): void;
-  /** Brings up one more vCPU after boot (CPU hotplug). */
-  bringUpCpu(vcpu: number): void;
-  /** Routes a device interrupt to a vCPU and enables it, as request_irq does. */
+  /** Brings up one more vCPU (by CPU index) after boot (CPU hotplug). */
+  bringUpCpu(cpu: number): void;
+  /** Routes a device interrupt to a vCPU (by CPU index) and enables it, as request_irq does. */
   configureSource(lisn: number, cpu: number): GuestSourceCounters;
+  /** Both vCPUs by CPU index. */
   sendIpi(fromCpu: number, toCpu: number): void;
   /** Device side: one MSI (a level-1-then-0 pulse). */
   deviceMsi(lisn: number): void;
   /** Device side: an LSI line changes level. */
   deviceLsi(lisn: number, level: boolean): void;
-  /** The vCPU's external interrupt handler; returns the interrupts it handled. */
+  /** The external interrupt handler of the vCPU at a CPU index; returns the interrupts it handled. */
   handleInterrupts(cpu: number): number;
+  /** CPU indices of the vCPUs up, in bring-up order. */
   onlineCpus(): readonly number[];
   hasSource(lisn: number): boolean;
   /** Live counters of a configured source. */
@@ -131,6 +148,7 @@ export class GuestError extends Error {
 
 /** What the core keeps per online vCPU; the ops extend it with their own fields. */
 export interface GuestCpu<S extends GuestSourceCounters = GuestSourceCounters, C extends GuestCpuCounters = GuestCpuCounters> {
+  /** The CPU index (the server number is the core's serverOf(vcpu)). */
   readonly vcpu: number;
   readonly ipi: S;
   readonly counters: C;
@@ -154,9 +172,12 @@ export interface ControllerOps<Cpu extends GuestCpu<Src>, Src extends GuestSourc
   readonly ipiEisn: number;
   fail(message: string): GuestError;
   zeroCounters(): Cpu['counters'];
-  /** Queue, CPPR and IPI of one vCPU; the boot vCPU may take the steps in another order. */
+  /**
+   * Queue, CPPR and IPI of the vCPU at a CPU index (its IPI's `lisn` is the number the core files
+   * it under); the boot vCPU may take the steps in another order.
+   */
   cpuUp(vcpu: number, bootCpu: boolean): Cpu;
-  /** Checks, routes and enables a device source (boot and the vCPU are checked already). */
+  /** Checks, routes and enables a device source (boot and the vCPU, a CPU index, are checked already). */
   configureSource(lisn: number, cpu: number, eisn: number | undefined): Src;
   /** Counts (core.account, by the controller's merge rules) and sends an IPI. */
   sendIpi(from: number, to: Cpu): void;
@@ -188,10 +209,11 @@ export class GuestDriver<Cpu extends GuestCpu<Src>, Src extends GuestSourceCount
   onEvent: ((cpu: number, source: GuestSourceCounters) => void) | null = null;
 
   // State below is read and counted on by the ops too; only the core adds and removes entries.
-  /** Indexed by vCPU id. */
+  /** Indexed by CPU index. */
   readonly cpus: (Cpu | undefined)[] = [];
+  /** CPU indices, in bring-up order. */
   readonly online: number[] = [];
-  /** Every source by number, IPIs included (by vCPU id). */
+  /** Every source by number, IPIs included (each under its number, the receiving vCPU's id). */
   readonly byLisn = new Map<number, Src>();
   /** Device sources by what the guest reads when it takes them. */
   readonly byEisn = new Map<number, Src>();
@@ -239,7 +261,7 @@ export class GuestDriver<Cpu extends GuestCpu<Src>, Src extends GuestSourceCount
     if (this.cpus[vcpu] !== undefined) throw this.ops.fail(`vCPU ${vcpu} is already up`);
     const c = this.ops.cpuUp(vcpu, bootCpu);
     this.cpus[vcpu] = c;
-    this.byLisn.set(vcpu, c.ipi);
+    this.byLisn.set(c.ipi.lisn, c.ipi);
     this.online.push(vcpu);
   }
 
@@ -345,7 +367,7 @@ export class GuestDriver<Cpu extends GuestCpu<Src>, Src extends GuestSourceCount
     return this.byLisn.has(lisn);
   }
 
-  /** Counters of a configured source, or of vCPU n's IPI at number n (live object). */
+  /** Counters of a configured source, or of a vCPU's IPI at its number (the vCPU id) (live object). */
   source(lisn: number): Src {
     const s = this.byLisn.get(lisn);
     if (s === undefined) throw this.ops.fail(`${this.ops.noun} ${hex(lisn)} is not configured`);
@@ -375,7 +397,15 @@ export class GuestDriver<Cpu extends GuestCpu<Src>, Src extends GuestSourceCount
 
   // ---- Helpers for the ops -------------------------------------------------------------------
 
-  /** The vCPU that does the setup work: the first one up (or the first the machine has). */
+  /**
+   * The server number (vCPU id) of the vCPU at a CPU index, as Linux reads it from the CPU's
+   * ibm,ppc-interrupt-server#s property: what the controllers are told a target is.
+   */
+  serverOf(cpu: number): number {
+    return this.machine.vcpuId(cpu);
+  }
+
+  /** The vCPU that does the setup work (a CPU index): the first one up (or the first the machine has). */
   bootCpu(): number {
     const b = this.online[0] ?? this.machine.vcpus[0];
     if (b === undefined) throw this.ops.fail('the machine has no vCPU');
@@ -392,7 +422,7 @@ export class GuestDriver<Cpu extends GuestCpu<Src>, Src extends GuestSourceCount
     if (this.byLisn.has(lisn)) throw this.ops.fail(`${this.ops.noun} ${hex(lisn)} is already configured`);
   }
 
-  /** An hcall Linux expects to succeed; anything else is a driver or model bug. */
+  /** An hcall Linux expects to succeed, made by the vCPU at a CPU index; anything else is a driver or model bug. */
   call(vcpu: number, opcode: number, args: readonly bigint[]): bigint[] {
     const r = this.machine.hcall(vcpu, opcode, args);
     if (r.ret !== H.H_SUCCESS) {

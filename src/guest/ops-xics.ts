@@ -15,6 +15,8 @@
  *   (one the driver does not know is masked with ibm,int-off + ibm,set-xive(…, 0xFF) and ended
  *   with the XIRR as read); the priority taken is pushed on a per-vCPU CPPR stack and the EOI
  *   value is (popped CPPR << 24) | XISR.
+ * Servers are vCPU ids: the guest runs its calls as a vCPU (the core's CPU index) and names the
+ * target of ibm,set-xive, H_IPI and H_IPOLL by its server number (driver.ts, serverOf).
  *
  * Accounting. XICS merges events differently from XIVE, and the counters follow the rules of
  * QEMU 7.2's emulation (docs/xics.md §3), applied to the state just before each operation:
@@ -186,10 +188,13 @@ export class XicsOps implements ControllerOps<XicsCpu, XicsSource> {
 
   // ---- Setup ---------------------------------------------------------------------------------
 
-  /** The vCPU opens its CPPR to everything; its IPI lives in its ICP, nothing to configure. */
+  /**
+   * The vCPU opens its CPPR to everything; its IPI lives in its ICP, nothing to configure (the
+   * counters file it under the vCPU's server number, as on XIVE).
+   */
   cpuUp(vcpu: number): XicsCpu {
     this.core.call(vcpu, H.H_CPPR, [BigInt(LOWEST_PRIORITY)]);
-    const ipi = newSource(vcpu, 'ipi', vcpu, XISR_IPI, this.ipiPriority);
+    const ipi = newSource(this.core.serverOf(vcpu), 'ipi', vcpu, XISR_IPI, this.ipiPriority);
     return { vcpu, cpprStack: [LOWEST_PRIORITY], xirr: 0, ipi, counters: this.zeroCounters() };
   }
 
@@ -203,14 +208,15 @@ export class XicsOps implements ControllerOps<XicsCpu, XicsSource> {
     }
     this.core.checkUnconfigured(irq);
     const by = this.core.bootCpu();
+    const server = this.core.serverOf(cpu);
     // Mapping: the source must exist before Linux gives it a virtual number.
     this.rtas(by, 'ibm,get-xive', [irq], 3);
     // Startup: route and unmask at the default priority.
-    this.rtas(by, 'ibm,set-xive', [irq, cpu, this.priority], 1);
+    this.rtas(by, 'ibm,set-xive', [irq, server, this.priority], 1);
     this.rtas(by, 'ibm,int-on', [irq], 1);
     // Affinity: keep whatever priority the source has now, (re)target the server.
     const prio = this.rtas(by, 'ibm,get-xive', [irq], 3)[2]!;
-    this.rtas(by, 'ibm,set-xive', [irq, cpu, prio], 1);
+    this.rtas(by, 'ibm,set-xive', [irq, server, prio], 1);
     return newSource(irq, this.isLsi(irq) ? 'lsi' : 'msi', cpu, irq, prio);
   }
 
@@ -222,7 +228,7 @@ export class XicsOps implements ControllerOps<XicsCpu, XicsSource> {
     // A standing request is the same doorbell: the receiver clears it once per interrupt taken.
     this.core.account(to.ipi, v.mfrr !== LOWEST_PRIORITY);
     if (wouldPresent(v, this.ipiPriority)) this.displace(v);
-    this.core.call(from, H.H_IPI, [BigInt(to.vcpu), BigInt(this.ipiPriority)]);
+    this.core.call(from, H.H_IPI, [BigInt(this.core.serverOf(to.vcpu)), BigInt(this.ipiPriority)]);
   }
 
   noteMsi(src: XicsSource): void {
@@ -290,7 +296,7 @@ export class XicsOps implements ControllerOps<XicsCpu, XicsSource> {
   unknownSource(c: XicsCpu, irq: number): void {
     c.counters.unknown++;
     this.rtas(c.vcpu, 'ibm,int-off', [irq], 1);
-    this.rtas(c.vcpu, 'ibm,set-xive', [irq, this.core.bootCpu(), LOWEST_PRIORITY], 1);
+    this.rtas(c.vcpu, 'ibm,set-xive', [irq, this.core.serverOf(this.core.bootCpu()), LOWEST_PRIORITY], 1);
     this.core.call(c.vcpu, H.H_EOI, [BigInt(c.xirr >>> 0)]);
   }
 
@@ -298,7 +304,7 @@ export class XicsOps implements ControllerOps<XicsCpu, XicsSource> {
     if (src.kind === 'ipi') {
       c.cpprStack.push(this.ipiPriority);
       // Clearing the request before handling lets an IPI sent meanwhile raise a new one.
-      this.core.call(c.vcpu, H.H_IPI, [BigInt(c.vcpu), BigInt(LOWEST_PRIORITY)]);
+      this.core.call(c.vcpu, H.H_IPI, [BigInt(this.core.serverOf(c.vcpu)), BigInt(LOWEST_PRIORITY)]);
     } else {
       c.cpprStack.push(this.priority);
     }
@@ -323,7 +329,7 @@ export class XicsOps implements ControllerOps<XicsCpu, XicsSource> {
     return { ...this.core.baseStats(xicsSourceCounters), withdrawn: this.core.withdrawnTotal };
   }
 
-  /** H_IPOLL: a vCPU's XIRR and MFRR, read without side effects. */
+  /** H_IPOLL: the XIRR and MFRR of a server (vCPU id), read without side effects by the vCPU at CPU index `by`. */
   poll(server: number, by: number = this.core.bootCpu()): { xirr: number; mfrr: number } {
     const r = this.core.call(by, H.H_IPOLL, [BigInt(server)]);
     return { xirr: Number(r[0]! & 0xffff_ffffn), mfrr: Number(r[1]! & 0xffn) };
@@ -331,8 +337,12 @@ export class XicsOps implements ControllerOps<XicsCpu, XicsSource> {
 
   // ---- Helpers -------------------------------------------------------------------------------
 
-  /** The target ICP before an operation: XIRR and MFRR by H_IPOLL, PP from the `info pic` view. */
-  private icpView(by: number, server: number): IcpView {
+  /**
+   * The ICP of the vCPU at CPU index `cpu` before an operation: XIRR and MFRR by H_IPOLL of its
+   * server, PP from the `info pic` view.
+   */
+  private icpView(by: number, cpu: number): IcpView {
+    const server = this.core.serverOf(cpu);
     const { xirr, mfrr } = this.poll(server, by);
     return { cppr: xirr >>> 24, xisr: xirr & XISR_MASK, pp: this.icp(server).pendingPriority, mfrr };
   }

@@ -8,6 +8,10 @@
  * sPAPR); an interrupt taken by a TIMA ACK load and read from the queue with its toggle bit, and
  * ended by an ESB EOI.
  *
+ * vCPUs are the core's CPU indices (driver.ts); the hcalls name a target by its server number
+ * (vCPU id): a queue is configured for (server, priority), a source routed to (server, priority),
+ * and a vCPU's IPI is the LISN equal to its server number, as the pseries IRQ map reserves it.
+ *
  * Accounting: "coalesced" counts MSI/IPI triggers that found PQ = 11 (Q already promises one
  * re-delivery) and LSI assertions that found P set; "delivered" counts event-queue entries
  * consumed. The PQ bits are read with an ESB GET before each trigger; GET has no side effect and
@@ -155,22 +159,23 @@ export class XiveOps implements ControllerOps<XiveCpu, XiveSource> {
   /**
    * Event queue, CPPR, IPI. The boot vCPU sets its CPPR before its IPI; the others have queue
    * and IPI prepared first and set their CPPR when they come up, which is the order the
-   * captures show.
+   * captures show. The queue and the IPI are those of the vCPU's server number.
    */
   cpuUp(vcpu: number, bootCpu: boolean): XiveCpu {
     const by = this.core.bootCpu();
+    const server = this.core.serverOf(vcpu);
     const prio = BigInt(this.priority);
-    this.core.call(by, H.H_INT_GET_QUEUE_INFO, [0n, BigInt(vcpu), prio]);
+    this.core.call(by, H.H_INT_GET_QUEUE_INFO, [0n, BigInt(server), prio]);
     const qpage = this.allocQueue();
-    this.core.call(by, H.H_INT_SET_QUEUE_CONFIG, [SET_QUEUE_CONFIG_ALWAYS_NOTIFY, BigInt(vcpu), prio, BigInt(qpage), BigInt(this.queueShift)]);
+    this.core.call(by, H.H_INT_SET_QUEUE_CONFIG, [SET_QUEUE_CONFIG_ALWAYS_NOTIFY, BigInt(server), prio, BigInt(qpage), BigInt(this.queueShift)]);
     if (bootCpu) this.storeCppr(vcpu, CPPR_ACCEPT_ALL);
-    const ipi = this.setupSource(by, vcpu, vcpu, this.ipiEisn, 'ipi');
+    const ipi = this.setupSource(by, server, vcpu, this.ipiEisn, 'ipi');
     if (!bootCpu) this.storeCppr(vcpu, CPPR_ACCEPT_ALL);
     const qmask = (1 << (this.queueShift - 2)) - 1;
     return { vcpu, qpage, qmask, idx: 0, toggle: 0, cppr: CPPR_ACCEPT_ALL, pending: 0, ipi, counters: this.zeroCounters() };
   }
 
-  /** Routes a device interrupt to (cpu, driver priority) with `eisn` (default: the next free). */
+  /** Routes a device interrupt to (the CPU index's server, driver priority) with `eisn` (default: the next free). */
   configureSource(lisn: number, cpu: number, eisn: number | undefined): XiveSource {
     this.core.checkUnconfigured(lisn);
     const e = eisn ?? this.allocEisn();
@@ -185,7 +190,10 @@ export class XiveOps implements ControllerOps<XiveCpu, XiveSource> {
     return this.nextEisn++;
   }
 
-  /** Probe, mask, configure, unmask — through H_INT_ESB when the source says so. */
+  /**
+   * Probe, mask, configure, unmask — through H_INT_ESB when the source says so. `by` and `cpu`
+   * are CPU indices; the target the hcall names is `cpu`'s server number.
+   */
   private setupSource(by: number, lisn: number, cpu: number, eisn: number, kind: 'ipi' | null): XiveSource {
     const info = this.core.call(by, H.H_INT_GET_SOURCE_INFO, [0n, BigInt(lisn)]);
     const flags = info[0]!;
@@ -199,7 +207,8 @@ export class XiveOps implements ControllerOps<XiveCpu, XiveSource> {
     if (kind === 'ipi' && lsi) throw new XiveGuestError(`IPI LISN ${hex(lisn)} is an LSI`);
     // IPIs are never masked first: they were just claimed, so they are still off.
     if (kind !== 'ipi') this.esbLoad(by, src, ESB_SET_PQ_01);
-    this.core.call(by, H.H_INT_SET_SOURCE_CONFIG, [SET_SOURCE_CONFIG_SET_EISN, BigInt(lisn), BigInt(cpu), BigInt(this.priority), BigInt(eisn)]);
+    const target = BigInt(this.core.serverOf(cpu));
+    this.core.call(by, H.H_INT_SET_SOURCE_CONFIG, [SET_SOURCE_CONFIG_SET_EISN, BigInt(lisn), target, BigInt(this.priority), BigInt(eisn)]);
     this.esbLoad(by, src, ESB_SET_PQ_00);
     return src;
   }
@@ -387,9 +396,9 @@ export class XiveGuest extends GuestDriver<XiveCpu, XiveSource, XiveOps> {
     return this.ops.allocEisn();
   }
 
-  /** H_INT_GET_QUEUE_CONFIG with DEBUG: what the controller reports for a vCPU's queue. */
+  /** H_INT_GET_QUEUE_CONFIG with DEBUG: what the controller reports for the queue of the vCPU at a CPU index. */
   queueConfig(cpu: number): { alwaysNotify: boolean; generation: number; qpage: number; qshift: number; index: number } {
-    const r = this.call(this.bootCpu(), H.H_INT_GET_QUEUE_CONFIG, [GET_QUEUE_CONFIG_DEBUG, BigInt(cpu), BigInt(this.ops.priority)]);
+    const r = this.call(this.bootCpu(), H.H_INT_GET_QUEUE_CONFIG, [GET_QUEUE_CONFIG_DEBUG, BigInt(this.serverOf(cpu)), BigInt(this.ops.priority)]);
     return {
       alwaysNotify: (r[0]! & 1n) !== 0n,
       // QEMU puts the generation at numeric bit 62 (docs/spapr-xive.md §7 quirk 3).
@@ -400,7 +409,7 @@ export class XiveGuest extends GuestDriver<XiveCpu, XiveSource, XiveOps> {
     };
   }
 
-  /** The driver's consumer position in a vCPU's queue. */
+  /** The driver's consumer position in the queue of the vCPU at a CPU index. */
   consumer(cpu: number): { qpage: number; index: number; toggle: number } {
     const c = this.cpu(cpu);
     return { qpage: c.qpage, index: c.idx, toggle: c.toggle };
