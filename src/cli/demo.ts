@@ -21,12 +21,19 @@ export const DEMO_HELP = `Usage: xive demo [machine options] [--guest xics|xive]
        xive demo ... --at N (--checkpoint FILE | --migrate-to PORT)
        xive demo (--resume FILE | --listen PORT)
 
-Builds a pseries machine with N vCPUs, boots a reference guest driver (what Linux does: CAS,
-then XIVE event queues, IPIs and sources, or XICS CPPRs, IPIs and RTAS source setup) and runs a seeded mix of IPIs, device MSIs and LSIs through
-the model's guest-facing entry points (hcalls, ESB and TIMA MMIO). Prints the statistics
-(raised, delivered, coalesced, lost — always 0) per vCPU and per source, then \`info pic\`.
+Builds a pseries machine of any configuration QEMU 7.2 builds, boots a reference guest driver
+(what Linux does: CAS, then XIVE event queues, IPIs and sources, or XICS CPPRs, IPIs and RTAS
+source setup) and runs a seeded mix of IPIs, device MSIs and LSIs through the model's
+guest-facing entry points (hcalls, RTAS, ESB and TIMA MMIO). Prints the statistics (raised,
+delivered, coalesced, lost — always 0) per vCPU and per source, then \`info pic\`.
 
-${MACHINE_HELP}(default: --smp 4 --ic-mode xive)
+vCPUs are numbered by CPU index (the vCPU rows, the vCPU column of the sources); the interrupt
+controllers know each one by its vCPU id (server number), which differs when VSMT spaces the
+cores out (vsmt=8, or the pseries-4.1 and older default): the ids are printed then, and an IPI
+is listed under its LISN, the receiving vCPU's id.
+
+${MACHINE_HELP}(default: --smp 4 --ic-mode xive; on a CPU model without XIVE, or with --machine,
+the machine type's own ic-mode)
 
 Options:
   --guest G      the model the guest asks for at CAS (dual: xive unless xics is given, as Linux)
@@ -45,9 +52,23 @@ Options:
 
 Examples:
   xive demo --smp 4 --ic-mode xive --events 50000 --seed 7
+  xive demo --machine pseries,ic-mode=xive,vsmt=8 --smp 4     vCPU ids 0, 8, 16, 24
+  xive demo --machine pseries-2.12 --cpu POWER9 --smp 2       legacy XICS machine, XICS guest
+  xive demo --cpu POWER8 --smp 2                              no XIVE: the guest runs on XICS
+  xive demo --accel kvm --smp 8,threads=4                     SMT under KVM, in-kernel irqchip
   xive demo --smp 4 --events 50000 --at 20000 --checkpoint run.ckpt && xive demo --resume run.ckpt
   xive demo --listen 7777 &  xive demo --smp 4 --events 50000 --at 20000 --migrate-to 7777
 `;
+
+/**
+ * The vCPU ids (server numbers) by CPU index, when they are not the CPU indices themselves
+ * (VSMT wider than the threads per core); nothing otherwise.
+ */
+function vcpuIdLine(machine: SpaprMachine): string {
+  const ids = machine.vcpus.map((c) => machine.vcpuId(c));
+  if (ids.every((id, i) => id === machine.vcpus[i])) return '';
+  return `vCPU ids (server numbers) by CPU index: ${ids.join(', ')} (vsmt ${machine.config.vsmt}, ${machine.config.smp.threads} thread${machine.config.smp.threads > 1 ? 's' : ''} per core)\n`;
+}
 
 function pct(a: number, b: number): string {
   return b === 0 ? '-' : `${((100 * a) / b).toFixed(1)}%`;
@@ -109,6 +130,7 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
       throw e;
     }
     io.out(`resumed: ${machine.vcpus.length} vCPUs, ic-mode ${machine.icMode}, ${progress.done} of ${progress.events} events done\n`);
+    io.out(vcpuIdLine(machine));
   } else {
     const cfg = machineConfigOf(values, DEMO_MACHINE);
     const smp = cfg.smp.cpus;
@@ -129,6 +151,7 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
     io.out(
       `${cfg.type.name === DEFAULT_MACHINE_TYPE ? 'pseries' : cfg.type.name} machine: ${smp} vCPU${smp > 1 ? 's' : ''}, ic-mode ${icMode}; the guest negotiated ${guest.labels.model} at CAS and ${guest.labels.setup}\n`,
     );
+    io.out(vcpuIdLine(machine));
     progress = { events, done: 0, batch: 0, step: Math.max(1000, Math.ceil(events / 50)), seed };
   }
   const stopAt = values.at !== undefined ? intOption(values, 'at', 1, progress.events - 1) : progress.events;

@@ -17,17 +17,19 @@ import { snapshotHost } from './snapshot-files.ts';
 /** The device interrupts a Linux guest enables while it boots (event sources, console). */
 const BOOT_SOURCES = [SPAPR_IRQ_EPOW, SPAPR_IRQ_HOTPLUG, vioIrq(0)];
 
-export const MONITOR_HELP = `Usage: xive monitor [--smp N] [--max-cpus M] [--ic-mode MODE] [--boot] [--load FILE] [-c CMD]...
+export const MONITOR_HELP = `Usage: xive monitor [machine options] [--boot] [--load FILE] [-c CMD]...
 
 An HMP-like console over a pseries machine. With -c the commands run in order, their output is
 printed and the program exits (status 1 if a command failed); without -c it is interactive
 (history, Tab completion, 'quit' or Ctrl-D to leave).
 
-${MACHINE_HELP}(default: --smp 2 --ic-mode xive)
+${MACHINE_HELP}(default: --smp 2 --ic-mode xive; on a CPU model without XIVE, or with --machine,
+the machine type's own ic-mode)
 
 Options:
-  --boot           boot the reference guest first, as Linux does: CAS, its queues or CPPRs,
-                   IPIs, and the EPOW, hot-plug and console interrupts (0x1000, 0x1001, 0x1100)
+  --boot           boot the reference guest first, as Linux does: CAS (XIVE when the machine
+                   offers it, else XICS), its queues or CPPRs, IPIs, and the EPOW, hot-plug and
+                   console interrupts (0x1000, 0x1001, 0x1100)
   --load FILE      start from a snapshot written by savevm or --save-snapshot
   -c CMD           run CMD (repeatable)
   -h, --help       this help
@@ -40,6 +42,10 @@ Examples:
       an EPOW event: presented to vCPU 0, queued in its event queue, shown pending in info pic
   xive monitor --smp 2 -c 'cas 0x40' -c 'hcall 0 h_int_get_source_info 0 0x1000'
       the H_INT_* hcalls answer once CAS has negotiated XIVE (before it: H_FUNCTION)
+  xive monitor --machine pseries-4.1 --smp 4 --boot -c 'info pic'
+      vsmt 8: CPU 1 is server 8, its IPI is LISN 8, routed to 8/6 (server/priority)
+  xive monitor --cpu POWER8 --smp 2 --boot -c 'info pic'
+      no XIVE on POWER8: the guest boots on XICS
 `;
 
 export async function monitorCommand(argv: string[], io: Io): Promise<number> {
