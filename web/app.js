@@ -1,7 +1,9 @@
 // The live view's script: polls /api/state every 300 ms and renders the machine into the page's
 // tables and SVG rings. Plain DOM, no framework. Rows are kept per key (vCPU, LISN, END) and only
 // the text that changed is rewritten, so buttons stay put under the pointer between polls and a
-// changed value can be flashed.
+// changed value can be flashed. The column sets follow the controller the guest talks to (XIVE:
+// thread contexts, ESBs, event queues; XICS: presentation controllers and ICS sources). vCPUs are
+// keyed by vCPU id (server number), the number routes and queues use; the CPU index is a column.
 
 const POLL_MS = 300;
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -29,9 +31,13 @@ function routeTarget(s) {
 
 const os = (c) => c.rings[1];
 
+// [field, heading, value, optional heading tooltip]
+const CPU_INDEX_HINT = 'CPU index (QEMU cpu_index, the CPU number info pic prints)';
+const VCPU_HINT = 'vCPU id (server number): what routes, queues and hcall targets name';
+
 const CPU_COLUMNS = {
   xive: [
-    ['vcpu', 'vCPU', (c) => String(c.vcpu)],
+    ['vcpu', 'vCPU', (c) => String(c.vcpu), VCPU_HINT],
     ['int', 'INT', (c) => (c.intLine ? 'raised' : 'low')],
     ['nsr', 'NSR', (c) => h2(os(c).nsr)],
     ['cppr', 'CPPR', (c) => h2(os(c).cppr)],
@@ -42,20 +48,24 @@ const CPU_COLUMNS = {
     ['age', 'AGE', (c) => h2(os(c).age)],
     ['pipr', 'PIPR', (c) => h2(os(c).pipr)],
     ['w2', 'W2', (c) => h8(os(c).w2)],
+    ['cpu', 'CPU#', (c) => String(c.cpuIndex), CPU_INDEX_HINT],
     ['presented', 'presented', (c) => String(c.counters.presented)],
     ['accepted', 'accepted', (c) => orDash(c.counters.accepted)],
-    ['delivered', 'delivered', (c) => orDash(c.counters.delivered)],
+    ['delivered', 'delivered', (c) => orDash(c.counters.delivered), 'event queue entries the reference guest consumed'],
     ['acks', 'ACK loads', (c) => orDash(c.counters.acks)],
   ],
   xics: [
-    ['vcpu', 'vCPU', (c) => String(c.vcpu)],
+    ['vcpu', 'vCPU', (c) => String(c.vcpu), VCPU_HINT],
     ['int', 'INT', (c) => (c.intLine ? 'raised' : 'low')],
     ['xirr', 'XIRR', (c) => h8(c.icp.xirr)],
     ['cppr', 'CPPR', (c) => h2(c.icp.cppr)],
     ['xisr', 'XISR', (c) => hex(c.icp.xisr, 6)],
     ['pp', 'PP', (c) => h2(c.icp.pp)],
     ['mfrr', 'MFRR', (c) => h2(c.icp.mfrr)],
+    ['cpu', 'CPU#', (c) => String(c.cpuIndex), CPU_INDEX_HINT],
     ['presented', 'presented', (c) => String(c.counters.presented)],
+    ['delivered', 'delivered', (c) => orDash(c.counters.delivered), 'interrupts the reference guest took (H_XIRR naming a source)'],
+    ['acks', 'H_XIRR calls', (c) => orDash(c.counters.acks), 'the reference guest\'s accepts, spurious ones included'],
   ],
 };
 
@@ -84,6 +94,9 @@ const SOURCE_COLUMNS = {
     ['saved', 'saved', (s) => h2(s.xics.savedPriority)],
     ['status', 'status', (s) => s.xics.status.join(' ')],
     ['attempts', 'presentations', (s) => String(s.counters.attempts)],
+    ['raised', 'raised', (s) => orDash(s.counters.raised)],
+    ['coalesced', 'coalesced', (s) => orDash(s.counters.coalesced)],
+    ['delivered', 'delivered', (s) => orDash(s.counters.delivered)],
   ],
 };
 
@@ -123,10 +136,11 @@ function renderHead(table, columns, extra) {
   thead.dataset.key = key;
   thead.textContent = '';
   const tr = thead.insertRow();
-  for (const [k, label] of columns) {
+  for (const [k, label, , hint] of columns) {
     const th = document.createElement('th');
     th.textContent = label;
     th.dataset.f = k;
+    if (hint) th.title = hint;
     tr.appendChild(th);
   }
   if (extra) tr.appendChild(document.createElement('th'));
@@ -174,10 +188,18 @@ function renderStatus(st) {
   const run = st.run;
   const el = document.getElementById('status');
   const mode = run.paused ? 'paused' : run.demo ? 'running (demo workload)' : 'running';
+  const c = m.config;
+  // VSMT is worth naming only where it spaces the vCPU ids out.
+  const shape =
+    `${c.machineType} · ${c.cpuFamily}` +
+    (c.threads > 1 ? ` · ${c.threads} threads/core` : '') +
+    (c.vsmt !== c.threads ? ` · vsmt ${c.vsmt}` : '') +
+    (c.inKernelIrqchip ? ' · KVM in-kernel irqchip' : '');
   el.textContent =
     `${m.controller.toUpperCase()} · ic-mode ${m.icMode} · ${m.cpus.length} vCPU${m.cpus.length === 1 ? '' : 's'} · ${mode}` +
-    (run.guest ? '' : ' · restored snapshot, no guest') +
-    (m.halted ? ' · VM stopped' : '');
+    (run.guest ? ` · ${m.guestModel} guest` : ' · restored snapshot, no guest') +
+    (m.halted ? ' · VM stopped' : '') +
+    ` · ${shape}`;
   el.dataset.paused = String(run.paused);
   el.classList.toggle('paused', run.paused);
   document.getElementById('pause').disabled = run.paused;
@@ -211,12 +233,12 @@ function renderCounters(st) {
   const g = st.machine.guest;
   const run = st.run;
   counter(dl, 'c-raised', 'raised', orDash(g?.raised), 'events the reference guest and its devices sent');
-  counter(dl, 'c-delivered', 'delivered', orDash(g?.delivered), 'event queue entries the guest consumed');
-  counter(dl, 'c-coalesced', 'coalesced', orDash(g?.coalesced), 'events merged into one already on its way (PQ=11, LSI already P)');
+  counter(dl, 'c-delivered', 'delivered', orDash(g?.delivered), 'interrupts the guest took (XIVE: event queue entries consumed; XICS: H_XIRR naming a source)');
+  counter(dl, 'c-coalesced', 'coalesced', orDash(g?.coalesced), 'events merged into one already on its way (XIVE: PQ=11, LSI already P; XICS: MFRR already set, REJECTED already set, LSI already up)');
   counter(dl, 'c-represented', 'LSI re-presented', orDash(g?.represented), 'EOIs that found the LSI still asserted');
   // Events still on their way count here too: only once the vCPUs have drained would a non-zero
   // value mean an event was lost (the workload checks that it never is).
-  counter(dl, 'c-inflight', 'in flight', orDash(g?.lost), 'raised + re-presented − delivered − coalesced: events not consumed yet; after a drain, events lost (always 0)');
+  counter(dl, 'c-inflight', 'in flight', orDash(g?.lost), 'raised + re-presented − delivered − coalesced (− withdrawn on XICS): events not taken yet; after a drain, events lost (always 0)');
   counter(dl, 'c-triggers', 'triggers (page)', String(run.triggers), 'sources triggered from this page');
   counter(dl, 'c-steps', 'steps', String(run.steps));
   counter(dl, 'c-batches', 'demo batches', String(run.batches));

@@ -1,7 +1,9 @@
 /**
- * `xive serve`: a small web server showing a live pseries machine — sources with PQ state and
- * masks, their routes (EAS -> END -> vCPU/priority), the event queues as rings, the thread
- * context registers of every vCPU, counters — with pause, step and per-source trigger.
+ * `xive serve`: a small web server showing a live pseries machine of any configuration QEMU 7.2
+ * builds (the machine options of demo and monitor) with the reference guest the platform offers
+ * — on XIVE: sources with PQ state and masks, their routes (EAS -> END -> vCPU/priority), the
+ * event queues as rings, the thread context registers of every vCPU; on XICS: the presentation
+ * controllers' registers and the ICS sources; counters — with pause, step and per-source trigger.
  *
  * It listens on 127.0.0.1 only and answers only requests addressed to that listener (Host
  * check) and, for the POSTs that change the machine, only from its own page (Origin check): a
@@ -15,6 +17,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { parse, intOption, UsageFailure } from './args.ts';
+import { MACHINE_HELP, MACHINE_OPTIONS, machineConfigOf, machineHelp, machineSpecOf } from './machine-args.ts';
+import type { MachineSpec } from '../spapr/machine-config.ts';
 import type { Io } from './replay.ts';
 import { loadSnapshotFile } from './snapshot-files.ts';
 import { LiveSession, SessionError } from '../web/session.ts';
@@ -22,36 +26,47 @@ import { LiveSession, SessionError } from '../web/session.ts';
 /** The page shows every vCPU in a table: beyond this it stops being readable. */
 export const SERVE_MAX_SMP = 64;
 
-export const SERVE_HELP = `Usage: xive serve --port P [--demo] [--smp N] [--seed X] [--load SNAPSHOT]
+export const SERVE_HELP = `Usage: xive serve --port P [machine options] [--demo] [--seed X] [--load SNAPSHOT]
 
-Serves a web page on http://127.0.0.1:P/ that shows a pseries machine live: every claimed
-source with its PQ bits, LSI level and mask, where it routes (EAS -> END -> vCPU/priority, EISN),
-each event queue as a ring with its write index and generation toggle, the thread-context
-registers of every vCPU, and the counters. The page can pause the vCPUs, step the workload and
-trigger any source.
+Serves a web page on http://127.0.0.1:P/ that shows a pseries machine live. On XIVE: every
+claimed source with its PQ bits, LSI level and mask, where it routes (EAS -> END ->
+vCPU/priority, EISN), each event queue as a ring with its write index and generation toggle,
+and the thread-context registers of every vCPU; on XICS: each vCPU's presentation controller
+(XIRR, CPPR, XISR, PP, MFRR) and each ICS source with its server, priority and status; and the
+counters. The page can pause the vCPUs, step the workload and trigger any source. vCPUs are
+shown by vCPU id (server number), with their CPU index alongside.
 
-The machine runs the reference guest driver (XIVE exploitation, one queue per vCPU, the default
-pseries devices plus 4 MSIs and 2 LSIs configured). Without --demo it waits for triggers from
-the page; with --demo a seeded workload of IPIs, MSIs and LSIs runs in small batches while not
-paused. Ctrl-C stops the server.
+The machine runs the reference guest driver the way Linux negotiates it at CAS: XIVE
+exploitation (one queue per vCPU) when the machine offers XIVE, legacy XICS otherwise (a POWER8
+CPU, max-cpu-compat=power8, ic-mode=xics, pseries-4.0 and older); the default pseries devices
+plus 4 MSIs and 2 LSIs are configured. Without --demo it waits for triggers from the page; with
+--demo a seeded workload of IPIs, MSIs and LSIs runs in small batches while not paused. Ctrl-C
+stops the server.
+
+${MACHINE_HELP}(default: --smp 4 --ic-mode xive; on a CPU model without XIVE, or with --machine,
+the machine type's own ic-mode; at most ${SERVE_MAX_SMP} vCPUs, the page shows them all)
 
 Options:
   --port P          TCP port on 127.0.0.1 (0: any free port)
   --demo            keep the seeded workload running in the background
-  --smp N           vCPUs (default 4, at most ${SERVE_MAX_SMP})
   --seed X          workload seed (default 1)
-  --load SNAPSHOT   show the machine of a snapshot file instead (any ic-mode; no reference
-                    guest runs on it, so sources can be triggered but not stepped)
+  --load SNAPSHOT   show the machine of a snapshot file instead (any configuration; no
+                    reference guest runs on it, so sources can be triggered but not stepped)
   -h, --help        this help
 
-Example:
+Examples:
   xive serve --port 8080 --demo --smp 4
+  xive serve --port 8080 --demo --machine pseries-4.1 --smp 4     dual, vsmt 8: vCPU ids 0, 8, 16, 24
+  xive serve --port 8080 --demo --cpu POWER8 --smp 2              XICS machine with the XICS guest
 `;
 
 export interface ServeOptions {
   /** 0 picks a free port. */
   port: number;
   demo?: boolean;
+  /** The machine in QEMU's terms (machine type, CPU, -smp…); an ic-mode=xive machine without one. */
+  spec?: MachineSpec;
+  /** vCPUs, over what `spec` says. */
   smp?: number;
   seed?: number;
   /** Snapshot file to restore instead of booting a fresh machine (src/migration's format). */
@@ -97,7 +112,7 @@ function loadWebFiles(): Map<string, Buffer> {
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const files = loadWebFiles();
   const machine = opts.load !== undefined ? loadSnapshotFile(opts.load) : undefined;
-  const session = new LiveSession({ smp: opts.smp, demo: opts.demo, seed: opts.seed, machine, intervalMs: opts.intervalMs });
+  const session = new LiveSession({ spec: opts.spec, smp: opts.smp, demo: opts.demo, seed: opts.seed, machine, intervalMs: opts.intervalMs });
   let port = opts.port;
   const server = createServer((req, res) => {
     try {
@@ -222,13 +237,23 @@ function irqParam(raw: string | null): number {
   return v;
 }
 
+/** The machine of the options, with the page's limit on the vCPU count; QEMU's refusals as usage errors. */
+function serveSpec(values: Record<string, unknown>): MachineSpec {
+  const defaults = { smp: 4, icMode: 'xive' } as const;
+  // A lone number keeps its range check (and message); a QEMU -smp list is checked once resolved.
+  if (typeof values.smp === 'string' && !/[,=]/.test(values.smp)) intOption(values, 'smp', 1, SERVE_MAX_SMP);
+  const cfg = machineConfigOf(values, defaults);
+  if (cfg.smp.cpus > SERVE_MAX_SMP) throw new UsageFailure(`--smp: the page shows at most ${SERVE_MAX_SMP} vCPUs, got ${cfg.smp.cpus}`);
+  return machineSpecOf(values, defaults);
+}
+
 export async function serveCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parse(
     argv,
     {
+      ...MACHINE_OPTIONS,
       port: { type: 'string' },
       demo: { type: 'boolean' },
-      smp: { type: 'string' },
       seed: { type: 'string' },
       load: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -239,15 +264,23 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
     io.out(SERVE_HELP);
     return 0;
   }
+  const listing = machineHelp(values);
+  if (listing !== null) {
+    io.out(listing);
+    return 0;
+  }
   const port = intOption(values, 'port', 0, 65535);
   const load = typeof values.load === 'string' ? values.load : undefined;
+  let spec: MachineSpec | undefined;
   if (load !== undefined) {
-    if (values.smp !== undefined) throw new UsageFailure('--load takes the machine from the snapshot: drop --smp');
+    const given = Object.keys(MACHINE_OPTIONS).find((o) => values[o] !== undefined);
+    if (given !== undefined) throw new UsageFailure(`--load takes the machine from the snapshot: drop --${given}`);
     if (values.demo === true) throw new UsageFailure('--demo runs the reference guest, which a restored snapshot does not have: drop --demo or --load');
+  } else {
+    spec = serveSpec(values);
   }
-  const smp = intOption(values, 'smp', 1, SERVE_MAX_SMP, 4);
   const seed = intOption(values, 'seed', 0, 0xffff_ffff, 1);
-  const srv = await startServer({ port, demo: values.demo === true, smp, seed, load });
+  const srv = await startServer({ port, demo: values.demo === true, spec, seed, load });
   io.out(`xive serve: ${srv.url} (${values.demo === true ? 'demo workload running' : 'waiting for triggers'}; Ctrl-C stops)\n`);
   await new Promise<void>((resolve) => {
     const stop = () => {

@@ -1,8 +1,9 @@
 /**
- * A live machine for the web view: a pseries machine with the reference guest booted on it (or
- * a machine taken from a snapshot, which carries no guest), and the things a person can do to
- * it from the page — pause, resume, step, trigger a source — plus the optional demo loop that
- * keeps the seeded workload running in small batches.
+ * A live machine for the web view: a pseries machine of any configuration QEMU 7.2 builds, with
+ * the reference guest booted on it the way Linux would (XIVE exploitation when the machine offers
+ * it, legacy XICS otherwise), or a machine taken from a snapshot, which carries no guest; and the
+ * things a person can do to it from the page — pause, resume, step, trigger a source — plus the
+ * optional demo loop that keeps the seeded workload running in small batches.
  *
  * What "running" means: the vCPUs take their interrupts. While running, a hand-made trigger is
  * handled at once; while paused it stays where the controller put it (PQ, IPB, NSR, the queue
@@ -13,8 +14,9 @@
  * Timers are the only host facility used (setTimeout exists in browsers as well as in Node).
  */
 import { SpaprMachine } from '../spapr/machine.ts';
+import type { MachineSpec } from '../spapr/machine-config.ts';
 import { SPAPR_IRQ_MSI, pciLsiIrq } from '../spapr/irq-map.ts';
-import { XiveGuest } from '../guest/ops-xive.ts';
+import { createGuest, defaultGuestMode, type ReferenceGuest } from '../guest/guest.ts';
 import { drainGuest, mulberry32, runGuestWorkload } from '../guest/workload.ts';
 import { XiveUsageError } from '../base/errors.ts';
 import { LiveCounters, machineView, type MachineView } from './state.ts';
@@ -24,7 +26,12 @@ const MSI_SOURCES = [0, 1, 2, 3].map((i) => SPAPR_IRQ_MSI + i);
 const LSI_SOURCES = [0, 1].map((pin) => pciLsiIrq(0, pin));
 
 export interface SessionOptions {
-  /** vCPUs of a fresh machine (ignored when `machine` is given). */
+  /**
+   * The fresh machine in QEMU's terms (machine type, CPU model, -smp, ic-mode, vsmt…); without
+   * one, an ic-mode=xive machine. Ignored when `machine` is given.
+   */
+  spec?: MachineSpec;
+  /** vCPUs of a fresh machine, over what `spec` says (default 4 without a spec). */
   smp?: number;
   /** A ready machine (e.g. restored from a snapshot); no reference guest runs on it. */
   machine?: SpaprMachine;
@@ -77,7 +84,7 @@ export class SessionError extends Error {
 
 export class LiveSession {
   readonly machine: SpaprMachine;
-  readonly guest: XiveGuest | null;
+  readonly guest: ReferenceGuest | null;
   readonly counters: LiveCounters;
   readonly demo: boolean;
   readonly seed: number;
@@ -108,8 +115,12 @@ export class LiveSession {
       this.machine = opts.machine;
       this.guest = null;
     } else {
-      this.machine = new SpaprMachine({ smp: opts.smp ?? 4, icMode: 'xive', devices: 'default' });
-      this.guest = new XiveGuest(this.machine);
+      const spec = opts.spec ?? { icMode: 'xive' };
+      const smp = opts.smp ?? (opts.spec === undefined ? 4 : undefined);
+      this.machine = new SpaprMachine({ spec, smp, devices: 'default' });
+      // The model a Linux guest asks for on this machine: XIVE when it is offered (dual
+      // included), legacy XICS on a machine without it (POWER8, the XICS-only machine types).
+      this.guest = createGuest(this.machine, defaultGuestMode(this.machine.icMode));
       // Boot, and configure the device sources now (a zero-event run), so every source the
       // workload uses can be triggered by hand from the start.
       runGuestWorkload(this.machine, this.guest, { events: 0, seed: this.seed, msiSources: MSI_SOURCES, lsiSources: LSI_SOURCES });

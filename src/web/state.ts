@@ -4,8 +4,11 @@
  * every claimed source with its PQ / LSI / asserted / masked state and its route
  * (EAS -> END -> vCPU/priority, EISN), each configured END's event queue (address, size, write
  * index, generation, the last entries read from guest memory, a coarse picture of the whole
- * ring) and the counters kept by the reference guest and by a trace-fed counter sink
- * (LiveCounters).
+ * ring) and the counters kept by the reference guest (either driver; the queue read positions
+ * where it runs on XIVE) and by a trace-fed counter sink (LiveCounters).
+ *
+ * vCPUs are shown by vCPU id (server number), the number routes and queues name them by, with
+ * their CPU index alongside; the guest keeps its per-vCPU counters by CPU index.
  *
  * Platform-neutral on purpose (no node: imports): the same view can be built in a browser that
  * runs the model itself. Everything is plain numbers, strings and booleans, so it survives
@@ -21,7 +24,8 @@ import type { SpaprMachine } from '../spapr/machine.ts';
 import { spaprNvtVcpu } from '../spapr/xive-layout.ts';
 import type { CpuStateView, QueueStateView, SourceStateView } from '../spapr/intc-view.ts';
 import type { TraceEvent, TraceSink } from '../trace/events.ts';
-import type { XiveGuest } from '../guest/ops-xive.ts';
+import type { ReferenceGuest } from '../guest/guest.ts';
+import { XiveGuest } from '../guest/ops-xive.ts';
 
 /**
  * Activity counts fed by the machine's trace events (it passes every event on to `next`).
@@ -33,9 +37,13 @@ export class LiveCounters implements TraceSink {
   readonly triggers = new Map<number, number>();
   /** XICS: presentation attempts (first delivery or resend), by irq. */
   readonly attempts = new Map<number, number>();
-  /** Presentations to a vCPU (XIVE presenter matches; XICS deliveries and IPIs), by vCPU. */
+  /**
+   * Presentations to a vCPU, as the events name it: XIVE presenter matches and XICS source
+   * deliveries by vCPU id (the NVT, the ICS server), XICS IPIs by CPU index (the ICP's CPU).
+   */
   readonly presented = new Map<number, number>();
-  /** XIVE accepts that took an interrupt, by vCPU. */
+  readonly presentedIpis = new Map<number, number>();
+  /** XIVE accepts that took an interrupt, by CPU index (the thread context's). */
   readonly accepted = new Map<number, number>();
 
   constructor(readonly next: TraceSink | null = null) {}
@@ -60,7 +68,8 @@ export class LiveCounters implements TraceSink {
         bump(this.presented, ev.server);
         break;
       case 'xics_icp_check_ipi':
-        bump(this.presented, ev.server);
+        // This event's "server" is the CPU index, as QEMU traces it.
+        bump(this.presentedIpis, ev.server);
         break;
       default:
         break;
@@ -75,11 +84,15 @@ function bump(m: Map<number, number>, k: number): void {
 
 export interface CpuView extends CpuStateView {
   counters: {
-    /** Presentations to this vCPU (trace-fed). */
+    /** Presentations to this vCPU (trace-fed), IPIs included. */
     presented: number;
     /** Accepts that took an interrupt (trace-fed; XICS accepts name no vCPU, hence null). */
     accepted: number | null;
-    /** Reference guest: events consumed from its queues, ACK loads; null without the guest. */
+    /**
+     * Reference guest: interrupts it took on this vCPU (XIVE: event queue entries consumed; XICS:
+     * H_XIRR answers naming a source), and its interrupt entries (XIVE: ACK loads; XICS: H_XIRR
+     * calls), spurious ones included; null without the guest.
+     */
     delivered: number | null;
     acks: number | null;
   };
@@ -103,11 +116,29 @@ export interface QueueView extends QueueStateView {
   consumer: { index: number; toggle: number } | null;
 }
 
+/** The machine's configuration, as QEMU names it. */
+export interface ConfigView {
+  /** 'pseries-7.2', … */
+  machineType: string;
+  /** QEMU's CPU type name ('power9_v2.0') and its family ('POWER9'). */
+  cpu: string;
+  cpuFamily: string;
+  /** Spacing of vCPU ids between cores, and threads per core. */
+  vsmt: number;
+  threads: number;
+  accel: string;
+  /** The interrupt controllers run in the host kernel (KVM). */
+  inKernelIrqchip: boolean;
+}
+
 export interface MachineView {
   controller: 'xive' | 'xics';
   icMode: string;
   smp: number;
   maxCpus: number;
+  config: ConfigView;
+  /** The model the reference guest negotiated at CAS ('XIVE', 'XICS'); null without the guest. */
+  guestModel: string | null;
   /** Set when the guest did something the VM stops for. */
   halted: string | null;
   cpus: CpuView[];
@@ -118,8 +149,8 @@ export interface MachineView {
 }
 
 export interface StateOptions {
-  /** The reference guest running on the machine, for its counters and read positions. */
-  guest?: XiveGuest | null;
+  /** The reference guest running on the machine (either driver), for its counters and queue read positions. */
+  guest?: ReferenceGuest | null;
   /** Trace-fed counters plugged into the machine's trace chain. */
   counters?: LiveCounters | null;
   /** Queue entries to list per END (default 8). */
@@ -132,6 +163,13 @@ function count(m: Map<number, number> | undefined, k: number): number {
   return m?.get(k) ?? 0;
 }
 
+/** A guest vCPU's interrupt entries: XIVE ACK loads or XICS H_XIRR calls, whichever it counts. */
+function entries(c: object): number | null {
+  if ('acks' in c && typeof c.acks === 'number') return c.acks;
+  if ('accepts' in c && typeof c.accepts === 'number') return c.accepts;
+  return null;
+}
+
 /** Builds the view. Reads only: the machine, its guest RAM and the guest are left as they were. */
 export function machineView(machine: SpaprMachine, opts: StateOptions = {}): MachineView {
   const guest = opts.guest ?? null;
@@ -139,31 +177,45 @@ export function machineView(machine: SpaprMachine, opts: StateOptions = {}): Mac
   const intc = machine.intc;
   const base = intc.view({ windowSize: opts.windowSize, ringSlots: opts.ringSlots });
   const gstats = guest?.stats() ?? null;
-  const online = new Set(guest?.onlineCpus() ?? []);
+  // Only the XIVE driver reads event queues.
+  const xiveGuest = guest instanceof XiveGuest ? guest : null;
+  const online = new Set(xiveGuest?.onlineCpus() ?? []);
+  const cfg = machine.config;
   return {
     controller: intc.name,
     icMode: machine.icMode,
     smp: machine.smp,
     maxCpus: machine.maxCpus,
+    config: {
+      machineType: cfg.type.name,
+      cpu: cfg.cpu.type,
+      cpuFamily: cfg.cpu.family,
+      vsmt: cfg.vsmt,
+      threads: cfg.smp.threads,
+      accel: cfg.accel,
+      inKernelIrqchip: cfg.inKernelIrqchip,
+    },
+    guestModel: guest?.labels.model ?? null,
     halted: machine.halted,
     guest: gstats === null ? null : { raised: gstats.raised, delivered: gstats.delivered, coalesced: gstats.coalesced, represented: gstats.represented, lost: gstats.lost },
     cpus: base.cpus.map((c) => {
-      // Accepts and the guest's queue counters exist where there are thread-context rings (XIVE
-      // accept events name their vCPU; XICS accepts do not).
-      const gc = c.rings !== null ? gstats?.perCpu[c.vcpu] : undefined;
+      // The guest counts by CPU index. Accepts are counted where there are thread-context rings
+      // (XIVE accept events name their CPU; XICS accepts do not).
+      const gc = gstats?.perCpu[c.cpuIndex];
       return {
         ...c,
         counters: {
-          presented: count(counters?.presented, c.vcpu),
+          presented: count(counters?.presented, c.vcpu) + count(counters?.presentedIpis, c.cpuIndex),
           accepted: c.rings !== null ? count(counters?.accepted, c.cpuIndex) : null,
           delivered: gc?.delivered ?? null,
-          acks: gc?.acks ?? null,
+          acks: gc === undefined ? null : entries(gc),
         },
       };
     }),
     sources: base.sources.map((s) => {
-      // Triggers are counted at the ESB (PQ), presentation attempts at the ICS.
-      const gs = s.pq !== null && guest !== null && guest.hasSource(s.lisn) ? guest.source(s.lisn) : null;
+      // Triggers are counted at the ESB (PQ), presentation attempts at the ICS. The guest files
+      // its sources by the numbers the controller shows (XIVE IPIs by vCPU id).
+      const gs = guest !== null && guest.hasSource(s.lisn) ? guest.source(s.lisn) : null;
       return {
         ...s,
         counters: {
@@ -177,9 +229,10 @@ export function machineView(machine: SpaprMachine, opts: StateOptions = {}): Mac
     }),
     queues: base.queues.map((q) => {
       let consumer: QueueView['consumer'] = null;
-      // The guest keeps one queue per vCPU, at its own priority.
-      if (guest !== null && online.has(q.vcpu) && q.priority === guest.priority) {
-        const c = guest.consumer(q.vcpu);
+      // The guest keeps one queue per vCPU (the queue names its vCPU id), at its own priority.
+      const cpu = machine.cpuOfVcpuId(q.vcpu);
+      if (xiveGuest !== null && online.has(cpu) && q.priority === xiveGuest.priority) {
+        const c = xiveGuest.consumer(cpu);
         if (c.qpage === q.addr) consumer = { index: c.index, toggle: c.toggle };
       }
       return { ...q, consumer };

@@ -365,3 +365,110 @@ test('the page in chromium on a XICS snapshot: ICP registers and ICS sources', {
     await srv.close();
   }
 });
+
+test('serve command with machine options: the machine and guest they describe; QEMU refusals and the page limit are usage errors', async () => {
+  let out = '';
+  const io = { out: (t: string) => (out += t), err: (t: string) => (out += t) };
+  assert.equal(await serveCommand(['--port', '0', '--machine', 'help'], io), 0);
+  assert.match(out, /^pseries-4\.1$/m);
+  const usage = (re: RegExp) => (e: unknown) => e instanceof UsageFailure && re.test(e.message) && !e.message.includes('\n');
+  await assert.rejects(serveCommand(['--port', '0', '--machine', 'pseries,ic-mode=xive', '--cpu', 'POWER8'], io), usage(/XIVE-only machines require a POWER9 CPU/));
+  await assert.rejects(serveCommand(['--port', '0', '--smp', '128,maxcpus=128'], io), usage(/the page shows at most 64 vCPUs, got 128/));
+  await assert.rejects(serveCommand(['--port', '0', '--load', 'x.snap', '--cpu', 'POWER8'], io), usage(/--load takes the machine from the snapshot: drop --cpu/));
+
+  for (const [argv, controller, model, ids] of [
+    [['--cpu', 'POWER8', '--smp', '2'], 'xics', 'XICS', [0, 1]],
+    [['--machine', 'pseries-4.1', '--smp', '2'], 'xive', 'XIVE', [0, 8]],
+    [['--smp', '2,maxcpus=4'], 'xive', 'XIVE', [0, 1]],
+  ] as const) {
+    out = '';
+    const running = serveCommand(['--port', '0', ...argv], io);
+    const deadline = Date.now() + 5000;
+    while (!out.includes('http://') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(out)?.[0];
+    assert.ok(url, out);
+    const st = await getState(url);
+    assert.deepEqual([st.machine.controller, st.machine.guestModel, st.run.guest], [controller, model, true], argv.join(' '));
+    assert.deepEqual(st.machine.cpus.map((c) => c.vcpu), ids, argv.join(' '));
+    process.emit('SIGINT');
+    assert.equal(await running, 0);
+  }
+});
+
+test('the page in chromium on a POWER8 machine: the XICS guest runs, its counters show on the ICP and ICS tables; trigger, pause and step act', { skip: browserSkip, timeout: 60_000 }, async (t) => {
+  const srv = await startServer({ port: 0, spec: { cpu: 'POWER8', smp: { cpus: 2 } } });
+  const browser = await launch();
+  const problems: string[] = [];
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    });
+    await page.goto(srv.url);
+    await page.waitForSelector('body[data-ready="1"]');
+    const st = await getState(srv.url);
+    assert.equal(st.machine.controller, 'xics');
+    assert.equal(await page.getAttribute('body', 'data-version'), String(st.version));
+    const status = (await page.textContent('#status'))!;
+    assert.match(status, /^XICS · ic-mode xics · 2 vCPUs · running · XICS guest · pseries-7\.2 · POWER8$/);
+
+    // ICP rows with the guest's counters; no rings, no queues; step is there (the guest runs).
+    const heads = await page.$$eval('#cpus thead th', (ths) => ths.map((th) => th.textContent));
+    assert.deepEqual(heads, ['vCPU', 'INT', 'XIRR', 'CPPR', 'XISR', 'PP', 'MFRR', 'CPU#', 'presented', 'delivered', 'H_XIRR calls']);
+    for (const c of st.machine.cpus) {
+      const got = await cells(page, `#cpus tr[data-vcpu="${c.vcpu}"]`);
+      assert.deepEqual(
+        [got.vcpu, got.cpu, got.xirr, got.cppr, got.mfrr, got.presented, got.delivered, got.acks],
+        [String(c.vcpu), String(c.cpuIndex), h8(c.icp!.xirr), h2(c.icp!.cppr), h2(c.icp!.mfrr), String(c.counters.presented), orDash(c.counters.delivered), orDash(c.counters.acks)],
+      );
+      assert.notEqual(got.delivered, '—', 'the guest counts on XICS too');
+    }
+    assert.equal(await page.isHidden('#queues-section'), true);
+    assert.equal(await page.isHidden('#rings-details'), true);
+    assert.equal(await page.isEnabled('#step'), true);
+
+    // ICS rows, the guest's counters among them.
+    const lisnRows = await page.$$eval('#sources tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-lisn')));
+    assert.deepEqual(lisnRows, st.machine.sources.map((s) => String(s.lisn)));
+    for (const s of st.machine.sources) {
+      const got = await cells(page, `#sources tr[data-lisn="${s.lisn}"]`);
+      assert.deepEqual(
+        [got.lisn, got.kind, got.server, got.priority, got.masked, got.attempts, got.raised, got.delivered],
+        [lisnText(s.lisn), s.kind.toUpperCase(), String(s.xics!.server), h2(s.xics!.priority), s.masked ? 'M' : '', String(s.counters.attempts), orDash(s.counters.raised), orDash(s.counters.delivered)],
+      );
+    }
+    assert.equal(await page.textContent(`#sources tr[data-lisn="${0x1301}"] td[data-f="server"]`), '1');
+
+    // Trigger an MSI routed to vCPU 1: the guest takes it at once.
+    await page.click(`#sources tr[data-lisn="${0x1301}"] button.trig`);
+    await waitText(page, `#sources tr[data-lisn="${0x1301}"] td[data-f="delivered"]`, (x) => x === '1');
+    await waitText(page, '#cpus tr[data-vcpu="1"] td[data-f="delivered"]', (x) => x === '1');
+    assert.equal(await page.textContent('#c-delivered'), String((await getState(srv.url)).machine.guest!.delivered));
+
+    // Paused: the next one waits in vCPU 1's ICP (XISR 1301, line raised).
+    await page.click('#pause');
+    await page.waitForSelector('#status[data-paused="true"]');
+    await page.click(`#sources tr[data-lisn="${0x1301}"] button.trig`);
+    await waitText(page, '#cpus tr[data-vcpu="1"] td[data-f="xisr"]', (x) => x === '001301');
+    assert.equal(await page.textContent('#cpus tr[data-vcpu="1"] td[data-f="int"]'), 'raised');
+    await page.click('#step');
+    await waitText(page, '#c-steps', (x) => x === '1');
+    await page.waitForTimeout(1000);
+    const shot = join(tmp, 'serve-power8.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    assert.ok(statSync(shot).size > 20_000);
+    t.diagnostic(`screenshot: ${shot}`);
+
+    await page.click('#resume');
+    await page.waitForSelector('#status[data-paused="false"]');
+    const end = await getState(srv.url);
+    assert.equal(end.machine.guest!.lost, 0);
+    assert.equal(end.run.error, null);
+    await waitText(page, '#c-inflight', (x) => x === '0');
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    await srv.close();
+  }
+});

@@ -10,6 +10,7 @@ import * as R from '../../src/xive/regs.ts';
 import * as H from '../../src/spapr/hcall.ts';
 import { SpaprMachine } from '../../src/spapr/machine.ts';
 import { XiveGuest } from '../../src/guest/ops-xive.ts';
+import { XicsGuest } from '../../src/guest/ops-xics.ts';
 import { LiveCounters, machineView } from '../../src/web/state.ts';
 import { LiveSession, SessionError } from '../../src/web/session.ts';
 
@@ -210,6 +211,110 @@ test('session on a machine without the reference guest: no step, triggers still 
     assert.throws(() => s.step(), (e: unknown) => e instanceof SessionError && e.kind === 'conflict');
     s.trigger(0);
     assert.equal(s.state().machine.sources[0]!.counters.triggers, 1);
+  } finally {
+    s.close();
+  }
+});
+
+test('vsmt=8 machine: vCPUs shown by id with their CPU index, the guest’s counters and queue positions found by CPU index', () => {
+  const s = new LiveSession({ spec: { type: 'pseries-4.1', smp: { cpus: 4 } }, seed: 5 });
+  try {
+    s.pause();
+    s.step();
+    const st = s.state();
+    const m = st.machine;
+    assert.equal(m.controller, 'xive');
+    assert.equal(m.guestModel, 'XIVE');
+    assert.deepEqual(m.config, { machineType: 'pseries-4.1', cpu: 'power9_v2.0', cpuFamily: 'POWER9', vsmt: 8, threads: 1, accel: 'tcg', inKernelIrqchip: false });
+    assert.deepEqual(m.cpus.map((c) => [c.vcpu, c.cpuIndex]), [[0, 0], [8, 1], [16, 2], [24, 3]]);
+    const g = s.guest as XiveGuest;
+    const stats = g.stats();
+    for (const c of m.cpus) {
+      assert.equal(c.counters.delivered, stats.perCpu[c.cpuIndex]!.delivered);
+      assert.equal(c.counters.acks, stats.perCpu[c.cpuIndex]!.acks);
+    }
+    // One queue per vCPU, END = vCPU id * 8 + priority, each with the guest's read position.
+    assert.deepEqual(m.queues.map((q) => [q.end, q.vcpu]), [[6, 0], [70, 8], [134, 16], [198, 24]]);
+    for (const [i, q] of m.queues.entries()) assert.deepEqual(q.consumer, { index: g.consumer(i).index, toggle: g.consumer(i).toggle });
+    // IPIs are the sources numbered by vCPU id, with the guest's counters.
+    for (const id of [0, 8, 16, 24]) {
+      const ipi = m.sources.find((x) => x.lisn === id)!;
+      assert.equal(ipi.kind, 'ipi');
+      assert.deepEqual(ipi.route, { endBlock: 0, endIndex: id * 8 + 6, endValid: true, vcpu: id, priority: 6 });
+      assert.equal(ipi.counters.raised, g.source(id).raised);
+    }
+    assert.equal(m.sources.find((x) => x.lisn === 1)!.counters.raised, null, 'LISN 1 is no vCPU’s IPI here');
+    s.resume();
+    assert.equal(s.state().machine.guest!.lost, 0);
+    // Presentations are counted on the vCPU they went to (the NVT names its id), accepts by the
+    // CPU that made them: an MSI routed to CPU 1 is one more of each on the row of vCPU 8.
+    const before = s.state().machine.cpus.map((c) => [c.counters.presented, c.counters.accepted]);
+    s.trigger(0x1301);
+    const after = s.state().machine.cpus.map((c) => [c.counters.presented, c.counters.accepted]);
+    assert.deepEqual(after, before.map(([p, a], i) => (i === 1 ? [p! + 1, a! + 1] : [p, a])));
+  } finally {
+    s.close();
+  }
+});
+
+test('POWER8 machine: the session boots the XICS guest; its counters show on the ICP and ICS views; step and trigger work', () => {
+  const s = new LiveSession({ spec: { cpu: 'POWER8', smp: { cpus: 2 } }, seed: 9 });
+  try {
+    let st = s.state();
+    assert.equal(st.run.guest, true);
+    assert.equal(st.machine.controller, 'xics');
+    assert.equal(st.machine.icMode, 'xics');
+    assert.equal(st.machine.guestModel, 'XICS');
+    assert.equal(st.machine.config.cpuFamily, 'POWER8');
+    assert.equal(st.machine.queues.length, 0);
+    assert.ok(s.guest instanceof XicsGuest);
+    // The guest opened the CPPRs and routed the workload's sources.
+    assert.ok(st.machine.cpus.every((c) => c.icp!.cppr === 0xff));
+    const msi = st.machine.sources.find((x) => x.lisn === 0x1301)!;
+    assert.deepEqual(msi.xics, { server: 1, priority: 5, savedPriority: 5, status: [] });
+    assert.equal(msi.counters.raised, 0);
+
+    s.trigger(0x1301);
+    st = s.state();
+    const after = st.machine.sources.find((x) => x.lisn === 0x1301)!;
+    assert.deepEqual([after.counters.raised, after.counters.delivered, after.counters.attempts], [1, 1, 1]);
+    assert.equal(st.machine.cpus[1]!.counters.delivered, 1);
+    assert.equal(st.machine.cpus[1]!.counters.acks, 1, 'the H_XIRR that took it');
+    assert.equal(st.machine.guest!.lost, 0);
+
+    // Paused, a trigger waits in the ICP of its vCPU.
+    s.pause();
+    s.trigger(0x1301);
+    st = s.state();
+    assert.equal(st.machine.cpus[1]!.icp!.xisr, 0x1301);
+    assert.equal(st.machine.cpus[1]!.intLine, true);
+    s.step();
+    assert.equal(s.state().run.steps, 1);
+    s.resume();
+    st = s.state();
+    assert.equal(st.machine.guest!.lost, 0);
+    assert.ok(st.machine.cpus.every((c) => !c.intLine));
+    assert.equal(st.run.error, null);
+  } finally {
+    s.close();
+  }
+});
+
+test('XICS machine with vsmt=8 (pseries-2.12): IPIs and source deliveries are counted on the vCPU they went to', () => {
+  const s = new LiveSession({ spec: { type: 'pseries-2.12', cpu: 'POWER9', smp: { cpus: 2 } }, seed: 2 });
+  try {
+    s.pause();
+    s.trigger(0x1301);
+    let st = s.state();
+    assert.deepEqual(st.machine.cpus.map((c) => [c.vcpu, c.cpuIndex]), [[0, 0], [8, 1]]);
+    assert.equal(st.machine.sources.find((x) => x.lisn === 0x1301)!.xics!.server, 8);
+    assert.deepEqual(st.machine.cpus.map((c) => c.counters.presented), [0, 1]);
+    // An IPI from CPU 0 to CPU 1: presented to the ICP of CPU 1 too.
+    s.guest!.sendIpi(0, 1);
+    st = s.state();
+    assert.deepEqual(st.machine.cpus.map((c) => c.counters.presented), [0, 2]);
+    s.resume();
+    assert.equal(s.state().machine.guest!.lost, 0);
   } finally {
     s.close();
   }
