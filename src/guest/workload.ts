@@ -33,7 +33,11 @@ export class GuestWorkloadError extends Error {
   override readonly name = 'GuestWorkloadError';
 }
 
-/** The run's share of a guest's counters (the XIVE per-EISN table left out), plus the schedule's own figures. */
+/**
+ * The run's share of a guest's counters (the XIVE per-EISN table left out), plus the schedule's
+ * own figures. vCPUs are CPU indices throughout (`perCpu` is indexed by them, a source's `cpu` is
+ * one); the IPIs in `perSource` are keyed by their number, the receiving vCPU's id.
+ */
 export type RunStats<S extends ReferenceGuestStats> = Omit<S, 'perEisn'> & {
   events: number;
   /** Scheduler steps in which a vCPU ran its handler (before the final drain). */
