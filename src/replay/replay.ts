@@ -440,10 +440,25 @@ export class TraceReplay {
         const rec = ev as unknown as Record<string, bigint>;
         for (const k in rec) if (k !== 'name') args.push(rec[k]!);
         if (ev.name === 'spapr_xive_esb') this.lastHcallStore = (ev.flags & 1n) !== 0n;
+        if (ev.name === 'spapr_xive_set_queue_config') this.clearQueuePage(ev.qpage, ev.qsize);
         m.hcall(this.currentCpu, op, args);
         return this.takeEmitted();
       }
     }
+  }
+
+  /**
+   * Linux zeroes an event-queue page just before it hands it to H_INT_SET_QUEUE_CONFIG. Guest
+   * RAM writes are not traced, so the replay does it for the guest: it matters when a rebooted
+   * guest reuses a page that held entries before the reset.
+   */
+  private clearQueuePage(qpage: bigint, qsize: bigint): void {
+    if (qpage === 0n || qsize < 12n || qsize > 24n) return;
+    const mem = this.machine.memory;
+    const base = Number(qpage);
+    const len = 2 ** Number(qsize);
+    if (!mem.isRam(base, len)) return;
+    for (let a = base; a < base + len; a += 4) if (mem.read32(a) !== 0) mem.write32(a, 0);
   }
 
   private timaAccess(at: number, from: number, ev: Extract<TraceEvent, { name: 'xive_tctx_tm_write' | 'xive_tctx_tm_read' }>): TraceEvent[] {

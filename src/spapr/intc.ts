@@ -39,6 +39,9 @@ export type SectionStates = ReadonlyMap<string, unknown>;
 /** What a controller's saved state depends on in the machine: its vCPUs. */
 export interface StateShape {
   readonly maxCpus: number;
+  /** vCPU id spacing between cores and threads per core: server numbers reach ceil(maxCpus × vsmt / threads). */
+  readonly vsmt: number;
+  readonly threads: number;
   /** vCPU ids in plug order. */
   readonly vcpus: readonly number[];
 }

@@ -24,8 +24,9 @@ export const SPAPR_XIVE_STATE: IntcStateSpec = {
     const router = states.get('spapr-xive') as XiveRouterState;
     const source = states.get('xive-source') as XiveSourceState;
     const tctx = states.get('xive-tctx') as PerCpu<TctxState>[];
-    const ends = shape.maxCpus * (R.XIVE_PRIORITY_MAX + 1);
-    if (router.nrEnds !== ends) return `${router.nrEnds} ENDs for max-cpus ${shape.maxCpus} (expected ${ends})`;
+    const servers = Math.ceil((shape.maxCpus * shape.vsmt) / shape.threads);
+    const ends = servers * (R.XIVE_PRIORITY_MAX + 1);
+    if (router.nrEnds !== ends) return `${router.nrEnds} ENDs for ${servers} servers (expected ${ends})`;
     if (source.nrIrqs !== router.nrIrqs) return `the XIVE source has ${source.nrIrqs} interrupts, the router ${router.nrIrqs}`;
     if (!sameIds(tctx.map((t) => t.vcpu), shape.vcpus)) return 'the thread contexts are not those of the plugged vCPUs, in plug order';
     return null;
