@@ -1,44 +1,43 @@
 /**
- * `xive dt`: the interrupt-controller parts of the pseries device tree, as QEMU 7.2 builds them
- * at machine reset, as DTS text or as an FDT blob.
+ * `xive dt`: the interrupt parts of the pseries device tree of any machine QEMU 7.2 builds (the
+ * machine options of machine-args.ts), as QEMU builds them at machine reset, as DTS text or as
+ * an FDT (flattened device tree) blob.
  */
 import { writeFileSync } from 'node:fs';
-import { parse, intOption, enumOption, UsageFailure } from './args.ts';
+import { parse, enumOption, UsageFailure } from './args.ts';
 import type { Io } from './replay.ts';
-import { interruptControllerTree } from '../spapr/device-tree.ts';
+import { buildMachine, machineHelp, MACHINE_HELP, MACHINE_OPTIONS } from './machine-args.ts';
+import { machineDeviceTree } from '../spapr/device-tree.ts';
 import { encodeDtb } from '../spapr/fdt.ts';
 import { toDts } from '../spapr/dts.ts';
-import { IC_MODES } from '../spapr/cas.ts';
-import { SPAPR_MAX_CPUS } from '../spapr/irq-map.ts';
 
-export const DT_HELP = `Usage: xive dt --ic-mode MODE --smp N [--max-cpus K] [--format dts|dtb] [-o FILE]
+export const DT_HELP = `Usage: xive dt [machine options] [--format dts|dtb] [-o FILE]
 
-Prints the interrupt-controller parts of the pseries device tree as QEMU 7.2 builds them at
-machine reset: the interrupt-controller node (XICS for xics/dual, XIVE for xive), the root
+Prints the interrupt parts of the pseries device tree as QEMU 7.2 builds them at machine reset
+for the machine the options describe (with -nodefaults -serial …: one console): the interrupt
+controller node (XICS when the machine has one, XIVE otherwise), the root
 ibm,plat-res-int-priorities, /chosen ibm,arch-vec-5-platform-support and
-ibm,architecture-vec-5, the /rtas XICS tokens and each /cpus/PowerPC,POWER9@N node's
-interrupt-server properties. Same node paths, names and property bytes as QEMU's tree.
+ibm,architecture-vec-5, the /rtas tokens of the interrupt RTAS calls, /event-sources, /vdevice,
+each PHB's interrupt-map and MSI count, and the interrupt servers of each /cpus node. Same node
+names, property bytes and order as QEMU's tree.
 
-Options:
-  --ic-mode MODE     ${IC_MODES.join(' | ')}
-  --smp N            vCPUs
-  --max-cpus K       possible vCPUs (default N): sizes the server/LISN ranges
+${MACHINE_HELP}
+Output:
   --format F         dts (default) or dtb (binary FDT; needs -o when stdout is a terminal)
   -o, --output FILE  write to FILE instead of standard output
   -h, --help         this help
 
 Examples:
   xive dt --ic-mode xive --smp 2
-  xive dt --ic-mode xics --smp 4 --max-cpus 8 --format dtb -o ic.dtb && dtc -I dtb -O dts ic.dtb
+  xive dt -M pseries-3.0 --smp 2 --device spapr-pci-host-bridge,index=1
+  xive dt -M pseries,max-cpu-compat=power8 --cpu POWER9 --smp 4,maxcpus=8 --format dtb -o ic.dtb && dtc -I dtb -O dts ic.dtb
 `;
 
 export function dtCommand(argv: string[], io: Io): number {
   const { values } = parse(
     argv,
     {
-      'ic-mode': { type: 'string' },
-      smp: { type: 'string' },
-      'max-cpus': { type: 'string' },
+      ...MACHINE_OPTIONS,
       format: { type: 'string' },
       output: { type: 'string', short: 'o' },
       help: { type: 'boolean', short: 'h' },
@@ -49,11 +48,13 @@ export function dtCommand(argv: string[], io: Io): number {
     io.out(DT_HELP);
     return 0;
   }
-  const icMode = enumOption(values, 'ic-mode', IC_MODES);
-  const smp = intOption(values, 'smp', 1, SPAPR_MAX_CPUS);
-  const maxCpus = intOption(values, 'max-cpus', smp, SPAPR_MAX_CPUS, smp);
+  const listing = machineHelp(values);
+  if (listing !== null) {
+    io.out(listing);
+    return 0;
+  }
   const format = enumOption(values, 'format', ['dts', 'dtb'] as const, 'dts');
-  const tree = interruptControllerTree({ icMode, smp, maxCpus });
+  const tree = machineDeviceTree(buildMachine(values, {}, { ramSize: 1 << 20 }));
   const out = typeof values.output === 'string' ? values.output : null;
   if (format === 'dtb') {
     const blob = encodeDtb(tree);

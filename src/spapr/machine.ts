@@ -9,7 +9,9 @@ import { SpaprXive, type SpaprXiveOptions } from './spapr-xive.ts';
 import { SpaprXics } from './spapr-xics.ts';
 import { RTAS_OUT_PARAM_ERROR } from './xics-hcalls.ts';
 import * as H from './hcall.ts';
-import { SPAPR_IRQ_EPOW, SPAPR_IRQ_HOTPLUG, SPAPR_MAX_CPUS, SPAPR_XIRQ_BASE, SPAPR_IRQ_NR_IPIS, SPAPR_IRQ_MSI, MsiAllocator, vioIrq, pciLsiIrq } from './irq-map.ts';
+import { SPAPR_MAX_CPUS, SPAPR_XIRQ_BASE, SPAPR_IRQ_NR_IPIS, SPAPR_IRQ_MSI, MsiAllocator } from './irq-map.ts';
+import { SpaprDevices } from './devices.ts';
+import { isMsiRtas, MSI_RTAS_TOKENS, msiRtas, resetPhbMsis, type MsiRtasContext } from './rtas-msi.ts';
 import { resolveMachine, vcpuIdOf, type MachineConfig, type MachineSpec } from './machine-config.ts';
 import { IC_MODES, IC_MODE_BACKENDS, negotiateIcMode, OV5_INT_CTRL_BYTE, OV5_XIVE_EXPLOIT, type CasOutcome, type IcMode } from './cas.ts';
 import type { IntcName, IntcPlatform, SectionStates, SpaprIntc } from './intc.ts';
@@ -47,11 +49,14 @@ export interface MachineOptions {
   /** The host's clock (H_XIRR_X's tick count); a ManualClock at 0 by default. */
   clock?: Clock;
   /**
-   * 'default': the interrupts of QEMU's default pseries devices are claimed (EPOW, hotplug,
-   * the VIO console and NVRAM, the 4 LSIs of PHB 0), as `-nodefaults` still creates them.
+   * 'default': QEMU's default pseries devices are created and claim their interrupts, as
+   * `-nodefaults` still creates them (devices.ts: event sources, the VIO consoles and NVRAM,
+   * every PHB with its 4 LSIs), and the PCI MSI RTAS calls are registered.
    * 'none': only the IPIs (used by trace replay, which claims what the trace claims).
    */
   devices?: 'default' | 'none';
+  /** VIO consoles (QEMU creates one per -serial); default 1, the capture options. */
+  vtys?: number;
   /** XIVE tables in caller-provided (e.g. shared) buffers; see SpaprXiveOptions.buffers. */
   xiveBuffers?: SpaprXiveOptions['buffers'];
   /**
@@ -83,6 +88,8 @@ export class SpaprMachine {
   /** Every backend of the machine, in QEMU's order (XICS first). */
   readonly intcs: readonly SpaprIntc[];
   readonly msi: MsiAllocator;
+  /** The devices that own interrupts: event sources, VIO devices, PHBs (empty with devices 'none'). */
+  readonly devices = new SpaprDevices();
   /** Negotiated option vector 5 (byte n at index n). */
   readonly ov5Cas = new Uint8Array(256);
   /**
@@ -168,13 +175,7 @@ export class SpaprMachine {
     // IPIs live in the ICPs), then the vCPUs are created.
     this.xive?.claimIpis(cfg.nrServers);
     for (let i = 0; i < smp; i++) this.plugCpu(i);
-    if ((opts.devices ?? 'default') === 'default') {
-      this.claimIrq(SPAPR_IRQ_EPOW, false);
-      this.claimIrq(SPAPR_IRQ_HOTPLUG, false);
-      this.claimIrq(vioIrq(0), false);
-      this.claimIrq(vioIrq(1), false);
-      for (let pin = 0; pin < 4; pin++) this.claimIrq(pciLsiIrq(0, pin), true);
-    }
+    if ((opts.devices ?? 'default') === 'default') this.devices.createDefaults(this, opts.vtys ?? 1);
     this.reset();
     this.active.activate();
   }
@@ -300,6 +301,8 @@ export class SpaprMachine {
 
   // ---- Reset and CAS -------------------------------------------------------------------------
   reset(): void {
+    // Devices reset first: each PHB drops its MSI blocks, which frees their numbers.
+    for (const p of this.devices.phbs) resetPhbMsis(this.msiContext, p);
     for (const b of this.intcs) b.reset();
     this.ov5Cas.fill(0);
     this.halted = null;
@@ -448,11 +451,34 @@ export class SpaprMachine {
     return { ret: H.H_FUNCTION, regs };
   }
 
-  /** RTAS calls the machine's controllers register, by name, with their tokens. */
+  /**
+   * RTAS calls the machine registers, by name, with their tokens: its controllers' calls, and
+   * the PCI MSI calls when it has PHBs.
+   */
   rtasTokens(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const b of this.intcs) Object.assign(out, b.rtasTokens);
+    if (this.devices.phbs.length > 0) Object.assign(out, MSI_RTAS_TOKENS);
     return out;
+  }
+
+  /** What the PCI MSI RTAS calls act on (rtas-msi.ts). */
+  private get msiContext(): MsiRtasContext {
+    return {
+      phbs: this.devices.phbs,
+      legacyIrqAllocation: this.config.legacyIrqAllocation,
+      msi: this.msi,
+      nrXirqs: this.nrXirqs,
+      isClaimed: (irq) => this.isClaimed(irq),
+      claim: (irq) => this.claimIrq(irq, false),
+      free: (irq, count) => {
+        for (let i = irq; i < irq + count; i++) this.freeIrq(i);
+      },
+      tracer: this.tracer,
+      abort: (message) => {
+        this.halted = message;
+      },
+    };
   }
 
   /**
@@ -467,6 +493,10 @@ export class SpaprMachine {
       if (name !== undefined && Object.prototype.hasOwnProperty.call(b.rtasTokens, name)) {
         return b.rtas(name, args.map((a) => a >>> 0), nret);
       }
+    }
+    if (this.devices.phbs.length > 0) {
+      const name = typeof call === 'string' ? call : Object.entries(MSI_RTAS_TOKENS).find(([, t]) => t === call)?.[0];
+      if (name !== undefined && isMsiRtas(name)) return msiRtas(this.msiContext, name, args.map((a) => a >>> 0), nret);
     }
     return [RTAS_OUT_PARAM_ERROR];
   }

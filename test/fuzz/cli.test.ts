@@ -79,9 +79,9 @@ const CASES: readonly [string, string[], RegExp][] = [
   ['demo: unknown ic-mode', ['demo', '--ic-mode', 'bogus'], /--ic-mode must be one of xics, xive, dual, got 'bogus'/],
   ['demo: --events and --seconds', ['demo', '--events', '5', '--seconds', '2'], /either --events or --seconds/],
   // dt
-  ['dt: missing ic-mode', ['dt', '--smp', '2'], /--ic-mode is required/],
+  ['dt: unknown machine type', ['dt', '--machine', 'pseries-9.9'], /unsupported machine type 'pseries-9\.9'/],
   ['dt: unknown ic-mode', ['dt', '--ic-mode', 'legacy', '--smp', '2'], /--ic-mode must be one of xics, xive, dual, got 'legacy'/],
-  ['dt: missing --smp', ['dt', '--ic-mode', 'xive'], /--smp is required/],
+  ['dt: XIVE without a POWER9', ['dt', '--machine', 'pseries,ic-mode=xive', '--cpu', 'POWER8'], /XIVE-only machines require a POWER9 CPU/],
   ['dt: --smp 0', ['dt', '--ic-mode', 'xive', '--smp', '0'], /--smp must be an integer in 1\.\.4096/],
   ['dt: --max-cpus below --smp', ['dt', '--ic-mode', 'xive', '--smp', '2', '--max-cpus', '1'], /--max-cpus must be an integer in 2\.\.4096/],
   ['dt: unknown format', ['dt', '--ic-mode', 'xive', '--smp', '2', '--format', 'yaml'], /--format must be one of dts, dtb, got 'yaml'/],

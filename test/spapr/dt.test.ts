@@ -37,6 +37,7 @@ import {
 import { toDts } from '../../src/spapr/dts.ts';
 import {
   PHANDLE_INTC,
+  specOfConfig,
   XICS_NODE_PATH,
   XIVE_NODE_NAME,
   XIVE_NODE_PATH,
@@ -46,11 +47,25 @@ import {
   interruptControllerTree,
 } from '../../src/spapr/device-tree.ts';
 import type { IcMode } from '../../src/spapr/cas.ts';
+import { SpaprMachine } from '../../src/spapr/machine.ts';
+import { resolveMachine } from '../../src/spapr/machine-config.ts';
+import { cpuModel } from '../../src/spapr/cpu-models.ts';
 import { XiveUsageError } from '../../src/base/errors.ts';
 import { CAPTURES, byCapture, capture, captureDtb, type Capture } from '../support/captures.ts';
 
 /** The captures whose machine's device tree QEMU dumped. */
 const DTB_CAPTURES = CAPTURES.filter((c) => c.dtb);
+
+/**
+ * The interrupt-controller tree of a machine without devices (only the controllers, CPUs, CAS
+ * vector and the controllers' RTAS calls).
+ */
+function icTree(o: { icMode: IcMode; smp: number; maxCpus?: number }): DeviceTree {
+  return interruptControllerTree(new SpaprMachine({ ...o, devices: 'none', ramSize: 1 << 20 }));
+}
+
+/** VIO consoles of each dump (the dumps of test/fixtures/qemu were taken without -serial). */
+const VTYS = byCapture({ 'xive-smp2': 0, 'xics-smp2': 0 });
 
 /** Entries of each dump's memory reservation block, where known. */
 const MEM_RESERVE = byCapture({
@@ -275,7 +290,7 @@ describe('FDT encoder and decoder', () => {
   });
 
   test('malformed blobs are rejected with FdtError', () => {
-    const good = encodeDtb(interruptControllerTree({ icMode: 'xive', smp: 2 }));
+    const good = encodeDtb(icTree({ icMode: 'xive', smp: 2 }));
     const bad = (mutate: (b: Uint8Array, dv: DataView) => void): Uint8Array => {
       const b = good.slice();
       mutate(b, new DataView(b.buffer));
@@ -350,7 +365,7 @@ describe('interrupt-controller tree against QEMU 7.2 dumps', () => {
     const { icMode, smp, maxCpus } = c.machine;
     describe(`${c.name}: ic-mode=${icMode}, smp ${smp}, max-cpus ${maxCpus}`, () => {
       const qemu = qemuTree(c);
-      const ours = interruptControllerTree(c.machine);
+      const ours = interruptControllerTree(new SpaprMachine({ ...c.machine, vtys: VTYS.get(c.name) ?? 1, ramSize: 1 << 20 }));
 
       test('every node and property of ours is in QEMU tree, byte-identical and in QEMU order', () => {
         assert.ok(assertSubtreeOf(ours, qemu) >= 10);
@@ -377,7 +392,7 @@ describe('interrupt-controller tree against QEMU 7.2 dumps', () => {
   }
 
   test('the XIVE node and root values spelled out', () => {
-    const t = interruptControllerTree({ icMode: 'xive', smp: 2 });
+    const t = icTree({ icMode: 'xive', smp: 2 });
     assert.equal(XIVE_NODE_NAME, 'interrupt-controller@60302031b0000');
     const n = nodeAt(t, XIVE_NODE_PATH);
     assert.deepEqual(
@@ -393,7 +408,7 @@ describe('interrupt-controller tree against QEMU 7.2 dumps', () => {
 
   test('ic-mode=dual: the XICS tree of the xics dump, except platform-support byte 23 = 0x80', () => {
     const qemu = qemuTree(capture('xics-smp2'));
-    const ours = interruptControllerTree({ icMode: 'dual', smp: 2 });
+    const ours = icTree({ icMode: 'dual', smp: 2 });
     assertSubtreeOf(ours, qemu, new Set(['/chosen:ibm,arch-vec-5-platform-support']));
     assertCoversQemuInterruptProps(ours, qemu);
     assert.equal(hexOf(prop(ours, '/chosen', 'ibm,arch-vec-5-platform-support')), '178018c019001a40');
@@ -407,10 +422,10 @@ describe('interrupt-controller tree for other sizes (spec rules)', () => {
 
   test('smp 4, maxCpus 8: server ranges follow maxCpus, CPU nodes follow smp', () => {
     for (const icMode of modes) {
-      const t = interruptControllerTree({ icMode, smp: 4, maxCpus: 8 });
+      const t = icTree({ icMode, smp: 4, maxCpus: 8 });
       assert.deepEqual(
         nodeAt(t, '/cpus').children.map((c) => c.name),
-        [0, 1, 2, 3].map(cpuNodeName),
+        [0, 1, 2, 3].map((id) => cpuNodeName(id)),
       );
       for (let id = 0; id < 4; id++) {
         assert.deepEqual(u32(prop(t, cpuNodePath(id), 'ibm,ppc-interrupt-server#s')), [id]);
@@ -431,16 +446,16 @@ describe('interrupt-controller tree for other sizes (spec rules)', () => {
   });
 
   test('maxCpus defaults to smp; unit addresses are hex', () => {
-    const t = interruptControllerTree({ icMode: 'xive', smp: 12 });
+    const t = icTree({ icMode: 'xive', smp: 12 });
     assert.deepEqual(u32(prop(t, XIVE_NODE_PATH, 'ibm,xive-lisn-ranges')), [0, 12]);
     assert.deepEqual(u32(prop(t, '/cpus/PowerPC,POWER9@a', 'ibm,ppc-interrupt-server#s')), [10]);
   });
 
   test('bad options are refused', () => {
-    assert.throws(() => interruptControllerTree({ icMode: 'xive', smp: 0 }), XiveUsageError);
-    assert.throws(() => interruptControllerTree({ icMode: 'xive', smp: 4, maxCpus: 2 }), XiveUsageError);
-    assert.throws(() => interruptControllerTree({ icMode: 'xive', smp: 1, maxCpus: 4097 }), XiveUsageError);
-    assert.throws(() => interruptControllerTree({ icMode: 'legacy' as IcMode, smp: 1 }), XiveUsageError);
+    assert.throws(() => icTree({ icMode: 'xive', smp: 0 }), XiveUsageError);
+    assert.throws(() => icTree({ icMode: 'xive', smp: 4, maxCpus: 2 }), XiveUsageError);
+    assert.throws(() => icTree({ icMode: 'xive', smp: 1, maxCpus: 4097 }), XiveUsageError);
+    assert.throws(() => icTree({ icMode: 'legacy' as IcMode, smp: 1 }), XiveUsageError);
   });
 
   test('ibm,architecture-vec-5 encoding of a negotiated vector', () => {
@@ -454,5 +469,76 @@ describe('interrupt-controller tree for other sizes (spec rules)', () => {
     ov5.fill(0);
     ov5[1] = 0x80;
     assert.equal(hexOf(architectureVec5(ov5)), '0080');
+  });
+});
+
+describe('interrupt tree rules QEMU cannot dump here (KVM) and inputs other than a machine', () => {
+  const cells = (t: DeviceTree, path: string, name: string): number[] => u32(prop(t, path, name));
+
+  test('KVM with SMT: one node per core, named after its first thread, listing every thread', () => {
+    const t = interruptControllerTree(resolveMachine({ accel: 'kvm', cpu: 'POWER9', smp: { cpus: 8, threads: 4 } }));
+    assert.deepEqual(
+      nodeAt(t, '/cpus').children.map((c) => c.name),
+      ['PowerPC,POWER9@0', 'PowerPC,POWER9@4'],
+    );
+    assert.deepEqual(cells(t, '/cpus/PowerPC,POWER9@4', 'ibm,ppc-interrupt-server#s'), [4, 5, 6, 7]);
+    assert.deepEqual(cells(t, '/cpus/PowerPC,POWER9@4', 'ibm,ppc-interrupt-gserver#s'), [4, 0, 5, 0, 6, 0, 7, 0]);
+    assert.deepEqual(cells(t, '/cpus/PowerPC,POWER9@4', 'reg'), [4]);
+    // Under KVM the MMU byte is what a POWER9 host kernel offers: radix and hash.
+    assert.equal(hexOf(prop(t, '/chosen', 'ibm,arch-vec-5-platform-support')), '178018801900' + '1a40');
+  });
+
+  test('KVM with SMT and a compatibility mode: the thread list is capped (power6: 2, power7: 4)', () => {
+    const p6 = interruptControllerTree(resolveMachine({ accel: 'kvm', cpu: 'POWER9', maxCpuCompat: 'power6', smp: { cpus: 4, threads: 4 } }));
+    assert.deepEqual(cells(p6, '/cpus/PowerPC,POWER9@0', 'ibm,ppc-interrupt-server#s'), [0, 1]);
+    assert.equal(hexOf(prop(p6, '/chosen', 'ibm,arch-vec-5-platform-support')), '170018001900' + '1a40', 'XICS and hash only');
+    const p7 = interruptControllerTree(resolveMachine({ accel: 'kvm', cpu: 'POWER9', maxCpuCompat: 'power7', vsmt: 8, smp: { cpus: 16, threads: 8 } }));
+    assert.deepEqual(cells(p7, '/cpus/PowerPC,POWER9@8', 'ibm,ppc-interrupt-server#s'), [8, 9, 10, 11]);
+  });
+
+  test('node names use the family: POWER7+ and POWER8E / POWER8NVL share their family name', () => {
+    for (const [cpu, family] of [
+      ['power7+_v2.1', 'POWER7'],
+      ['POWER8E', 'POWER8'],
+      ['power8nvl', 'POWER8'],
+      ['power10_v1.0', 'POWER10'],
+    ] as const) {
+      const t = interruptControllerTree(resolveMachine({ type: 'pseries-4.0', cpu, smp: { cpus: 2 } }));
+      assert.deepEqual(
+        nodeAt(t, '/cpus').children.map((c) => c.name),
+        [`PowerPC,${family}@0`, `PowerPC,${family}@8`],
+        cpu,
+      );
+      assert.equal(cpuNodeName(8, cpuModel(cpu)), `PowerPC,${family}@8`);
+    }
+  });
+
+  test('a configuration and the machine built for it give the same tree', () => {
+    const cfg = resolveMachine({ type: 'pseries-3.0', smp: { cpus: 3 }, phbs: [{ index: 2, id: 'b' }] });
+    assert.deepEqual(specOfConfig(cfg).phbs, [{ index: 2, id: 'b' }]);
+    const a = encodeDtb(interruptControllerTree(cfg));
+    const b = encodeDtb(interruptControllerTree(new SpaprMachine({ spec: specOfConfig(cfg), ramSize: 1 << 20 })));
+    assert.equal(hexOf(a), hexOf(b));
+    assert.deepEqual(new SpaprMachine({ spec: specOfConfig(cfg), ramSize: 1 << 20 }).config, cfg);
+    // The console count is a machine option.
+    assert.ok(interruptControllerTree(cfg, { vtys: 0 }).node('/vdevice/nvram@71000000'));
+  });
+
+  test('after CAS picks XIVE on a dual machine: the XIVE node and the negotiated vector', () => {
+    const m = new SpaprMachine({ icMode: 'dual', smp: 2, ramSize: 1 << 20 });
+    assert.ok(interruptControllerTree(m).node(XICS_NODE_PATH));
+    assert.ok(m.cas(0x40).ok);
+    const t = interruptControllerTree(m);
+    assert.ok(t.node(XIVE_NODE_PATH));
+    assert.equal(t.node(XICS_NODE_PATH), undefined);
+    assert.equal(prop(t, '/chosen', 'ibm,architecture-vec-5').length, 24);
+    assert.deepEqual(cells(t, '/', 'ibm,plat-res-int-priorities'), [7, 0xf8]);
+    // The XICS RTAS calls stay registered.
+    assert.deepEqual(cells(t, '/rtas', 'ibm,set-xive'), [0x200a]);
+  });
+
+  test('PHB MSI pool: 0xD00 numbers from 0x1300, the whole ICS on legacy machines', () => {
+    assert.deepEqual(cells(interruptControllerTree(resolveMachine({})), '/pci@800000020000000', 'ibm,pe-total-#msi'), [0xd00]);
+    assert.deepEqual(cells(interruptControllerTree(resolveMachine({ type: 'pseries-2.12' })), '/pci@800000020000000', 'ibm,pe-total-#msi'), [0x400]);
   });
 });
