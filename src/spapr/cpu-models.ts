@@ -33,12 +33,28 @@ export interface CpuModel {
   readonly isa: readonly string[];
 }
 
+/** The logical PVR of each mode, as QEMU names it in its compatibility errors. */
+export const COMPAT_PVR: Readonly<Record<CompatMode, number>> = {
+  power6: 0x0f000002,
+  power7: 0x0f000003,
+  'power7+': 0x0f100003,
+  power8: 0x0f000004,
+  power9: 0x0f000005,
+  power10: 0x0f000006,
+};
+
+/** CPUs older than POWER7 run at their own level only (no compatibility modes). */
+const OLD: readonly string[] = [];
 const P7 = ['2.05', '2.06'];
 const P8 = [...P7, '2.07'];
 const P9 = [...P8, '3.00'];
 const P10 = [...P9, '3.10'];
 
 const MODELS: readonly CpuModel[] = [
+  { type: '970_v2.2', family: 'PPC970', pvr: 0x00390202, isa: OLD },
+  { type: '970mp_v1.0', family: 'PPC970MP', pvr: 0x00440100, isa: OLD },
+  { type: '970mp_v1.1', family: 'PPC970MP', pvr: 0x00440101, isa: OLD },
+  { type: 'power5+_v2.1', family: 'POWER5+', pvr: 0x003b0201, isa: OLD },
   { type: 'power7_v2.3', family: 'POWER7', pvr: 0x003f0203, isa: P7 },
   { type: 'power7+_v2.1', family: 'POWER7+', pvr: 0x004a0201, isa: P7 },
   { type: 'power8e_v2.1', family: 'POWER8E', pvr: 0x004b0201, isa: P8 },
@@ -51,6 +67,10 @@ const MODELS: readonly CpuModel[] = [
 ];
 
 const ALIASES: Readonly<Record<string, string>> = {
+  '970': '970_v2.2',
+  '970mp': '970mp_v1.1',
+  'power5+': 'power5+_v2.1',
+  power5gs: 'power5+_v2.1',
   power7: 'power7_v2.3',
   'power7+': 'power7+_v2.1',
   power8e: 'power8e_v2.1',
@@ -59,6 +79,12 @@ const ALIASES: Readonly<Record<string, string>> = {
   power9: 'power9_v2.0',
   power10: 'power10_v2.0',
 };
+
+/**
+ * Other CPU models QEMU knows for which a pseries machine has no CPU core (embedded and 32-bit
+ * PowerPC families): a -cpu naming one is refused differently from an unknown name.
+ */
+export const NON_SPAPR_CPU_FAMILIES = /^(e500|e500v2|e5500|e6500|e300|e200|e600|g2|g3|g4|7[0-9]{2}|60[0-9]|40[0-9]|44[0-9]|mpc[0-9a-z_.]*|power5?$|power4)/i;
 
 /** The model of a -cpu name (alias or versioned type, any case); undefined if there is none. */
 export function cpuModel(name: string): CpuModel | undefined {

@@ -30,7 +30,7 @@ import { DeviceTree, propBytes, propEmpty, propString, propU32 } from './fdt.ts'
 import { OV5_INT_CTRL_BYTE, OV5_XIVE_LEGACY, platformSupportByte } from './cas.ts';
 import { SpaprMachine, type MachineOptions } from './machine.ts';
 import { runsAt, XIVE_COMPAT, cpuModel, type CompatMode, type CpuModel } from './cpu-models.ts';
-import type { MachineConfig, MachineSpec } from './machine-config.ts';
+import { specOfConfig, type MachineConfig } from './machine-config.ts';
 import { DEFAULT_MACHINE_TYPE, machineType } from './machine-types.ts';
 import { SPAPR_XIRQ_BASE, SPAPR_IRQ_MSI } from './irq-map.ts';
 
@@ -100,22 +100,6 @@ export function architectureVec5(ov5Cas: Uint8Array = new Uint8Array(0)): Uint8A
   return out;
 }
 
-/** The options that make QEMU build exactly `cfg` again. */
-export function specOfConfig(cfg: MachineConfig): MachineSpec {
-  const { cpus, maxCpus, sockets, cores, threads } = cfg.smp;
-  const spec: MachineSpec = {
-    type: cfg.type.name,
-    cpu: cfg.cpu.type,
-    smp: { cpus, maxcpus: maxCpus, sockets, cores, threads },
-    vsmt: cfg.vsmt,
-    accel: cfg.accel,
-    phbs: cfg.phbs.slice(1).map((p) => (p.id === null ? { index: p.index } : { index: p.index, id: p.id })),
-  };
-  if (!cfg.legacyIrqAllocation) spec.icMode = cfg.icMode;
-  if (cfg.maxCpuCompat !== null) spec.maxCpuCompat = cfg.maxCpuCompat;
-  if (cfg.kernelIrqchip !== null) spec.kernelIrqchip = cfg.kernelIrqchip;
-  return spec;
-}
 
 /**
  * The interrupt parts of the tree QEMU 7.2 builds at reset for a machine, or for a

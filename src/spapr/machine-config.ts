@@ -16,9 +16,9 @@
  */
 import { XiveUsageError } from '../base/errors.ts';
 import { IC_MODES, type IcMode } from './cas.ts';
-import { COMPAT_MODES, cpuModel, runsAt, XIVE_COMPAT, type CompatMode, type CpuModel } from './cpu-models.ts';
+import { COMPAT_MODES, COMPAT_PVR, cpuModel, NON_SPAPR_CPU_FAMILIES, runsAt, XIVE_COMPAT, type CompatMode, type CpuModel } from './cpu-models.ts';
 import { DEFAULT_MACHINE_TYPE, machineType, type MachineType } from './machine-types.ts';
-import { SPAPR_MAX_CPUS } from './irq-map.ts';
+import { SPAPR_IRQ_NR_IPIS, SPAPR_MAX_CPUS } from './irq-map.ts';
 
 export type Accel = 'tcg' | 'kvm';
 export const ACCELS: readonly Accel[] = ['tcg', 'kvm'];
@@ -41,6 +41,8 @@ export interface MachineSpec {
   vsmt?: number;
   maxCpuCompat?: CompatMode;
   kernelIrqchip?: KernelIrqchip;
+  /** The machine's cap-htm property (default: the machine type's). */
+  capHtm?: boolean;
   /** -cpu: an alias (POWER9) or a versioned type (power9_v2.0); the type's default otherwise. */
   cpu?: string;
   smp?: SmpSpec;
@@ -71,6 +73,8 @@ export interface MachineConfig {
   readonly legacyIrqAllocation: boolean;
   readonly accel: Accel;
   readonly kernelIrqchip: KernelIrqchip | null;
+  /** Transactional memory offered to the guest (cap-htm). */
+  readonly capHtm: boolean;
   /** The interrupt controllers live in the host kernel (KVM with kernel-irqchip not off). */
   readonly inKernelIrqchip: boolean;
   /** Every PHB, the default one (index 0) first. */
@@ -139,7 +143,7 @@ function topology(spec: SmpSpec, type: MachineType): Topology {
 export function resolveMachine(spec: MachineSpec = {}): MachineConfig {
   const typeName = spec.type ?? DEFAULT_MACHINE_TYPE;
   const type = machineType(typeName);
-  if (type === undefined) refuse(`unsupported machine type '${typeName}' (use --machine help to list them)`);
+  if (type === undefined) refuse(`unsupported machine type '${typeName}'. Use --machine help to list supported machines`);
   if (spec.icMode !== undefined) {
     if (type.legacyIrqAllocation) refuse("This machine only uses the legacy XICS backend, don't pass ic-mode");
     if (!IC_MODES.includes(spec.icMode)) refuse('Bad value for "ic-mode" property');
@@ -147,7 +151,7 @@ export function resolveMachine(spec: MachineSpec = {}): MachineConfig {
   if (spec.maxCpuCompat !== undefined && !COMPAT_MODES.includes(spec.maxCpuCompat)) refuse(`Invalid compatibility mode "${String(spec.maxCpuCompat)}"`);
   const cpuName = spec.cpu ?? type.defaultCpu;
   const cpu = cpuModel(cpuName);
-  if (cpu === undefined) refuse(`unable to find CPU model '${cpuName}'`);
+  if (cpu === undefined) refuse(NON_SPAPR_CPU_FAMILIES.test(cpuName) ? 'Unable to find sPAPR CPU Core definition' : `unable to find CPU model '${cpuName}'`);
   const accel = spec.accel ?? 'tcg';
   const smp = topology(spec.smp ?? {}, type);
 
@@ -170,11 +174,21 @@ export function resolveMachine(spec: MachineSpec = {}): MachineConfig {
     else if (icMode === 'xive') refuse('XIVE-only machines require a POWER9 CPU');
   }
 
+  const nrServers = Math.ceil((smp.maxCpus * vsmt) / smp.threads);
+  // XIVE claims one IPI per server below the device range: past it, the first claim collides.
+  if (icMode !== 'xics' && nrServers > SPAPR_IRQ_NR_IPIS) refuse(`IRQ ${SPAPR_IRQ_NR_IPIS} is not free`);
+
   // CPUs.
   if (type.hotpluggableCpus) {
     if (smp.cpus % smp.threads !== 0) refuse(`smp_cpus (${smp.cpus}) must be multiple of threads (${smp.threads})`);
     if (smp.maxCpus % smp.threads !== 0) refuse(`max_cpus (${smp.maxCpus}) must be multiple of threads (${smp.threads})`);
   } else if (smp.maxCpus !== smp.cpus) refuse('This machine version does not support CPU hotplug');
+
+  // At the first reset: the machine capabilities, then each CPU's compatibility mode.
+  // A CPU that cannot run at ISA 2.07 (POWER8) within max-cpu-compat never offers HTM by default.
+  const capHtm = spec.capHtm ?? (type.htm && runsAt(cpu, 'power8', maxCpuCompat));
+  if (capHtm && accel === 'tcg') refuse('No Transactional Memory support in TCG. Try appending -machine cap-htm=off');
+  if (maxCpuCompat !== null && !runsAt(cpu, maxCpuCompat, null)) refuse(`Compatibility PVR 0x${COMPAT_PVR[maxCpuCompat].toString(16).padStart(8, '0')} not valid for CPU`);
 
   const phbs: { index: number; id: string | null }[] = [{ index: 0, id: null }];
   for (const p of spec.phbs ?? []) {
@@ -188,12 +202,31 @@ export function resolveMachine(spec: MachineSpec = {}): MachineConfig {
     icMode,
     smp,
     vsmt,
-    nrServers: Math.ceil((smp.maxCpus * vsmt) / smp.threads),
+    nrServers,
     nrXirqs: type.nrXirqs,
     legacyIrqAllocation: type.legacyIrqAllocation,
     accel,
     kernelIrqchip: spec.kernelIrqchip ?? null,
+    capHtm,
     inKernelIrqchip: accel === 'kvm' && spec.kernelIrqchip !== 'off',
     phbs,
   };
+}
+
+/** The options that make QEMU build exactly `cfg` again. */
+export function specOfConfig(cfg: MachineConfig): MachineSpec {
+  const { cpus, maxCpus, sockets, cores, threads } = cfg.smp;
+  const spec: MachineSpec = {
+    type: cfg.type.name,
+    cpu: cfg.cpu.type,
+    smp: { cpus, maxcpus: maxCpus, sockets, cores, threads },
+    vsmt: cfg.vsmt,
+    accel: cfg.accel,
+    phbs: cfg.phbs.slice(1).map((p) => (p.id === null ? { index: p.index } : { index: p.index, id: p.id })),
+  };
+  if (!cfg.legacyIrqAllocation) spec.icMode = cfg.icMode;
+  if (cfg.maxCpuCompat !== null) spec.maxCpuCompat = cfg.maxCpuCompat;
+  if (cfg.kernelIrqchip !== null) spec.kernelIrqchip = cfg.kernelIrqchip;
+  spec.capHtm = cfg.capHtm;
+  return spec;
 }

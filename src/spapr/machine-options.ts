@@ -43,6 +43,12 @@ function oneOf<T extends string>(allowed: readonly T[], v: string, what: string)
   return v as T;
 }
 
+function onOff(key: string, v: string): boolean {
+  if (v === 'on' || v === 'true' || v === 'yes') return true;
+  if (v === 'off' || v === 'false' || v === 'no') return false;
+  return refuse(`Parameter '${key}' expects 'on' or 'off'`);
+}
+
 /** -machine: the type and the interrupt-related properties. */
 export function parseMachineOption(value: string, into: MachineSpec = {}): MachineSpec {
   for (const [k, v] of splitOption(value, 'type')) {
@@ -59,12 +65,15 @@ export function parseMachineOption(value: string, into: MachineSpec = {}): Machi
       case 'max-cpu-compat':
         into.maxCpuCompat = oneOf<CompatMode>(COMPAT_MODES, v, `Invalid compatibility mode "${v}"`);
         break;
+      case 'cap-htm':
+        into.capHtm = onOff('cap-htm', v);
+        break;
       case 'kernel-irqchip':
       case 'kernel_irqchip':
         into.kernelIrqchip = oneOf<KernelIrqchip>(KERNEL_IRQCHIP_MODES, v, `Parameter 'kernel-irqchip' does not accept value '${v}'`);
         break;
       default:
-        refuse(`Property '${into.type ?? 'pseries'}-machine.${k}' not found (this model takes ic-mode, vsmt, max-cpu-compat, kernel-irqchip)`);
+        refuse(`Property '${into.type ?? 'pseries'}-machine.${k}' not found (this model takes ic-mode, vsmt, max-cpu-compat, kernel-irqchip, cap-htm)`);
     }
   }
   return into;

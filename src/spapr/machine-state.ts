@@ -35,6 +35,7 @@ export interface ConfigState {
   maxCpuCompat: string;
   accel: string;
   kernelIrqchip: string;
+  capHtm: boolean;
   nrXirqs: number;
   /** Indexes of the PHBs besides PHB 0. */
   phbs: number[];
@@ -42,7 +43,7 @@ export interface ConfigState {
 
 /** What a version 1 'config' section (written before machine types were modelled) stood for. */
 function v1Defaults(smp: number, maxCpus: number): Omit<ConfigState, 'smp' | 'maxCpus' | 'icMode' | 'ramSize' | 'vcpus'> {
-  return { machineType: 'pseries-7.2', cpu: 'power9_v2.0', sockets: 1, cores: maxCpus, threads: 1, vsmt: 1, maxCpuCompat: '', accel: 'tcg', kernelIrqchip: '', nrXirqs: 0x1000, phbs: [] };
+  return { machineType: 'pseries-7.2', cpu: 'power9_v2.0', sockets: 1, cores: maxCpus, threads: 1, vsmt: 1, maxCpuCompat: '', accel: 'tcg', kernelIrqchip: '', capHtm: false, nrXirqs: 0x1000, phbs: [] };
 }
 
 /** Machine-level interrupt state (QEMU's `spapr` section: ov5_cas and the MSI map). */
@@ -61,7 +62,8 @@ const IC_MODE_CODES: readonly IcMode[] = ['xics', 'xive', 'dual'];
 /**
  * Layout, version 1: smp, max-cpus (u32), ic-mode code (u8), RAM size (u64), vCPU count and ids
  * (u32). Version 2 adds: machine type, CPU type (short strings), sockets, cores, threads, vsmt
- * (u32), max-cpu-compat, accelerator, kernel-irqchip (short strings, '' for none), nr_xirqs
+ * (u32), max-cpu-compat, accelerator, kernel-irqchip (short strings, '' for none), cap-htm
+ * (u8), nr_xirqs
  * (u32), PHB count and indexes (u32).
  */
 export const CONFIG_STATE: StateCodec<ConfigState> = {
@@ -82,6 +84,7 @@ export const CONFIG_STATE: StateCodec<ConfigState> = {
     w.shortString(c.maxCpuCompat);
     w.shortString(c.accel);
     w.shortString(c.kernelIrqchip);
+    w.u8(c.capHtm ? 1 : 0);
     w.u32(c.nrXirqs);
     w.u32(c.phbs.length);
     for (const p of c.phbs) w.u32(p);
@@ -102,12 +105,14 @@ export const CONFIG_STATE: StateCodec<ConfigState> = {
       const maxCpuCompat = r.shortString('max-cpu-compat');
       const accel = r.shortString('accelerator');
       const kernelIrqchip = r.shortString('kernel-irqchip');
+      const htm = r.u8('cap-htm');
+      if (htm > 1) throw r.invalid(`cap-htm flag ${htm}`);
       const nrXirqs = r.u32('nr_xirqs');
       const n = r.u32('PHB count');
       if (n > 256) throw r.invalid(`${n} PHBs`);
       const phbs: number[] = [];
       for (let i = 0; i < n; i++) phbs.push(r.u32('PHB index'));
-      return { ...base, machineType, cpu, sockets, cores, threads, vsmt, maxCpuCompat, accel, kernelIrqchip, nrXirqs, phbs };
+      return { ...base, machineType, cpu, sockets, cores, threads, vsmt, maxCpuCompat, accel, kernelIrqchip, capHtm: htm === 1, nrXirqs, phbs };
     },
   },
 };
@@ -230,6 +235,7 @@ export function configSpec(c: ConfigState): MachineSpec {
     ...(c.maxCpuCompat !== '' ? { maxCpuCompat: c.maxCpuCompat as CompatMode } : {}),
     accel: c.accel as Accel,
     ...(c.kernelIrqchip !== '' ? { kernelIrqchip: c.kernelIrqchip as KernelIrqchip } : {}),
+    capHtm: c.capHtm,
     phbs: c.phbs.map((index) => ({ index })),
   };
 }

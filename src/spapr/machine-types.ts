@@ -40,6 +40,8 @@ export interface MachineType {
   /** pseries-2.9 and older register placeholder ICPs for every possible server in migration. */
   readonly pre210UnusedIcps: boolean;
   readonly legacyPhbPlacement: boolean;
+  /** The cap-htm default: transactional memory offered to the guest (TCG cannot). */
+  readonly htm: boolean;
 }
 
 type Settings = Omit<MachineType, 'name'>;
@@ -58,6 +60,7 @@ const LATEST: Settings = {
   drPhbEnabled: true,
   pre210UnusedIcps: false,
   legacyPhbPlacement: false,
+  htm: false,
 };
 
 /**
@@ -82,7 +85,7 @@ const VERSIONS: readonly (readonly [string, Partial<Settings>])[] = [
   ['3.0', { legacyIrqAllocation: true, nrXirqs: 0x400, irq: 'xics-legacy' }],
   ['2.12', {}],
   ['2.12-sxxm', {}],
-  ['2.11', {}],
+  ['2.11', { htm: true }],
   ['2.10', {}],
   ['2.9', { pre210UnusedIcps: true }],
   ['2.8', {}],

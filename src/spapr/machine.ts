@@ -344,6 +344,7 @@ export class SpaprMachine {
       maxCpuCompat: cfg.maxCpuCompat ?? '',
       accel: cfg.accel,
       kernelIrqchip: cfg.kernelIrqchip ?? '',
+      capHtm: cfg.capHtm,
       nrXirqs: this.nrXirqs,
       phbs: cfg.phbs.slice(1).map((p) => p.index),
     };

@@ -71,6 +71,7 @@ test('the golden header pins the container layout', () => {
     maxCpuCompat: '',
     accel: 'tcg',
     kernelIrqchip: '',
+    capHtm: false,
     nrXirqs: 0x1000,
     phbs: [],
   });

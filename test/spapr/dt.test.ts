@@ -37,7 +37,6 @@ import {
 import { toDts } from '../../src/spapr/dts.ts';
 import {
   PHANDLE_INTC,
-  specOfConfig,
   XICS_NODE_PATH,
   XIVE_NODE_NAME,
   XIVE_NODE_PATH,
@@ -48,7 +47,7 @@ import {
 } from '../../src/spapr/device-tree.ts';
 import type { IcMode } from '../../src/spapr/cas.ts';
 import { SpaprMachine } from '../../src/spapr/machine.ts';
-import { resolveMachine } from '../../src/spapr/machine-config.ts';
+import { resolveMachine, specOfConfig } from '../../src/spapr/machine-config.ts';
 import { cpuModel } from '../../src/spapr/cpu-models.ts';
 import { XiveUsageError } from '../../src/base/errors.ts';
 import { CAPTURES, byCapture, capture, captureDtb, type Capture } from '../support/captures.ts';
