@@ -23,13 +23,18 @@ const FIXTURES = new URL('../test/fixtures/', import.meta.url);
 interface ManifestEntry {
   name: string;
   dir: string;
-  machine: { smp: number; maxCpus: number; icMode: IcMode };
+  /** Absent from the entries that give their machine as QEMU options only (not replayed). */
+  machine?: { smp: number; maxCpus: number; icMode: IcMode };
 }
 
 /** The captures of the fixtures manifest, in its order. */
 export function replayCorpus(): CorpusTrace[] {
   const manifest = JSON.parse(readFileSync(new URL('captures.json', FIXTURES), 'utf8')) as { captures: ManifestEntry[] };
-  return manifest.captures.map((c) => ({ name: `${c.dir}/${c.name}`, smp: c.machine.smp, maxCpus: c.machine.maxCpus, icMode: c.machine.icMode }));
+  const corpus: CorpusTrace[] = [];
+  for (const c of manifest.captures) {
+    if (c.machine !== undefined) corpus.push({ name: `${c.dir}/${c.name}`, smp: c.machine.smp, maxCpus: c.machine.maxCpus, icMode: c.machine.icMode });
+  }
+  return corpus;
 }
 
 /** The corpus with the text of each trace. */
