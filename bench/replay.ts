@@ -5,16 +5,17 @@
  * included, over the best time of each trace.
  */
 import { readFileSync } from 'node:fs';
-import type { IcMode } from '../src/spapr/cas.ts';
 import { replayTrace } from '../src/replay/replay.ts';
 import { parseTraceLine } from '../src/trace/parse.ts';
+import { parse } from '../src/cli/args.ts';
+import { MACHINE_OPTIONS, machineSpecOf } from '../src/cli/machine-args.ts';
+import type { MachineSpec } from '../src/spapr/machine-config.ts';
 
 export interface CorpusTrace {
   /** Path below test/fixtures/, without ".trace" (folder/name). */
   readonly name: string;
-  readonly smp: number;
-  readonly maxCpus: number;
-  readonly icMode: IcMode;
+  /** The machine it was taken on. */
+  readonly spec: MachineSpec;
 }
 
 const FIXTURES = new URL('../test/fixtures/', import.meta.url);
@@ -23,18 +24,14 @@ const FIXTURES = new URL('../test/fixtures/', import.meta.url);
 interface ManifestEntry {
   name: string;
   dir: string;
-  /** Absent from the entries that give their machine as QEMU options only (not replayed). */
-  machine?: { smp: number; maxCpus: number; icMode: IcMode };
+  /** The machine as options of the xive commands. */
+  args: string[];
 }
 
 /** The captures of the fixtures manifest, in its order. */
 export function replayCorpus(): CorpusTrace[] {
   const manifest = JSON.parse(readFileSync(new URL('captures.json', FIXTURES), 'utf8')) as { captures: ManifestEntry[] };
-  const corpus: CorpusTrace[] = [];
-  for (const c of manifest.captures) {
-    if (c.machine !== undefined) corpus.push({ name: `${c.dir}/${c.name}`, smp: c.machine.smp, maxCpus: c.machine.maxCpus, icMode: c.machine.icMode });
-  }
-  return corpus;
+  return manifest.captures.map((c) => ({ name: `${c.dir}/${c.name}`, spec: machineSpecOf(parse(c.args, MACHINE_OPTIONS, false).values) }));
 }
 
 /** The corpus with the text of each trace. */
@@ -72,7 +69,7 @@ export function measureReplay(texts: readonly { trace: CorpusTrace; text: string
     let controller: 'xive' | 'xics' = 'xive';
     for (let r = 0; r < runs; r++) {
       const t0 = performance.now();
-      const res = replayTrace(text, { smp: trace.smp, maxCpus: trace.maxCpus, icMode: trace.icMode });
+      const res = replayTrace(text, { spec: trace.spec });
       const ms = performance.now() - t0;
       if (res.status !== 'ok') throw new Error(`replay of ${trace.name} did not succeed: ${res.status} ${res.reason ?? JSON.stringify(res.divergence)}`);
       controller = res.machine?.activeController() ?? controller;

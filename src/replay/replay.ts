@@ -78,6 +78,8 @@ export interface ReplayResult {
 }
 
 const BASE_ESB = 0x0006_0100_0000_0000;
+/** DRC type of a CPU core in the top 4 bits of a DRC index. */
+const DRC_TYPE_CPU = 1;
 const BASE_TIMA = 0x0006_0302_0318_0000;
 
 type Kind = 'pre' | 'post' | 'output' | 'cas' | 'skip';
@@ -130,7 +132,9 @@ export class TraceReplay {
     let events = 0;
     for (let i = 0; i < this.parsed.length; i++) {
       const p = this.parsed[i]!;
-      if (p.kind === 'event') events++;
+      // Lines of other subsystems count too (a machine paused before the guest ran logs only
+      // those); QEMU's event names all have an underscore, prose words do not.
+      if (p.kind === 'event' || (p.kind === 'other' && p.name.includes('_'))) events++;
       else if (p.kind === 'bad') {
         const name = /^(?:\d+@\d+\.\d+:)?([a-z0-9_]+) /.exec(this.lines[i]!)?.[1];
         if (name !== undefined && KNOWN_EVENTS.has(name)) return this.unusable(`line ${i + 1}: malformed ${name} event: ${p.reason}`);
@@ -282,6 +286,33 @@ export class TraceReplay {
 
   // ---- helpers -------------------------------------------------------------------------------
 
+  /**
+   * CPU hotplug and unplug, which leave no interrupt-controller event: a CPU core's DRC (dynamic
+   * reconfiguration connector, index 0x1000_0000 + the vCPU id of its first thread) is attached
+   * when the core is plugged (device_add creates its vCPUs and their presenter contexts), and
+   * finalizes its release when an unplug completes (the guest let the core go; QEMU destroys the
+   * vCPUs).
+   */
+  private cpuDrc(i: number, name: string): void {
+    const m = /\bdrc: 0x([0-9a-f]+)/.exec(this.lines[i]!);
+    if (m === null) return;
+    const index = parseInt(m[1]!, 16);
+    if (index >>> 28 !== DRC_TYPE_CPU) return;
+    const first = this.machine.cpuOfVcpuId(index & 0x0fff_ffff);
+    if (first < 0) return;
+    const threads = this.machine.config.smp.threads;
+    for (let cpu = first; cpu < first + threads; cpu++) {
+      if (name === 'spapr_drc_attach' && !this.machine.hasCpu(cpu)) {
+        this.machine.plugCpu(cpu);
+        this.result.notes.push(`vCPU ${cpu} hot-plugged at line ${i + 1} (its core was added)`);
+      } else if (name === 'spapr_drc_set_allocation_state_finalizing' && this.machine.hasCpu(cpu)) {
+        this.machine.unplugCpu(cpu);
+        this.xics.cpuGone(cpu);
+        this.result.notes.push(`vCPU ${cpu} unplugged at line ${i + 1} (the guest released its core)`);
+      }
+    }
+  }
+
   /** Moves the run to a brand-new machine through an encoded snapshot (RAM included). */
   private migrate(): void {
     const bytes = captureSnapshot(this.machine, { includeMemory: true });
@@ -292,6 +323,7 @@ export class TraceReplay {
 
   private skip(i: number): void {
     const p = this.parsed[i]!;
+    if (p.kind === 'other' && (p.name === 'spapr_drc_attach' || p.name === 'spapr_drc_set_allocation_state_finalizing')) this.cpuDrc(i, p.name);
     const key = p.kind === 'event' ? p.event.name : p.kind === 'other' ? p.name : p.kind === 'blank' ? '(blank line)' : '(log text)';
     this.result.skipped.set(key, (this.result.skipped.get(key) ?? 0) + 1);
   }

@@ -48,6 +48,11 @@ export class XicsInference {
     this.up.clear();
   }
 
+  /** A vCPU was unplugged: plugged again, it starts with the CPPR of a reset ICP. */
+  cpuGone(cpu: number): void {
+    this.up.delete(cpu);
+  }
+
   private icp(cpu: number) {
     return this.ctx.machine.xics!.icpOfCpu(cpu);
   }

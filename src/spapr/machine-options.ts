@@ -89,11 +89,16 @@ export function parseSmpOption(value: string): SmpSpec {
   return smp;
 }
 
-/** -device: only the PCI host bridges change the interrupt system of a pseries machine. */
-export function parseDeviceOption(value: string): { index: number; id?: string } {
+/**
+ * -device: a PCI host bridge adds a PHB (its LSIs, MSIs and device-tree node); any other device
+ * (virtio-rng-pci, …) takes its interrupts from the machine at run time, which the model learns
+ * from what the guest and the trace do, so it is accepted and changes nothing here (null).
+ */
+export function parseDeviceOption(value: string): { index: number; id?: string } | null {
   const pairs = splitOption(value, 'driver');
   const driver = pairs.find(([k]) => k === 'driver')?.[1];
-  if (driver !== 'spapr-pci-host-bridge') refuse(`-device '${driver ?? value}': this model builds PCI host bridges only (-device spapr-pci-host-bridge,index=N)`);
+  if (driver === undefined) refuse(`-device '${value}': a driver name is needed`);
+  if (driver !== 'spapr-pci-host-bridge') return null;
   let index: number | undefined;
   let id: string | undefined;
   for (const [k, v] of pairs) {
@@ -133,6 +138,7 @@ export function machineSpecFromArgs(a: MachineArgs): MachineSpec {
   if (a.machine !== undefined) parseMachineOption(a.machine, spec);
   if (a.cpu !== undefined) spec.cpu = a.cpu;
   if (a.smp !== undefined) spec.smp = parseSmpOption(a.smp);
-  if (a.device !== undefined && a.device.length > 0) spec.phbs = a.device.map(parseDeviceOption);
+  const phbs = (a.device ?? []).map(parseDeviceOption).filter((p) => p !== null);
+  if (phbs.length > 0) spec.phbs = phbs;
   return spec;
 }

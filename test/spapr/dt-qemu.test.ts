@@ -11,10 +11,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { dtCommand } from '../../src/cli/dt.ts';
 import { decodeDtb, readU32Cells, type DeviceTree } from '../../src/spapr/fdt.ts';
 import { toDts } from '../../src/spapr/dts.ts';
 import { FIXTURES_DIR } from '../support/captures.ts';
+import { assertSubtree, xiveDt } from '../support/dt.ts';
 
 /** Name, QEMU options (besides `-nodefaults -nographic -serial null`) as in the README. */
 export const QEMU_DT_CONFIGS: readonly (readonly [string, string])[] = [
@@ -39,41 +39,6 @@ export const QEMU_DT_CONFIGS: readonly (readonly [string, string])[] = [
 function dtArgs(qemu: string): string[] {
   const long: Record<string, string> = { '-M': '--machine', '-cpu': '--cpu', '-smp': '--smp', '-device': '--device' };
   return qemu.split(' ').map((w) => long[w] ?? w);
-}
-
-function xiveDt(argv: string[]): Uint8Array {
-  let blob: Uint8Array | null = null;
-  const code = dtCommand([...argv, '--format', 'dtb'], { out: () => assert.fail('text output'), err: () => {}, outBytes: (b) => (blob = b) });
-  assert.equal(code, 0);
-  assert.ok(blob !== null);
-  return blob;
-}
-
-const hexOf = (v: Uint8Array): string => Buffer.from(v).toString('hex');
-
-/** Ours ⊆ QEMU's: paths, bytes, relative order of properties and of children. */
-function assertSubtree(ours: DeviceTree, qemu: DeviceTree): number {
-  let compared = 0;
-  for (const [path, n] of ours.nodes()) {
-    const q = qemu.node(path);
-    assert.ok(q, `QEMU's tree has no node ${path}`);
-    let last = -1;
-    for (const p of n.properties) {
-      const qi = q.properties.findIndex((x) => x.name === p.name);
-      assert.ok(qi >= 0, `QEMU's ${path} has no property ${p.name}`);
-      assert.equal(hexOf(p.value), hexOf(q.properties[qi]!.value), `bytes of ${path}:${p.name}`);
-      assert.ok(qi > last, `${path}:${p.name} is out of QEMU's property order`);
-      last = qi;
-      compared++;
-    }
-    let lastChild = -1;
-    for (const c of n.children) {
-      const qi = q.children.findIndex((x) => x.name === c.name);
-      assert.ok(qi > lastChild, `child ${c.name} of ${path} is missing or out of QEMU's node order`);
-      lastChild = qi;
-    }
-  }
-  return compared;
 }
 
 /** Properties that carry interrupt information (or the cells needed to read it). */

@@ -1,33 +1,60 @@
 /**
  * The fixtures manifest (test/fixtures/captures.json): every QEMU capture the project keeps, with
- * the machine it was taken on. Tests, benchmarks and tools list captures from here only.
+ * the machine it was taken on, given as the options of the xive commands (`args`). Tests,
+ * benchmarks and tools list captures from here only.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { IcMode } from '../../src/spapr/cas.ts';
+import { parse } from '../../src/cli/args.ts';
+import { MACHINE_OPTIONS, machineSpecOf } from '../../src/cli/machine-args.ts';
+import { resolveMachine, type MachineConfig, type MachineSpec } from '../../src/spapr/machine-config.ts';
 
-export interface Capture {
+interface ManifestEntry {
   name: string;
   /** Folder below test/fixtures/. */
   dir: string;
   /** The QEMU options it was captured with (documentation). */
   qemu: string;
-  machine: { smp: number; maxCpus: number; icMode: IcMode };
-  /** The controller the guest used after CAS. */
+  /** The same machine as options of the xive commands. */
+  args: string[];
+  /** The controller the guest used after CAS (the one active at reset when paused before boot). */
   guest: 'xive' | 'xics';
   /** Whether QEMU's device tree dump of that machine (NAME.dtb) is kept. */
   dtb: boolean;
+  /** What the capture shows (unplugs, resets, …). */
+  notes?: string;
+}
+
+export interface Capture extends ManifestEntry {
+  /** The machine options `args` stand for. */
+  spec: MachineSpec;
+  /** What QEMU built for them. */
+  config: MachineConfig;
+  /** Its size and ic-mode, for tests that build the machine from these three. */
+  machine: { smp: number; maxCpus: number; icMode: IcMode };
 }
 
 export const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/', import.meta.url));
-const manifest = JSON.parse(readFileSync(`${FIXTURES_DIR}captures.json`, 'utf8')) as { captures: Capture[] };
+const manifest = JSON.parse(readFileSync(`${FIXTURES_DIR}captures.json`, 'utf8')) as { captures: ManifestEntry[] };
 
-// Entries without `machine` (test/fixtures/qemu-configs) give their machine as QEMU options
-// (`args`) only; they are not replayed here.
-export const CAPTURES: readonly Capture[] = manifest.captures.filter((c) => (c as Partial<Capture>).machine !== undefined);
+function load(e: ManifestEntry): Capture {
+  const spec = machineSpecOf(parse(e.args, MACHINE_OPTIONS, false).values);
+  const config = resolveMachine(spec);
+  return { ...e, spec, config, machine: { smp: config.smp.cpus, maxCpus: config.smp.maxCpus, icMode: config.icMode } };
+}
+
+/** Every capture of the manifest. */
+export const ALL_CAPTURES: readonly Capture[] = manifest.captures.map(load);
+
+/**
+ * The captures of the default machine type with one thread per core (test/fixtures/qemu and
+ * qemu-extra): the ones the tests written before machine types loop over.
+ */
+export const CAPTURES: readonly Capture[] = ALL_CAPTURES.filter((c) => c.dir !== 'qemu-configs');
 
 export function capture(name: string): Capture {
-  const c = CAPTURES.find((x) => x.name === name);
+  const c = ALL_CAPTURES.find((x) => x.name === name);
   if (c === undefined) throw new Error(`no capture '${name}' in test/fixtures/captures.json`);
   return c;
 }
@@ -68,10 +95,10 @@ export function captureDtb(c: Capture | string): Uint8Array {
   return new Uint8Array(readFileSync(capturePath(c, 'dtb')));
 }
 
-/** The capture's machine as CLI options (--smp N --max-cpus M --ic-mode X). */
+/** The capture's machine as options of the xive commands. */
 export function captureArgs(c: Capture | string): string[] {
   const k = typeof c === 'string' ? capture(c) : c;
-  return ['--smp', String(k.machine.smp), '--max-cpus', String(k.machine.maxCpus), '--ic-mode', k.machine.icMode];
+  return [...k.args];
 }
 
 /**
