@@ -75,7 +75,8 @@ export function machineSpecOf(values: Record<string, unknown>, defaults: Machine
       accel: str('accel'),
     });
     spec.smp ??= {};
-    if (smpText !== undefined && !smpList) spec.smp.cpus = intOption(values, 'smp', 1, SPAPR_MAX_CPUS);
+    // A count above the machine's limit is QEMU's refusal (machine-config.ts), which names it.
+    if (smpText !== undefined && !smpList) spec.smp.cpus = /^\d+$/.test(smpText) && Number(smpText) > SPAPR_MAX_CPUS ? Number(smpText) : intOption(values, 'smp', 1, SPAPR_MAX_CPUS);
     else if (spec.smp.cpus === undefined && spec.smp.maxcpus === undefined && defaults.smp !== undefined) spec.smp.cpus = defaults.smp;
     if (values['max-cpus'] !== undefined) spec.smp.maxcpus = intOption(values, 'max-cpus', spec.smp.cpus ?? 1, SPAPR_MAX_CPUS);
     if (values['ic-mode'] !== undefined) {

@@ -13,7 +13,7 @@
  */
 import { MachineConfigError, type MachineConfig } from './machine-config.ts';
 import { legacyFindFree, pciLsiIrq, SPAPR_IRQ_EPOW, SPAPR_IRQ_HOTPLUG, SPAPR_IRQ_VIO, SPAPR_XIRQ_BASE } from './irq-map.ts';
-import { PCI_NUM_PINS, SPAPR_PHB_MAX_INDEX, SPAPR_PHB_MAX_INDEX_LEGACY, SpaprPhb } from './phb.ts';
+import { PCI_NUM_PINS, SpaprPhb } from './phb.ts';
 import { propEmpty, propString, propU32, type DeviceTree } from './fdt.ts';
 
 /** An RTAS event source: its device-tree node name and its IRQ. */
@@ -69,8 +69,6 @@ export class SpaprDevices {
   createDefaults(host: DeviceIrqHost, vtys: number): void {
     const cfg = host.config;
     if (!Number.isInteger(vtys) || vtys < 0 || vtys > MAX_SERIAL_PORTS) throw new MachineConfigError(`vtys must be an integer in 0..${MAX_SERIAL_PORTS}, got ${vtys}`);
-    const maxIndex = cfg.type.legacyPhbPlacement ? SPAPR_PHB_MAX_INDEX_LEGACY : SPAPR_PHB_MAX_INDEX;
-    for (const p of cfg.phbs) if (p.index > maxIndex) throw new MachineConfigError(`"index" for PAPR PHB is too large (max ${maxIndex})`);
     const legacy = cfg.legacyIrqAllocation;
     // The number a device gets: its fixed one, or the first free one on legacy machines.
     const take = (fixed: number, lsi: boolean, what: string): number => {

@@ -19,6 +19,7 @@ import { IC_MODES, type IcMode } from './cas.ts';
 import { COMPAT_MODES, COMPAT_PVR, cpuModel, NON_SPAPR_CPU_FAMILIES, runsAt, XIVE_COMPAT, type CompatMode, type CpuModel } from './cpu-models.ts';
 import { DEFAULT_MACHINE_TYPE, machineType, type MachineType } from './machine-types.ts';
 import { SPAPR_IRQ_NR_IPIS, SPAPR_MAX_CPUS } from './irq-map.ts';
+import { SPAPR_PHB_MAX_INDEX, SPAPR_PHB_MAX_INDEX_LEGACY } from './phb.ts';
 
 export type Accel = 'tcg' | 'kvm';
 export const ACCELS: readonly Accel[] = ['tcg', 'kvm'];
@@ -47,7 +48,7 @@ export interface MachineSpec {
   cpu?: string;
   smp?: SmpSpec;
   /** PHBs besides the default one (index 0): -device spapr-pci-host-bridge,index=N[,id=…]. */
-  phbs?: readonly { index: number; id?: string }[];
+  phbs?: readonly { index: number; id?: string; option?: string }[];
   accel?: Accel;
 }
 
@@ -190,9 +191,13 @@ export function resolveMachine(spec: MachineSpec = {}): MachineConfig {
   if (capHtm && accel === 'tcg') refuse('No Transactional Memory support in TCG. Try appending -machine cap-htm=off');
   if (maxCpuCompat !== null && !runsAt(cpu, maxCpuCompat, null)) refuse(`Compatibility PVR 0x${COMPAT_PVR[maxCpuCompat].toString(16).padStart(8, '0')} not valid for CPU`);
 
+  // The extra PHBs are realized last, each checked as its -device is.
   const phbs: { index: number; id: string | null }[] = [{ index: 0, id: null }];
+  const maxIndex = type.legacyPhbPlacement ? SPAPR_PHB_MAX_INDEX_LEGACY : SPAPR_PHB_MAX_INDEX;
   for (const p of spec.phbs ?? []) {
-    if (phbs.some((q) => q.index === p.index)) refuse(`PHB index ${p.index} is already in use`);
+    const dev = `-device ${p.option ?? `spapr-pci-host-bridge,index=${p.index}`}: `;
+    if (phbs.some((q) => q.index === p.index)) refuse(`${dev}PHB ${p.index} already attached`);
+    if (p.index > maxIndex) refuse(`${dev}"index" for PAPR PHB is too large (max ${maxIndex})`);
     phbs.push({ index: p.index, id: p.id ?? null });
   }
   return {

@@ -94,7 +94,7 @@ export function parseSmpOption(value: string): SmpSpec {
  * (virtio-rng-pci, …) takes its interrupts from the machine at run time, which the model learns
  * from what the guest and the trace do, so it is accepted and changes nothing here (null).
  */
-export function parseDeviceOption(value: string): { index: number; id?: string } | null {
+export function parseDeviceOption(value: string): { index: number; id?: string; option: string } | null {
   const pairs = splitOption(value, 'driver');
   const driver = pairs.find(([k]) => k === 'driver')?.[1];
   if (driver === undefined) refuse(`-device '${value}': a driver name is needed`);
@@ -107,8 +107,8 @@ export function parseDeviceOption(value: string): { index: number; id?: string }
     else if (k === 'id') id = v;
     else refuse(`spapr-pci-host-bridge: property '${k}' is not modelled (index, id)`);
   }
-  if (index === undefined) refuse('spapr-pci-host-bridge needs index=N');
-  return id === undefined ? { index } : { index, id };
+  if (index === undefined) refuse(`-device ${value}: "index" for PAPR PHB is mandatory`);
+  return id === undefined ? { index, option: value } : { index, id, option: value };
 }
 
 /** -accel tcg|kvm[,kernel-irqchip=…][,thread=…]. */

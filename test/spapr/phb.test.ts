@@ -102,10 +102,10 @@ describe('PHBs and the default devices', () => {
   });
 
   test('PHB index limits: 30, or 255 with the placement of pseries-2.7 and older', () => {
-    assert.throws(() => machine({ phbs: [{ index: 31 }] }), { name: 'MachineConfigError', message: '"index" for PAPR PHB is too large (max 30)' });
+    assert.throws(() => machine({ phbs: [{ index: 31 }] }), { name: 'MachineConfigError', message: '-device spapr-pci-host-bridge,index=31: "index" for PAPR PHB is too large (max 30)' });
     assert.equal(machine({ phbs: [{ index: 30 }] }).devices.phb(30)!.lsis[3], 0x1200 + 30 * 4 + 3);
     assert.equal(machine({ type: 'pseries-2.7', phbs: [{ index: 255 }] }).devices.phb(255)!.nodeName, 'pci@8000000200000ff');
-    assert.throws(() => machine({ type: 'pseries-2.7', phbs: [{ index: 256 }] }), { message: '"index" for PAPR PHB is too large (max 255)' });
+    assert.throws(() => machine({ type: 'pseries-2.7', phbs: [{ index: 256 }] }), { message: '-device spapr-pci-host-bridge,index=256: "index" for PAPR PHB is too large (max 255)' });
     assert.equal(phbNodeName(0), 'pci@800000020000000');
   });
 
