@@ -2,6 +2,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 
 function collect(dir, out) {
   for (const name of readdirSync(dir).sort()) {
@@ -15,8 +16,9 @@ function collect(dir, out) {
 const filter = process.argv.slice(2);
 let files = collect('test', []);
 if (filter.length > 0) files = files.filter((f) => filter.some((s) => f.includes(s)));
-const reporter = process.stdout.isTTY ? 'spec' : 'spec';
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-reporter=${reporter}`, ...files], {
+// Test files run in parallel processes, one per core (node's default leaves one core idle).
+const concurrency = Math.max(2, availableParallelism());
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
   stdio: 'inherit',
 });
 process.exit(r.status ?? 1);
