@@ -28,6 +28,13 @@ export const SPAPR_XIVE_STATE: IntcStateSpec = {
     const ends = servers * (R.XIVE_PRIORITY_MAX + 1);
     if (router.nrEnds !== ends) return `${router.nrEnds} ENDs for ${servers} servers (expected ${ends})`;
     if (source.nrIrqs !== router.nrIrqs) return `the XIVE source has ${source.nrIrqs} interrupts, the router ${router.nrIrqs}`;
+    // No sPAPR hcall (nor the KVM device's queue configuration) sets up END escalation.
+    const table = new DataView(router.ends.buffer, router.ends.byteOffset, router.ends.byteLength);
+    for (let e = 0; e < router.nrEnds; e++) {
+      if ((table.getUint32(e * R.END_BYTES, false) & R.END_W0_ESCALATE_CTL) !== 0) {
+        return `END 0x${e.toString(16)} has escalation control set, which no sPAPR guest can set up`;
+      }
+    }
     if (!sameIds(tctx.map((t) => t.vcpu), shape.vcpus)) return 'the thread contexts are not those of the plugged vCPUs, in plug order';
     return null;
   },

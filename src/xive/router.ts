@@ -25,6 +25,9 @@ const LISN_INDEX = R.LISN_INDEX;
 const EQ_ENTRY_GENERATION_SHIFT = R.EQ_ENTRY_GENERATION_SHIFT;
 const EQ_ENTRY_DATA = R.EQ_ENTRY_DATA;
 
+/** Most escalations one event goes through: a chain of ENDs longer than this is a loop. */
+export const MAX_ESCALATIONS = 8;
+
 /** Result of an NVT lookup (sPAPR has no NVT table: "valid" iff the vCPU exists). */
 export const NVT_MISSING = -1;
 export const NVT_INVALID = 0;
@@ -86,6 +89,8 @@ export class XiveRouter implements SourceNotifier {
    * updated with Atomics (atomics.ts). Set by the owner of the tables before use.
    */
   atomic = false;
+  /** Escalations under way for the current event (bounded by MAX_ESCALATIONS). */
+  private escalations = 0;
   /** Host-order Int32 view of the END table, for the atomic updates. */
   private readonly endWords: Int32Array;
   /** PQ bits of the sources, run through the trigger for events not PQ-checked (PQ_DISABLE). */
@@ -269,12 +274,23 @@ export class XiveRouter implements SourceNotifier {
 
   private escalate(endBlk: number, endIdx: number, w0: number): void {
     if ((w0 & R.END_W0_UNCOND_ESCALATE) === 0 && !this.esCoalesce(endIdx, R.END_W1_ESE, R.END_W1_ESE_SHIFT)) return;
+    // An escalation END may escalate in turn; a chain that comes back on itself with
+    // unconditional escalation would never end, so one event follows a bounded number of them.
+    if (this.escalations >= MAX_ESCALATIONS) {
+      this.tracer.guestError(`XIVE: END ${hx(endBlk)}/${hx(endIdx)}: more than ${MAX_ESCALATIONS} escalations for one event (an escalation loop), event dropped`);
+      return;
+    }
     const w4 = this.endBits(endIdx, 4);
     const escBlk = getField(R.END_W4_ESC_END_BLOCK, w4);
     const escIdx = getField(R.END_W4_ESC_END_INDEX, w4);
     const escData = getField(R.END_W5_ESC_END_DATA, this.endBits(endIdx, 5));
     if (this.tracer.sink !== null) this.tracer.sink.emit({ name: 'xive_router_end_escalate', endBlk, endIdx, escBlk, escIdx, endData: escData });
-    this.endTrigger(escBlk, escIdx, escData);
+    this.escalations++;
+    try {
+      this.endTrigger(escBlk, escIdx, escData);
+    } finally {
+      this.escalations--;
+    }
   }
 
   /** Trigger function on the ESn or ESe field (mask and shift) of word 1; true = forward. */

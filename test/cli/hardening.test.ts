@@ -109,3 +109,30 @@ test("the monitor's examples show something happening: a booted guest's EPOW int
   const hcall = await runCli('monitor', '--smp', '2', '-c', 'cas 0x40', '-c', 'hcall 0 h_int_get_source_info 0 0x1000');
   assert.match(hcall.out, /^H_SUCCESS /m);
 });
+
+test('an END that escalates to itself cannot recurse without end, and a snapshot carrying one is refused by name', async () => {
+  const { XiveRouter, MAX_ESCALATIONS, NVT_VALID } = await import('../../src/xive/router.ts');
+  const R = await import('../../src/xive/regs.ts');
+  const { SparseGuestMemory } = await import('../../src/ports/memory.ts');
+  const { TraceBuffer } = await import('../../src/trace/events.ts');
+  const trace = new TraceBuffer();
+  const router = new XiveRouter(0, 8, 8, new SparseGuestMemory(1 << 20), { lookup: () => NVT_VALID, backlog: () => {} }, { match: () => false });
+  router.tracer.sink = trace;
+  // END 1: valid, no queue, silent escalation, unconditional, to itself.
+  const w0 = R.END_W0_VALID | R.END_W0_SILENT_ESCALATE | R.END_W0_ESCALATE_CTL | R.END_W0_UNCOND_ESCALATE;
+  router.setEndWord(1, 0, w0 >>> 0);
+  router.setEndWord(1, 4, 1);
+  router.setEas(0, (R.EAS_HI_VALID | 1) >>> 0, 0x10);
+  router.notify(0, true);
+  assert.equal(trace.events.filter((e) => e.name === 'xive_router_end_escalate').length, MAX_ESCALATIONS);
+  assert.ok(trace.events.some((e) => e.name === 'guest_error' && /escalation loop/.test(e.message)));
+
+  // The same END in a snapshot that is otherwise valid: refused, naming the END.
+  const m = new SpaprMachine({ smp: 1, icMode: 'xive' });
+  m.xive!.router.setEndWord(3, 0, w0 >>> 0);
+  const { captureSnapshot, restoreSnapshot, SnapshotError } = await import('../../src/migration/snapshot.ts');
+  assert.throws(
+    () => restoreSnapshot(captureSnapshot(m)),
+    (e: unknown) => e instanceof SnapshotError && e.code === 'corrupt' && /END 0x3 has escalation control set, which no sPAPR guest can set up/.test(e.message),
+  );
+});
