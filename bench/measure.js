@@ -1,0 +1,162 @@
+/**
+ * The timing of the benchmark's parts: the interrupt cycle (best and median of timed runs after a
+ * warm-up, garbage collections during them, heap bytes allocated per cycle), the JavaScript
+ * transcription of the C reference, and snapshot/restore (the raw table copy and src/migration's
+ * versioned snapshots) of a machine.
+ */
+import { PerformanceObserver } from 'node:perf_hooks';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { expectedCheck, runCycles } from "./cycle.js";
+import { buildJsReference } from "./js-reference.js";
+import { captureSnapshot, restoreInto } from "../src/migration/snapshot.js";
+/** Counts garbage collections (Node reports each as a performance entry). */
+export class GcCounter {
+    starts = [];
+    obs = new PerformanceObserver((list) => {
+        for (const e of list.getEntries())
+            this.starts.push(e.startTime);
+    });
+    constructor() {
+        this.obs.observe({ entryTypes: ['gc'] });
+    }
+    /** Collections that started in [t0, t1] (performance.now() times); waits for late reports. */
+    async between(t0, t1) {
+        await new Promise((r) => setTimeout(r, 0));
+        return this.starts.filter((t) => t >= t0 && t <= t1).length;
+    }
+    stop() {
+        this.obs.disconnect();
+    }
+}
+/** The gc() function V8 gives with --expose-gc, turned on at run time; null if refused. */
+export function exposeGc() {
+    try {
+        setFlagsFromString('--expose-gc');
+        const gc = runInNewContext('gc');
+        return typeof gc === 'function' ? gc : null;
+    }
+    catch {
+        return null;
+    }
+}
+function median(v) {
+    const s = [...v].sort((a, b) => a - b);
+    return s.length % 2 === 1 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+export function round(v, digits = 2) {
+    const f = 10 ** digits;
+    return Math.round(v * f) / f;
+}
+// ---- Cycle ------------------------------------------------------------------------------------
+export async function measureCycle(rig, setupMs, cycles, runs, gcs) {
+    let n = 0;
+    // Warm-up: every path compiled before anything is timed, in several calls so that the loop is
+    // compiled for entry as well as for the on-stack replacement of the first long call.
+    // The first calls are short: the code after the loop has run once before the loop is compiled.
+    for (let i = 0; i < 3; i++) {
+        runCycles(rig, n, 10);
+        n += 10;
+    }
+    const warm = Math.ceil(Math.min(cycles, 500_000) / 5);
+    for (let i = 0; i < 5; i++) {
+        runCycles(rig, n, warm);
+        n += warm;
+    }
+    // Allocation: the heap growth over a run short enough that no collection happens during it
+    // (retried if one does). A forced collection first would throw away compiled code.
+    // The same measurement around zero cycles gives what the measuring itself allocates.
+    let alloc = null;
+    for (let attempt = 0; attempt < 5 && alloc === null; attempt++) {
+        const probe = 20_000;
+        const e0 = getHeapStatistics().used_heap_size;
+        const s0 = performance.now();
+        runCycles(rig, n, 0);
+        const e1 = getHeapStatistics().used_heap_size;
+        const h0 = getHeapStatistics().used_heap_size;
+        runCycles(rig, n, probe);
+        const t1 = performance.now();
+        const h1 = getHeapStatistics().used_heap_size;
+        n += probe;
+        if ((await gcs.between(s0, t1)) === 0)
+            alloc = Math.max(0, (h1 - h0 - (e1 - e0)) / probe);
+    }
+    const times = [];
+    let collections = 0;
+    for (let r = 0; r < runs; r++) {
+        const t0 = performance.now();
+        runCycles(rig, n, cycles);
+        const t1 = performance.now();
+        n += cycles;
+        times.push(((t1 - t0) * 1e6) / cycles);
+        collections += await gcs.between(t0, t1);
+    }
+    if (rig.delivered !== n || rig.check !== expectedCheck(rig.sources, n)) {
+        throw new Error(`the cycle lost events: ${rig.delivered} of ${n} delivered (check ${rig.check}, expected ${expectedCheck(rig.sources, n)})`);
+    }
+    return {
+        sources: rig.sources,
+        vcpus: rig.vcpus,
+        cycle_ns: round(Math.min(...times)),
+        median_ns: round(median(times)),
+        cycles: cycles * runs,
+        setup_ms: round(setupMs, 1),
+        gc_count: collections,
+        alloc_bytes_per_cycle: alloc === null ? null : round(alloc, 1),
+    };
+}
+export function measureJsReference(sources, vcpus, cycles, runs) {
+    const ref = buildJsReference(sources, vcpus);
+    let n = 0;
+    for (let i = 0; i < 5; i++)
+        n += ref.run(n, Math.ceil(Math.min(cycles, 500_000) / 5));
+    let best = Infinity;
+    for (let r = 0; r < runs; r++) {
+        const t0 = performance.now();
+        const d = ref.run(n, cycles);
+        best = Math.min(best, ((performance.now() - t0) * 1e6) / cycles);
+        if (d !== cycles)
+            throw new Error('the JavaScript transcription of the C reference lost events');
+        n += cycles;
+    }
+    return round(best);
+}
+/** Best snapshot and best restore time of `method` on `machine` over `runs` rounds. */
+export function measureSnapshot(method, machine, runs) {
+    let snap = method.snapshot(machine);
+    let s = Infinity;
+    let r = Infinity;
+    for (let i = 0; i < runs; i++) {
+        const t0 = performance.now();
+        snap = method.snapshot(machine);
+        const t1 = performance.now();
+        method.restore(machine, snap);
+        const t2 = performance.now();
+        s = Math.min(s, t1 - t0);
+        r = Math.min(r, t2 - t1);
+    }
+    return { method: method.name, snapshot_ms: round(s, 3), restore_ms: round(r, 3), bytes: method.bytes(snap) };
+}
+/** src/migration's versioned snapshots (captureSnapshot / restoreInto) of `machine`. */
+export function measureMigration(machine, runs) {
+    try {
+        let bytes = captureSnapshot(machine);
+        let s = Infinity;
+        let r = Infinity;
+        for (let i = 0; i < runs; i++) {
+            const t0 = performance.now();
+            bytes = captureSnapshot(machine);
+            const t1 = performance.now();
+            restoreInto(machine, bytes);
+            const t2 = performance.now();
+            s = Math.min(s, t1 - t0);
+            r = Math.min(r, t2 - t1);
+        }
+        const lisns = machine.xive?.nrIrqs ?? machine.nrXirqs;
+        return { machine: `pseries (SpaprMachine): ${lisns} LISNs, ${machine.vcpus.length} vCPUs`, api: 'src/migration captureSnapshot / restoreInto', snapshot_ms: round(s, 3), restore_ms: round(r, 3), bytes: bytes.byteLength };
+    }
+    catch (e) {
+        return { error: e.message.split('\n')[0] };
+    }
+}
+//# sourceMappingURL=measure.js.map
