@@ -33,6 +33,8 @@ const MASK = CAPACITY - 1;
 
 /** Line codes below 0 (template indices are 0 and up), as parse.ts gives them. */
 export { LINE_BLANK, LINE_MALFORMED, LINE_NO_NAME, LINE_OTHER, LINE_TEXT };
+/** A line holding a NUL byte: binary data, no text log. */
+export const LINE_BINARY = -6;
 
 const utf8 = new TextDecoder('utf-8');
 
@@ -203,7 +205,15 @@ export class LineWindow {
     const slot = this.count & MASK;
     this.off[slot] = this.bufBase + s;
     this.len[slot] = e - s;
-    const c = parseLineBytes(b, s, e, this.fields, slot * MAX_FIELDS);
+    let c = parseLineBytes(b, s, e, this.fields, slot * MAX_FIELDS);
+    if (c < 0 && c !== LINE_BLANK) {
+      for (let k = s; k < e; k++) {
+        if (b[k] === 0) {
+          c = LINE_BINARY;
+          break;
+        }
+      }
+    }
     this.code[slot] = c;
     if (c === LINE_OTHER || c === LINE_MALFORMED) this.nameId[slot] = this.intern(b, lastName.start, lastName.end, lastName.hash);
     this.count++;

@@ -30,7 +30,7 @@ import { captureSnapshot, restoreSnapshot } from '../migration/snapshot.ts';
 import { HCALL_EVENTS, mismatchOf } from './classes.ts';
 import { leHostEquivalent as leHost } from './le-host.ts';
 import { XicsInference, XICS_ACTIONS, inferGuestChoice } from './xics-actions.ts';
-import { LineWindow, LINE_BLANK, LINE_MALFORMED, LINE_OTHER, LOOKAHEAD_LINES, MAX_LINE_BYTES } from './line-window.ts';
+import { LineWindow, LINE_BINARY, LINE_BLANK, LINE_MALFORMED, LINE_OTHER, LOOKAHEAD_LINES, MAX_LINE_BYTES } from './line-window.ts';
 import { malformedReason, TEMPLATE_LIST } from '../trace/parse.ts';
 import { CAS, KIND, OUTPUT, POST, PRE, SKIP, T, matchesLine, fieldCount } from './line-match.ts';
 
@@ -198,6 +198,22 @@ export class ReplayStream {
     return this.outcome ?? this.finish();
   }
 
+  /**
+   * The input broke off (a damaged compressed file): the lines read so far are replayed, and
+   * unless they diverge, the log is unusable where it stops.
+   */
+  abandon(reason: string): ReplayResult {
+    if (this.outcome === null) {
+      this.win.end();
+      this.pump();
+    }
+    if (this.outcome !== null && this.outcome.status !== 'ok') return this.outcome;
+    this.outcome = null;
+    this.result.status = 'unusable';
+    this.result.reason = `line ${this.win.count + 1}: ${reason}`;
+    return this.finish();
+  }
+
   // ---- Driving -------------------------------------------------------------------------------
 
   private pump(): void {
@@ -262,6 +278,10 @@ export class ReplayStream {
     const h = win.horizon(this.at);
     for (let k = Math.max(this.vetted, this.at); k < h; k++) {
       const c = win.code_(k);
+      if (c === LINE_BINARY) {
+        this.outcome = this.unusable(`line ${k + 1}: a NUL byte: the trace is binary, not a text file`);
+        return;
+      }
       if (c === LINE_MALFORMED) {
         const name = win.nameOf(k);
         const ti = TEMPLATE_LIST.findIndex((t) => t.name === name);
