@@ -21,6 +21,7 @@ import { MACHINE_HELP, MACHINE_OPTIONS, machineConfigOf, machineHelp, machineSpe
 import type { MachineSpec } from '../spapr/machine-config.ts';
 import type { Io } from './replay.ts';
 import { loadSnapshotFile } from './snapshot-files.ts';
+import { packageFile } from './package-files.ts';
 import { LiveSession, SessionError } from '../web/session.ts';
 
 /** The page shows every vCPU in a table: beyond this it stops being readable. */
@@ -94,12 +95,11 @@ const WEB_FILES: Record<string, { file: string; type: string }> = {
 };
 
 function loadWebFiles(): Map<string, Buffer> {
-  const dir = new URL('../../web/', import.meta.url);
   const out = new Map<string, Buffer>();
   for (const { file } of Object.values(WEB_FILES)) {
     if (out.has(file)) continue;
     try {
-      out.set(file, readFileSync(new URL(file, dir)));
+      out.set(file, readFileSync(packageFile('web', file)));
     } catch (e) {
       throw new UsageFailure(`cannot read the page file web/${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
