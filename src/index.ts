@@ -28,8 +28,6 @@ export {
   XiveGuestError,
   type XiveGuestOptions,
   type XiveSource as XiveGuestSource,
-  type XiveCpu as XiveGuestCpu,
-  type XiveOps as XiveGuestOps,
   type CpuCounters as XiveCpuCounters,
   type GuestStats as XiveGuestStats,
 } from './guest/ops-xive.ts';
@@ -37,8 +35,8 @@ export {
   XicsGuest,
   XicsGuestError,
   type XicsGuestOptions,
-  type XicsSourceCounters, type XicsSource as XicsGuestSource, type XicsCpu as XicsGuestCpu, type XicsOps as XicsGuestOps, type XicsCpuCounters, type XicsGuestStats } from './guest/ops-xics.ts';
+  type XicsSourceCounters, type XicsSource as XicsGuestSource, type XicsCpuCounters, type XicsGuestStats } from './guest/ops-xics.ts';
 export { createGuest, defaultGuestMode, GUEST_MODES, type GuestMode, type CreateGuestOptions } from './guest/guest.ts';
 export { GuestError } from './guest/driver.ts';
-export type { ReferenceGuest, ReferenceGuestStats, GuestCpuCounters, GuestSourceCounters, GuestLabels, SourceKind, BaseStats, GuestDriver, GuestCpu, ControllerOps } from './guest/driver.ts';
+export type { ReferenceGuest, ReferenceGuestStats, GuestCpuCounters, GuestSourceCounters, GuestLabels, SourceKind, BaseStats, GuestDriver } from './guest/driver.ts';
 export { runGuestWorkload, type WorkloadOptions, type RunStats } from './guest/workload.ts';

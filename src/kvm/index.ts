@@ -3,7 +3,7 @@
  * `xive/kvm`: a VM with capabilities, XICS and XIVE devices with the Linux uAPI attribute
  * groups and data layouts, ONE_REG state words, and the kernel's errno codes.
  *
- * @module kvm
+ * @module xive/kvm
  */
 export {
   KvmVm,

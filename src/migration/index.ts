@@ -2,7 +2,7 @@
  * Versioned snapshots of a machine, as the package subpath `xive/migration`: capture, inspect,
  * restore into a new machine or into an existing one, with capabilities checked first.
  *
- * @module migration
+ * @module xive/migration
  */
 export {
   captureSnapshot,

@@ -3,6 +3,6 @@
  * action of the log is performed on a fresh machine and every event the model reports must be
  * in the log, in order, with the same values.
  *
- * @module replay
+ * @module xive/replay
  */
 export { replayTrace, type ReplayResult, type ReplayOptions, type Divergence } from './replay.ts';

@@ -28,6 +28,7 @@ import { leHostEquivalent } from './le-host.ts';
 import { HCALL_EVENTS, OUTPUT_ONLY, controllerMismatch, isModelEvent } from './classes.ts';
 import { XicsInference, XICS_ACTIONS, XICS_OUTPUTS, inferGuestChoice } from './xics-actions.ts';
 
+/** Options of {@link replayTrace}: the machine the trace was recorded on, and what to do along. */
 export interface ReplayOptions {
   /** The machine the trace was recorded on, in QEMU's terms (machine type, CPU, -smp, …). */
   spec?: MachineSpec;
@@ -35,6 +36,7 @@ export interface ReplayOptions {
   smp?: number;
   maxCpus?: number;
   icMode?: IcMode;
+  /** Guest RAM size in bytes (default 1 GiB). */
   ramSize?: number;
   /** Receives every model event that matched the log, in order (e.g. a Perfetto exporter). */
   tap?: TraceSink;
@@ -45,6 +47,7 @@ export interface ReplayOptions {
   snapshotEvery?: number;
 }
 
+/** Where the model and the log part ways. */
 export interface Divergence {
   /** 1-based line number in the trace. */
   line: number;
@@ -56,7 +59,12 @@ export interface Divergence {
   state: string;
 }
 
+/** The outcome of a replay. */
 export interface ReplayResult {
+  /**
+   * ok: no divergence; diverged: see `divergence`; unusable: the trace or options are unusable (see
+   * `reason`).
+   */
   status: 'ok' | 'diverged' | 'unusable';
   /** One-line reason when unusable. */
   reason?: string;
@@ -74,6 +82,7 @@ export interface ReplayResult {
   migrations: number;
   /** The model's `info pic` at the end (or at the divergence). */
   pic: string;
+  /** The machine at the end (null when the trace was unusable). */
   machine: SpaprMachine | null;
 }
 
@@ -577,6 +586,10 @@ export class TraceReplay {
   }
 }
 
+/**
+ * Replays a QEMU 7.2 trace log (the text of the file) on a fresh machine and checks every event the
+ * model reports against the log.
+ */
 export function replayTrace(text: string, opts: ReplayOptions): ReplayResult {
   return new TraceReplay(text, opts).run();
 }

@@ -4,7 +4,7 @@
  * the IRQ number space, CAS negotiation, the interrupt-controller interface with its XIVE and
  * XICS backends, state views, the device tree and shared tables for worker threads.
  *
- * @module spapr
+ * @module xive/spapr
  */
 export * from './hcall.ts';
 export * from './irq-map.ts';

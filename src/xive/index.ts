@@ -4,7 +4,7 @@
  * source, the router (EAS and END tables), the presenter, the thread contexts and the TIMA
  * (Thread Interrupt Management Area).
  *
- * @module xive
+ * @module xive/xive
  */
 export * from './regs.ts';
 export { pqTrigger, pqTriggerForwards, pqEoi, pqEoiForwards } from './esb.ts';
