@@ -71,7 +71,7 @@ before(() => {
 });
 
 test('the tarball holds the build, the page of xive serve and the docs, and no sources, tests or benchmarks', () => {
-  for (const f of ['package.json', 'README.md', 'bin/xive.mjs', 'dist/cli.mjs', 'dist/index.js', 'dist/index.d.ts', 'web/index.html']) {
+  for (const f of ['package.json', 'README.md', 'bin/xive.mjs', 'dist/cli.mjs', 'dist/index.js', 'dist/index.d.ts', 'web/index.html', 'docs/api/README.md']) {
     assert.ok(packed.includes(f), `${f} is packed`);
   }
   for (const sub of SUBPATHS) assert.ok(packed.includes(`dist/${sub}/index.d.ts`), `dist/${sub}/index.d.ts is packed`);
