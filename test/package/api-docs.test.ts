@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,8 +23,10 @@ function files(dir: string, out: string[] = []): string[] {
   return out;
 }
 
-test('docs/api is what npm run docs:api generates, and typedoc finds no undocumented export', { timeout: 120_000 }, async () => {
-  const out = join(mkdtempSync(join(tmpdir(), 'xive-api-')), 'api');
+test('docs/api is what npm run docs:api generates, and typedoc finds no undocumented export', { timeout: 120_000 }, async (t) => {
+  const tmp = mkdtempSync(join(tmpdir(), 'xive-api-'));
+  t.after(() => rmSync(tmp, { recursive: true, force: true }));
+  const out = join(tmp, 'api');
   const r = await new Promise<{ code: number | null; log: string }>((resolve) => {
     const child = spawn(process.execPath, [join(ROOT, 'node_modules/typedoc/bin/typedoc'), '--out', out, '--logLevel', 'Warn'], { cwd: ROOT });
     let log = '';
