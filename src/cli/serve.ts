@@ -22,9 +22,10 @@ import type { MachineSpec } from '../spapr/machine-config.ts';
 import type { Io } from './replay.ts';
 import { loadSnapshotFile } from './snapshot-files.ts';
 import { LiveSession, SessionError } from '../web/session.ts';
+import { PAGE_MAX_VCPUS } from '../web/machine-choice.ts';
 
 /** The page shows every vCPU in a table: beyond this it stops being readable. */
-export const SERVE_MAX_SMP = 64;
+export const SERVE_MAX_SMP = PAGE_MAX_VCPUS;
 
 export const SERVE_HELP = `Usage: xive serve --port P [machine options] [--demo] [--seed X] [--load SNAPSHOT]
 
