@@ -1,11 +1,26 @@
 /**
- * The playground's model side: its timeline (a seek restores the nearest checkpoint and replays
- * forward, and must give exactly the machine a plain replay has at that event, across resets,
- * CAS and CPU hot-plug), the machine options a page gives, and the worker's requests.
+ * The static playground (dist/web): its timeline (a seek restores the nearest checkpoint and
+ * replays forward, and must give exactly the machine a plain replay has at that event, across
+ * resets, CAS and CPU hot-plug), the worker's requests, the build (a Node.js built-in in the
+ * page's import graph fails it), and the built page in a real browser — Debian's chromium driven
+ * by playwright-core, served by a bare static file server with no API: boot a machine from the
+ * query string, replay a QEMU trace through the file input and by drag and drop, compare the
+ * final `info pic` with QEMU's byte for byte, seek and step on the timeline, watch the live
+ * guest's counters move.
+ *
+ * The browser test is skipped, with a message, where /usr/bin/chromium is not installed.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { capture, captureText } from '../support/captures.ts';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build, type Plugin } from 'esbuild';
+import { chromium, type Page } from 'playwright-core';
+import { capture, capturePath, captureText } from '../support/captures.ts';
 import { replayTrace } from '../../src/replay/replay.ts';
 import { infoPic } from '../../src/monitor/info-pic.ts';
 import { ReplayTimeline } from '../../src/web/timeline.ts';
@@ -14,6 +29,18 @@ import { PlaygroundHost, type LiveFrame, type ReplayOutcome, type WorkerMessage 
 import { pageMachine } from '../../src/web/machine-choice.ts';
 import type { TimelineFrame } from '../../src/web/timeline.ts';
 import type { MachineSpec } from '../../src/spapr/machine-config.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const browserSkip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (Debian package "chromium"); the browser test needs it`;
+const tmp = mkdtempSync(join(tmpdir(), 'xive-play-'));
+
+/** scripts/build-web.mjs, a plain script (no type declarations): what the tests use of it. */
+interface BuildScript {
+  buildWeb(opts: { outdir: string; logLevel?: string }): Promise<{ file: string; bytes: number }[]>;
+  noNodeBuiltins: Plugin;
+}
+const buildScript = (): Promise<BuildScript> => import(pathToFileURL(join(import.meta.dirname, '../../scripts/build-web.mjs')).href) as Promise<BuildScript>;
 
 /** The views and `info pic` a plain replay (no checkpoint, no stop) has at the given events. */
 function reference(text: string, spec: MachineSpec, events: readonly number[]): Map<number, { view: MachineView; pic: string }> {
@@ -174,4 +201,157 @@ test('worker requests: catalog, boot, step, trigger, replay with progress, seek;
   assert.equal(wrong.frame, null);
   // The live machine is still there.
   assert.equal(((await w.ask({ op: 'state' })) as LiveFrame).state.run.steps, 1);
+});
+
+test('build: a Node.js built-in in the import graph fails it, naming the importer', async () => {
+  const { noNodeBuiltins } = await buildScript();
+  const entry = join(tmp, 'uses-fs.js');
+  writeFileSync(entry, "import { readFileSync } from 'node:fs';\nimport 'os';\nexport const f = readFileSync;\n");
+  await assert.rejects(
+    build({ entryPoints: [entry], bundle: true, platform: 'browser', write: false, logLevel: 'silent', plugins: [noNodeBuiltins] }),
+    (e: Error & { errors?: { text: string }[] }) => {
+      const texts = (e.errors ?? []).map((x) => x.text).join('\n');
+      return /Node\.js built-in 'node:fs' imported by .*uses-fs\.js/.test(texts) && /Node\.js built-in 'os'/.test(texts);
+    },
+  );
+});
+
+/** A bare static file server: files of `dir`, 404 for anything else (no API). */
+async function staticServer(dir: string): Promise<{ url: string; server: Server }> {
+  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json' };
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
+    const file = join(dir, path.endsWith('/') ? `${path}index.html` : path);
+    if (!file.startsWith(dir) || !existsSync(file) || types[extname(file)] === undefined) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found');
+      return;
+    }
+    res.writeHead(200, { 'content-type': types[extname(file)]! });
+    res.end(readFileSync(file));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server };
+}
+
+async function waitText(page: Page, selector: string, ok: (text: string) => boolean, timeoutMs = 15_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = (await page.textContent(selector)) ?? '';
+    if (ok(text)) return text;
+    if (Date.now() > deadline) assert.fail(`${selector} still reads '${text}' after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const h2 = (v: number) => v.toString(16).padStart(2, '0');
+
+test('the built playground in chromium: boot from the query, replay a trace, seek, drag and drop, live counters', { skip: browserSkip, timeout: 60_000 }, async (t) => {
+  const dir = join(tmp, 'web');
+  const files = await (await buildScript()).buildWeb({ outdir: dir, logLevel: 'silent' });
+  assert.deepEqual(files.map((f) => f.file).filter((f) => !f.endsWith('.map')).sort(), ['app.js', 'worker.js']);
+  for (const f of ['index.html', 'style.css']) assert.ok(existsSync(join(dir, f)), f);
+  const html = readFileSync(join(dir, 'index.html'), 'utf8');
+  assert.match(html, /<script type="module" src="app\.js">/);
+  assert.match(html, /<meta name="xive-backend" content="worker">/);
+
+  const { url, server } = await staticServer(dir);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const problems: string[] = [];
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    });
+    await page.goto(`${url}?machine=pseries,ic-mode=xive&smp=2`);
+    await page.waitForSelector('body[data-ready="1"]');
+    assert.equal(await page.getAttribute('body', 'data-backend'), 'worker');
+    assert.deepEqual(
+      await page.$$eval('#machine-form select, #machine-form input:not([type=checkbox])', (els) => els.map((e) => [e.id, (e as unknown as { value: string }).value])),
+      [['m-type', 'pseries'], ['m-icmode', 'xive'], ['m-vsmt', ''], ['m-compat', ''], ['m-irqchip', ''], ['m-cpu', ''], ['m-smp', '2'], ['m-phbs', ''], ['m-accel', '']],
+    );
+    assert.match((await page.textContent('#status'))!, /^XIVE · ic-mode xive · 2 vCPUs · running · XIVE guest · pseries-7\.2 · POWER9$/);
+    assert.deepEqual(await page.$$eval('#cpus tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-vcpu'))), ['0', '1']);
+
+    // Replay through the file input: verdict, then QEMU's own info pic, byte for byte.
+    await page.setInputFiles('[data-testid=trace-input]', capturePath('xive-smp2', 'trace'));
+    await waitText(page, '[data-testid=replay-status]', (x) => x === 'no divergence' || /divergence at|unusable|failed/.test(x));
+    assert.equal(await page.textContent('[data-testid=replay-status]'), 'no divergence');
+    assert.equal(await page.textContent('[data-testid=info-pic]'), captureText('xive-smp2', 'pic'));
+    assert.equal(await page.getAttribute('body', 'data-mode'), 'trace');
+    const events = Number(await page.textContent('#tl-events'));
+    assert.equal(await page.getAttribute('body', 'data-event'), String(events));
+
+    // Seek: the tables and info pic are those of a replay stopped at that event.
+    const spec = capture('xive-smp2').spec;
+    const at = 3000;
+    const ref = reference(captureText('xive-smp2', 'trace'), spec, [at, at + 1]);
+    await page.fill('[data-testid=seek]', String(at));
+    await page.press('[data-testid=seek]', 'Enter');
+    await page.waitForSelector(`body[data-event="${at}"]`);
+    const pic = (await page.textContent('[data-testid=info-pic]'))!;
+    assert.notEqual(pic, captureText('xive-smp2', 'pic'));
+    assert.equal(pic, ref.get(at)!.pic);
+    for (const c of ref.get(at)!.view.cpus) {
+      const os = c.rings![1]!;
+      const got = await page.$$eval(`#cpus tr[data-vcpu="${c.vcpu}"] td[data-f]`, (tds) => Object.fromEntries(tds.map((td) => [td.getAttribute('data-f'), td.textContent])));
+      assert.deepEqual([got.nsr, got.cppr, got.ipb, got.pipr, got.presented], [h2(os.nsr), h2(os.cppr), h2(os.ipb), h2(os.pipr), String(c.counters.presented)]);
+    }
+    const pqs = await page.$$eval('#sources tbody tr', (trs) => trs.map((tr) => [tr.getAttribute('data-lisn'), tr.querySelector('td[data-f="pq"]')?.textContent]));
+    assert.deepEqual(pqs, ref.get(at)!.view.sources.map((s) => [String(s.lisn), s.pq]));
+    const lines = captureText('xive-smp2', 'trace').split('\n');
+    const lineText = (await page.textContent('[data-testid=trace-line]'))!;
+    const m = /^line (\d+): (.*)$/.exec(lineText);
+    assert.ok(m !== null, lineText);
+    assert.equal(m[2], lines[Number(m[1]) - 1]);
+    // One step forward.
+    await page.click('#tl-next');
+    await page.waitForSelector(`body[data-event="${at + 1}"]`);
+    assert.equal(await page.textContent('[data-testid=info-pic]'), ref.get(at + 1)!.pic);
+
+    // Drag and drop: the head of the log, dropped on the page, is replayed on the same machine.
+    const head = lines.slice(0, 400).join('\n') + '\n';
+    const expected = replayTrace(head, { spec });
+    assert.equal(expected.status, 'ok');
+    // Built in the page (the test's own TypeScript has no DOM types).
+    const drop = await page.evaluateHandle(`(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([${JSON.stringify(head)}], 'head.trace', { type: 'text/plain' }));
+      return dt;
+    })()`);
+    await page.dispatchEvent('[data-testid=drop-zone]', 'drop', { dataTransfer: drop });
+    await waitText(page, '#tl-events', (x) => x === String(expected.replayed));
+    assert.equal(await page.textContent('[data-testid=replay-status]'), 'no divergence');
+    assert.equal(await page.textContent('[data-testid=info-pic]'), expected.pic);
+    await page.waitForTimeout(1000);
+    const shot = join(tmp, 'playground-trace.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    t.diagnostic(`screenshot: ${shot}`);
+
+    // Back to a live machine: boot again with the demo workload; its counters move on their own.
+    await page.check('#m-demo');
+    await page.click('#boot');
+    await page.waitForSelector('body[data-mode="live"]');
+    await waitText(page, '#status', (x) => x.includes('running (demo workload)'));
+    assert.match(page.url(), /\?machine=pseries,ic-mode=xive&smp=2&demo=1$/);
+    const first = Number(await page.textContent('#c-events'));
+    await waitText(page, '#c-events', (x) => Number(x) > first);
+    await page.click('#pause');
+    await page.waitForSelector('#status[data-paused="true"]');
+    const steps = Number(await page.textContent('#c-steps'));
+    await page.click('#step');
+    await waitText(page, '#c-steps', (x) => Number(x) === steps + 1);
+    assert.equal(await page.isHidden('[data-testid=info-pic]'), false);
+    assert.match((await page.textContent('[data-testid=info-pic]'))!, /^CPU\[0000\]: +QW +NSR/);
+    // A refusal is shown next to the form; the machine stays.
+    await page.selectOption('#m-cpu', 'POWER8');
+    await page.click('#boot');
+    await waitText(page, '#m-error', (x) => x !== '');
+    assert.match((await page.textContent('#m-error'))!, /XIVE-only machines require a POWER9 CPU/);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    server.close();
+  }
 });
