@@ -13,7 +13,7 @@ const SVG_NS = 'http://www.w3.org/2000/svg';
 const hex = (v, width = 0) => (v >>> 0).toString(16).padStart(width, '0');
 const h2 = (v) => hex(v, 2);
 const h8 = (v) => hex(v, 8);
-export const lisnText = (v) => '0x' + hex(v, 4);
+const lisnText = (v) => '0x' + hex(v, 4);
 const orDash = (v) => (v === null || v === undefined ? '—' : String(v));
 
 function routeEnd(s) {
