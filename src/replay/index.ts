@@ -5,4 +5,4 @@
  *
  * @module xive/replay
  */
-export { replayTrace, type ReplayResult, type ReplayOptions, type Divergence } from './replay.ts';
+export { replayTrace, type ReplayResult, type ReplayOptions, type ReplayProgress, type ReplayCheckpoint, type Divergence } from './replay.ts';
