@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
-import { chromium, type Page } from 'playwright-core';
+import { browserSkip, launchBrowser, waitText } from '../support/browser.ts';
 import { capture, capturePath, captureText } from '../support/captures.ts';
 import { replayTrace } from '../../src/replay/replay.ts';
 import { infoPic } from '../../src/monitor/info-pic.ts';
@@ -30,9 +30,6 @@ import { pageMachine } from '../../src/web/machine-choice.ts';
 import type { TimelineFrame } from '../../src/web/timeline.ts';
 import type { MachineSpec } from '../../src/spapr/machine-config.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const browserSkip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (Debian package "chromium"); the browser test needs it`;
 const tmp = mkdtempSync(join(tmpdir(), 'xive-play-'));
 
 /** scripts/build-web.mjs, a plain script (no type declarations): what the tests use of it. */
@@ -234,16 +231,6 @@ async function staticServer(dir: string): Promise<{ url: string; server: Server 
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server };
 }
 
-async function waitText(page: Page, selector: string, ok: (text: string) => boolean, timeoutMs = 15_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const text = (await page.textContent(selector)) ?? '';
-    if (ok(text)) return text;
-    if (Date.now() > deadline) assert.fail(`${selector} still reads '${text}' after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 const h2 = (v: number) => v.toString(16).padStart(2, '0');
 
 test('the built playground in chromium: boot from the query, replay a trace, seek, drag and drop, live counters', { skip: browserSkip, timeout: 60_000 }, async (t) => {
@@ -256,7 +243,7 @@ test('the built playground in chromium: boot from the query, replay a trace, see
   assert.match(html, /<meta name="xive-backend" content="worker">/);
 
   const { url, server } = await staticServer(dir);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const browser = await launchBrowser();
   const problems: string[] = [];
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
