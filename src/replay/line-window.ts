@@ -67,7 +67,19 @@ export class LineWindow {
   readonly names: string[] = [];
   private readonly nameByHash = new Map<number, number[]>();
 
-  /** Bytes taken in so far. */
+  /**
+   * Starts the window at line `line` of a log whose bytes from stream offset `offset` on are
+   * written next (a replay resumed from a checkpoint): line numbers and offsets stay those of
+   * the whole log. Only before anything is written.
+   */
+  startAt(line: number, offset: number): void {
+    this.count = line;
+    this.first = line;
+    this.bufBase = offset;
+    this.lineStart = offset;
+  }
+
+  /** Bytes taken in so far (with a window started at an offset, counted from the log's start). */
   get bytes(): number {
     return this.bufBase + this.fill;
   }

@@ -34,6 +34,7 @@ import { LineWindow, LINE_BINARY, LINE_BLANK, LINE_MALFORMED, LINE_OTHER, LOOKAH
 import { malformedReason, TEMPLATE_LIST } from '../trace/parse.ts';
 import { CAS, KIND, OUTPUT, POST, PRE, SKIP, T, matchesLine, fieldCount } from './line-match.ts';
 
+/** Options of {@link replayTrace}: the machine the trace was recorded on, and what to do along. */
 export interface ReplayOptions {
   /** The machine the trace was recorded on, in QEMU's terms (machine type, CPU, -smp, …). */
   spec?: MachineSpec;
@@ -41,6 +42,7 @@ export interface ReplayOptions {
   smp?: number;
   maxCpus?: number;
   icMode?: IcMode;
+  /** Guest RAM size in bytes (default 1 GiB). */
   ramSize?: number;
   /** Receives every model event that matched the log, in order (e.g. a Perfetto exporter). */
   tap?: TraceSink;
@@ -49,8 +51,40 @@ export interface ReplayOptions {
    * machine and go on there. The run must end exactly as without it.
    */
   snapshotEvery?: number;
+  /**
+   * Called before each action, once everything the model reported so far has matched the log:
+   * where the run stands (a progress bar; checkpoints to seek with, `at.checkpoint()`). Returning
+   * false ends the run there, as if the log ended.
+   */
+  onProgress?: (at: ReplayProgress) => boolean | void;
 }
 
+/** Where a replay stands between two actions (ReplayOptions.onProgress). */
+export interface ReplayProgress {
+  /** 0-based index of the line the next action starts at. */
+  line: number;
+  /** Lines in the log. */
+  lines: number;
+  /** Actions replayed so far. */
+  replayed: number;
+  machine: SpaprMachine;
+  /** What TraceReplay.run needs to go on from this point later (the machine with its guest RAM). */
+  checkpoint(): ReplayCheckpoint;
+}
+
+/** A replay between two actions: the machine's snapshot and the replay's own position. */
+export interface ReplayCheckpoint {
+  readonly line: number;
+  readonly replayed: number;
+  readonly snapshot: Uint8Array;
+  /** The vCPU of the last access, the CAS progress, the XICS vCPUs whose CPPR was opened. */
+  readonly cpu: number;
+  readonly casDone: boolean;
+  readonly ov5Byte23: number | null;
+  readonly xicsUp: readonly number[];
+}
+
+/** Where the model and the log part ways. */
 export interface Divergence {
   /** 1-based line number in the trace. */
   line: number;
@@ -62,7 +96,12 @@ export interface Divergence {
   state: string;
 }
 
+/** The outcome of a replay. */
 export interface ReplayResult {
+  /**
+   * ok: no divergence; diverged: see `divergence`; unusable: the trace or options are unusable (see
+   * `reason`).
+   */
   status: 'ok' | 'diverged' | 'unusable';
   /** One-line reason when unusable. */
   reason?: string;
@@ -80,6 +119,7 @@ export interface ReplayResult {
   migrations: number;
   /** The model's `info pic` at the end (or at the divergence). */
   pic: string;
+  /** The machine at the end (null when the trace was unusable). */
   machine: SpaprMachine | null;
 }
 
@@ -87,6 +127,11 @@ const BASE_ESB = 0x0006_0100_0000_0000;
 /** DRC type of a CPU core in the top 4 bits of a DRC index. */
 const DRC_TYPE_CPU = 1;
 const BASE_TIMA = 0x0006_0302_0318_0000;
+
+/** A checkpoint with where its line starts in the log's bytes (what a resumed stream is fed from). */
+export interface StreamCheckpoint extends ReplayCheckpoint {
+  readonly offset: number;
+}
 
 /** The replay needs a line beyond the lookahead it may use. */
 export class LookaheadExceeded extends Error {
@@ -128,7 +173,7 @@ export class ReplayStream {
   private machine!: SpaprMachine;
   private currentCpu = 0;
   private guestOv5Byte23: number | null = null;
-  private readonly result: ReplayResult;
+  private result!: ReplayResult;
   private maxCpus = 0;
   /** vCPUs present at start (-smp N): the others appear by hotplug. */
   private bootCpus = 0;
@@ -153,8 +198,32 @@ export class ReplayStream {
   private skipText = 0;
   private readonly skipOrder: (string | number)[] = [];
 
-  constructor(private readonly opts: ReplayOptions) {
-    this.result = { status: 'ok', replayed: 0, eventsChecked: 0, valuesChecked: 0, skipped: new Map(), notes: [], migrations: 0, pic: '', machine: null };
+  /** Lines in the whole log when known beforehand (a log held whole), else -1: ReplayProgress.lines. */
+  totalLines = -1;
+  /** Where the progress hook is told the run stands (one object, updated before each action). */
+  private readonly progress: ReplayProgress | null = null;
+
+  /**
+   * A replay of a log from its start, or (`from`) from a checkpoint a replay of the same log
+   * took: the bytes written are then the log's from the checkpoint's offset on.
+   */
+  constructor(
+    private readonly opts: ReplayOptions,
+    private readonly from?: StreamCheckpoint,
+  ) {
+    this.result = { status: 'ok', replayed: from?.replayed ?? 0, eventsChecked: 0, valuesChecked: 0, skipped: new Map(), notes: [], migrations: 0, pic: '', machine: null };
+    if (from !== undefined) {
+      this.win.startAt(from.line, from.offset);
+      this.at = this.vetted = from.line;
+      this.migratedAt = from.replayed;
+      this.currentCpu = from.cpu;
+      this.casDone = from.casDone;
+      this.guestOv5Byte23 = from.ov5Byte23;
+    }
+    if (opts.onProgress !== undefined) {
+      const at: ReplayProgress = { line: 0, lines: 0, replayed: 0, machine: null!, checkpoint: () => this.checkpoint(at.line) };
+      this.progress = at;
+    }
   }
 
   /** The outcome is known; further input is ignored. */
@@ -256,7 +325,7 @@ export class ReplayStream {
   private advance(): void {
     const win = this.win;
     if (!this.prepared) {
-      if (!win.ready(0)) return;
+      if (!win.ready(this.at)) return;
       const early = this.prepare();
       this.prepared = true;
       if (early !== null) {
@@ -337,7 +406,7 @@ export class ReplayStream {
   /** Checks the options and the log's start and builds the machine; null when usable. */
   private prepare(): ReplayResult | null {
     const { smp, maxCpus: maxCpusGiven, icMode: icModeGiven } = this.opts;
-    if (this.win.count === 0) return null; // an empty log: no events, said at the end
+    if (this.win.count <= this.at) return null; // an empty log: no events, said at the end
     if (smp !== undefined && (!Number.isInteger(smp) || smp < 1 || smp > SPAPR_MAX_CPUS)) return this.unusable(`--smp must be 1..${SPAPR_MAX_CPUS}`);
     if (maxCpusGiven !== undefined && (!Number.isInteger(maxCpusGiven) || maxCpusGiven < (smp ?? 1) || maxCpusGiven > SPAPR_MAX_CPUS)) {
       return this.unusable(`--max-cpus must be ${smp ?? 1}..${SPAPR_MAX_CPUS}`);
@@ -358,8 +427,9 @@ export class ReplayStream {
     this.bootCpus = cfg.smp.cpus;
     // The machine claims one IPI per possible server before anything else: the log's leading IPI
     // claims tell how many possible vCPUs it was recorded with.
+    // (A resumed run's machine comes from its checkpoint: the log's start was checked then.)
     const win = this.win;
-    const h = win.horizon(0);
+    const h = this.from === undefined ? win.horizon(0) : 0;
     let ipis = 0;
     for (let k = 0; k < h; k++) {
       const c = win.code_(k);
@@ -377,14 +447,17 @@ export class ReplayStream {
       );
     }
     try {
-      this.machine = new SpaprMachine({
+      this.machine =
+        this.from !== undefined
+          ? restoreSnapshot(this.from.snapshot, { trace: this.sink, postLoadResend: false })
+          : new SpaprMachine({
         spec,
         // A log that starts with the machine's claims shows every device claim; otherwise (XICS
         // claims are never traced) the default pseries devices are there.
         devices: ipis === 0 ? 'default' : 'none',
         trace: this.sink,
         memory: new SparseGuestMemory(this.opts.ramSize ?? 1 << 30),
-      });
+            });
     } catch (e) {
       if (e instanceof XiveUsageError) return this.unusable(e.message);
       throw e;
@@ -406,6 +479,7 @@ export class ReplayStream {
         self.currentCpu = c;
       },
     });
+    if (this.from !== undefined) for (const cpu of this.from.xicsUp) this.xics.up.add(cpu);
     // The machine's own claims are the log's first lines, unless the log starts later.
     if (ipis === 0) this.sink.take();
     else this.setPending(this.sink.take());
@@ -425,6 +499,18 @@ export class ReplayStream {
       this.migratedAt = this.result.replayed;
       this.migrate();
       this.setPending(this.sink.take());
+    }
+    const at = this.progress;
+    if (at !== null && kind !== SKIP && this.pi >= this.pending.length) {
+      at.line = i;
+      at.lines = this.totalLines >= 0 ? this.totalLines : win.count;
+      at.replayed = this.result.replayed;
+      at.machine = this.machine;
+      if (this.opts.onProgress!(at) === false) {
+        // Stopped there, as if the log ended.
+        this.outcome = this.finish();
+        return;
+      }
     }
     if (this.pi < this.pending.length) {
       if (kind === SKIP) {
@@ -570,6 +656,20 @@ export class ReplayStream {
   }
 
   // ---- Actions -------------------------------------------------------------------------------
+
+  private checkpoint(line: number): StreamCheckpoint {
+    const snapshot = captureSnapshot(this.machine, { includeMemory: true });
+    return {
+      line,
+      offset: this.win.startOffset(line),
+      replayed: this.result.replayed,
+      snapshot,
+      cpu: this.currentCpu,
+      casDone: this.casDone,
+      ov5Byte23: this.guestOv5Byte23,
+      xicsUp: [...this.xics.up],
+    };
+  }
 
   /** Moves the run to a brand-new machine through an encoded snapshot (RAM included). */
   private migrate(): void {
@@ -820,12 +920,23 @@ export class ReplayStream {
   }
 }
 
-/** Text is fed to the stream in pieces of this many characters. */
+/** Text is fed to the stream in pieces of this many characters (or bytes). */
 const TEXT_PIECE = 1 << 20;
 
-/** Replays a whole log held as text (a convenience over ReplayStream). */
+/** Lines of a log held as text, as the replay splits it (a last line needs no newline). */
+function countLines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  return text.length > 0 && !text.endsWith('\n') ? n + 1 : n;
+}
+
+/**
+ * Replays a QEMU 7.2 trace log (the text of the file) on a fresh machine and checks every event the
+ * model reports against the log.
+ */
 export function replayTrace(text: string, opts: ReplayOptions): ReplayResult {
   const r = new ReplayStream(opts);
+  if (opts.onProgress !== undefined) r.totalLines = countLines(text);
   const enc = new TextEncoder();
   for (let p = 0; p < text.length && !r.finished; p += TEXT_PIECE) {
     let q = Math.min(text.length, p + TEXT_PIECE);
@@ -838,4 +949,36 @@ export function replayTrace(text: string, opts: ReplayOptions): ReplayResult {
     r.commit(written);
   }
   return r.end();
+}
+
+/**
+ * A log held whole, to replay more than once: from its start, or again from a checkpoint that a
+ * run of it took (ReplayProgress.checkpoint), which then needs only the log from that point on.
+ * The playground's timeline seeks this way.
+ */
+export class TraceReplay {
+  private readonly bytes: Uint8Array;
+  private readonly lines: number;
+
+  constructor(
+    text: string,
+    private readonly opts: ReplayOptions,
+  ) {
+    this.bytes = new TextEncoder().encode(text);
+    this.lines = countLines(text);
+  }
+
+  /** Replays the log from its first line, or from a checkpoint (the counts then start at the checkpoint's). */
+  run(from?: ReplayCheckpoint): ReplayResult {
+    let start: StreamCheckpoint | undefined;
+    if (from !== undefined) {
+      if (typeof (from as Partial<StreamCheckpoint>).offset !== 'number') throw new Error('not a checkpoint of a replay of this log');
+      start = from as StreamCheckpoint;
+    }
+    const r = new ReplayStream(this.opts, start);
+    r.totalLines = this.lines;
+    const bytes = this.bytes;
+    for (let p = start?.offset ?? 0; p < bytes.length && !r.finished; p += TEXT_PIECE) r.write(bytes.subarray(p, p + TEXT_PIECE));
+    return r.end();
+  }
 }
