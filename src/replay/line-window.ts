@@ -185,6 +185,9 @@ export class LineWindow {
     const b = this.buf;
     const fill = this.fill;
     let scan = this.scan;
+    // A newline just past the data stops the search there: without it, a search that finds no
+    // newline in a short piece runs on through the rest of the buffer, once per piece.
+    if (fill < b.length) b[fill] = 10;
     while (true) {
       if (!this.hasSlot()) {
         this.scan = scan;
