@@ -181,9 +181,11 @@ export async function replayFile(path: string, opts: ReplayOptions, progress: Pr
     } else {
       let pos = 0;
       while (!stream.finished) {
-        const dst = stream.room(READ_SIZE);
+        // A short file needs no buffer of READ_SIZE.
+        const want = Math.min(READ_SIZE, Math.max(64 << 10, size - pos));
+        const dst = stream.room(want);
         try {
-          n = readSync(fd, dst, 0, Math.min(dst.length, READ_SIZE), pos);
+          n = readSync(fd, dst, 0, Math.min(dst.length, want), pos);
         } catch (e) {
           throw cannotRead(path, e);
         }
@@ -197,8 +199,17 @@ export async function replayFile(path: string, opts: ReplayOptions, progress: Pr
   } finally {
     closeSync(fd);
   }
-  void size;
   return stream.end();
+}
+
+/**
+ * The one line that says why a trace cannot be replayed: FILE:LINE: what is wrong, when the
+ * reason is at a line (control characters of the name shown, so the line stays one line).
+ */
+export function unusableMessage(path: string, reason: string): string {
+  const m = /^line (\d+): /.exec(reason);
+  if (m === null) return `unusable trace '${visible(path)}': ${visible(reason)}`;
+  return `${visible(path)}:${m[1]}: ${visible(reason.slice(m[0].length))} (unusable trace)`;
 }
 
 export async function replayCommand(argv: string[], io: Io): Promise<number> {
@@ -242,7 +253,7 @@ export async function replayCommand(argv: string[], io: Io): Promise<number> {
   } finally {
     progress.stop();
   }
-  if (r.status === 'unusable') throw new UsageFailure(`unusable trace '${path}': ${r.reason}`);
+  if (r.status === 'unusable') throw new UsageFailure(unusableMessage(path, r.reason ?? 'unusable'));
   printReplay(r, io, path);
   if (perfetto !== undefined) writeText(values.perfetto as string, perfetto.serialize(), io);
   if (snapshotEvery !== undefined) io.out(`moved to a restored snapshot ${r.migrations} times (every ${snapshotEvery} actions)\n`);

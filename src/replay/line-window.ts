@@ -29,7 +29,8 @@ export const LOOKAHEAD_BYTES = 32 << 20;
 export const MAX_LINE_BYTES = 1 << 20;
 /** Lines kept at once: the lookahead, and as many again parsed ahead of it. */
 const CAPACITY = LOOKAHEAD_LINES * 2;
-const MASK = CAPACITY - 1;
+/** Slots to start with: a short log (a test, a seek) does not pay for the whole window. */
+const FIRST_SLOTS = 4096;
 
 /** Line codes below 0 (template indices are 0 and up), as parse.ts gives them. */
 export { LINE_BLANK, LINE_MALFORMED, LINE_NO_NAME, LINE_OTHER, LINE_TEXT };
@@ -39,7 +40,7 @@ export const LINE_BINARY = -6;
 const utf8 = new TextDecoder('utf-8');
 
 export class LineWindow {
-  private buf = new Uint8Array(1 << 20);
+  private buf = new Uint8Array(1 << 16);
   /** Stream offset of buf[0]. */
   private bufBase = 0;
   /** Bytes in buf (valid data ends at buf[fill]). */
@@ -57,12 +58,15 @@ export class LineWindow {
   /** First line still kept (the replay's position: nothing before it is read again). */
   first = 0;
 
-  private readonly off = new Float64Array(CAPACITY);
-  private readonly len = new Int32Array(CAPACITY);
-  private readonly code = new Int16Array(CAPACITY);
+  /** Line slots (a power of two, grown up to CAPACITY): line i is in slot i & mask. */
+  private mask = FIRST_SLOTS - 1;
+  private off = new Float64Array(FIRST_SLOTS);
+  private len = new Int32Array(FIRST_SLOTS);
+  private code = new Int16Array(FIRST_SLOTS);
   /** Interned name of an other-subsystem or malformed line (index in `names`). */
-  private readonly nameId = new Int32Array(CAPACITY);
-  readonly fields = new Float64Array(CAPACITY * MAX_FIELDS);
+  private nameId = new Int32Array(FIRST_SLOTS);
+  /** The numbers of each line, MAX_FIELDS a line (read it again after a parse: it may be replaced). */
+  fields = new Float64Array(FIRST_SLOTS * MAX_FIELDS);
   /** Names of other-subsystem lines, interned (a log has few distinct ones). */
   readonly names: string[] = [];
   private readonly nameByHash = new Map<number, number[]>();
@@ -116,7 +120,7 @@ export class LineWindow {
   }
 
   private firstOffset(): number {
-    return this.first < this.count ? this.off[this.first & MASK]! : this.lineStart;
+    return this.first < this.count ? this.off[this.first & this.mask]! : this.lineStart;
   }
 
   /** `n` bytes were written at the start of what room() gave. */
@@ -137,7 +141,37 @@ export class LineWindow {
 
   /** Whether another line may be parsed now without going past what is kept. */
   private hasSlot(): boolean {
-    return this.count - this.first < CAPACITY && this.lineStart - this.firstOffset() < 2 * LOOKAHEAD_BYTES;
+    if (this.count - this.first > this.mask) {
+      if (this.mask + 1 >= CAPACITY) return false;
+      this.grow();
+    }
+    return this.lineStart - this.firstOffset() < 2 * LOOKAHEAD_BYTES;
+  }
+
+  /** Twice the slots, the kept lines moved to theirs. */
+  private grow(): void {
+    const size = (this.mask + 1) * 2;
+    const mask = size - 1;
+    const off = new Float64Array(size);
+    const len = new Int32Array(size);
+    const code = new Int16Array(size);
+    const nameId = new Int32Array(size);
+    const fields = new Float64Array(size * MAX_FIELDS);
+    for (let i = this.first; i < this.count; i++) {
+      const a = i & this.mask;
+      const b = i & mask;
+      off[b] = this.off[a]!;
+      len[b] = this.len[a]!;
+      code[b] = this.code[a]!;
+      nameId[b] = this.nameId[a]!;
+      fields.set(this.fields.subarray(a * MAX_FIELDS, (a + 1) * MAX_FIELDS), b * MAX_FIELDS);
+    }
+    this.mask = mask;
+    this.off = off;
+    this.len = len;
+    this.code = code;
+    this.nameId = nameId;
+    this.fields = fields;
   }
 
   /** Every byte written has been parsed into lines and no more will come. */
@@ -217,7 +251,7 @@ export class LineWindow {
   }
 
   private addLine(b: Uint8Array, s: number, e: number): void {
-    const slot = this.count & MASK;
+    const slot = this.count & this.mask;
     this.off[slot] = this.bufBase + s;
     this.len[slot] = e - s;
     let c = parseLineBytes(b, s, e, this.fields, slot * MAX_FIELDS);
@@ -256,48 +290,48 @@ export class LineWindow {
 
   /** Template index of line i (0 and up), or a LINE_* code. */
   code_(i: number): number {
-    return this.code[i & MASK]!;
+    return this.code[i & this.mask]!;
   }
 
   /** Field k of line i (see parseLineBytes). */
   field(i: number, k: number): number {
-    return this.fields[(i & MASK) * MAX_FIELDS + k]!;
+    return this.fields[(i & this.mask) * MAX_FIELDS + k]!;
   }
 
   /** Where line i's numbers start in `fields`. */
   fieldBase(i: number): number {
-    return (i & MASK) * MAX_FIELDS;
+    return (i & this.mask) * MAX_FIELDS;
   }
 
   /** Interned name id of an other-subsystem or malformed line (index in `names`). */
   nameId_(i: number): number {
-    return this.nameId[i & MASK]!;
+    return this.nameId[i & this.mask]!;
   }
 
   /** Name of an other-subsystem or malformed line. */
   nameOf(i: number): string {
-    return this.names[this.nameId[i & MASK]!]!;
+    return this.names[this.nameId[i & this.mask]!]!;
   }
 
   /** The text of line i (without its newline or CR). */
   text(i: number): string {
-    const slot = i & MASK;
+    const slot = i & this.mask;
     const s = this.off[slot]! - this.bufBase;
     return utf8.decode(this.buf.subarray(s, s + this.len[slot]!));
   }
 
   /** The event of line i, which must be a parsed event line. */
   event(i: number): TraceEvent {
-    return eventFromFields(this.code[i & MASK]!, this.fields, (i & MASK) * MAX_FIELDS, () => this.text(i));
+    return eventFromFields(this.code[i & this.mask]!, this.fields, (i & this.mask) * MAX_FIELDS, () => this.text(i));
   }
 
   /** Stream offset just past line i's bytes (for lookahead in bytes). */
   endOffset(i: number): number {
-    const slot = i & MASK;
+    const slot = i & this.mask;
     return this.off[slot]! + this.len[slot]!;
   }
 
   startOffset(i: number): number {
-    return this.off[i & MASK]!;
+    return this.off[i & this.mask]!;
   }
 }
