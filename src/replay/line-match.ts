@@ -75,14 +75,20 @@ function printedInt(t: ConvTok, v: unknown): number {
   return t.conv === 'd' ? c | 0 : c >>> 0;
 }
 
+/** Where the event of a parsed line comes from when the numbers alone cannot tell (line-window.ts). */
+export interface LoggedEvents {
+  event(line: number): TraceEvent;
+}
+
 /**
- * Whether the model's event prints as the line of template `ti` whose numbers are f[base..]
- * (as sameTraceLine would say of the line's event, which `logged` builds when needed).
+ * Whether the model's event prints as line `line`, of template `ti`, whose numbers are f[base..]
+ * (as sameTraceLine would say of the line's event, which `logged` builds when needed: the
+ * source and the line rather than a closure, so that nothing is allocated per line).
  */
-export function matchesLine(ev: TraceEvent, ti: number, f: Float64Array, base: number, logged: () => TraceEvent): boolean {
+export function matchesLine(ev: TraceEvent, ti: number, f: Float64Array, base: number, logged: LoggedEvents, line: number): boolean {
   const t = TEMPLATE_LIST[ti]!;
   if (t.name !== ev.name) return false;
-  if (t.hasString) return sameTraceLine(ev, logged());
+  if (t.hasString) return sameTraceLine(ev, logged.event(line));
   const rec = ev as unknown as Readonly<Record<string, unknown>>;
   const convs = t.convs;
   for (let k = 0; k < convs.length; k++) {
@@ -95,7 +101,7 @@ export function matchesLine(ev: TraceEvent, ti: number, f: Float64Array, base: n
         if (Number(b) === v) break;
         // A number past 13 hex digits, or a model value that only prints the same once cut
         // to 64 bits: compare as the formatter prints.
-        if (v !== v || b < 0n || b > U64_MAX) return sameTraceLine(ev, logged());
+        if (v !== v || b < 0n || b > U64_MAX) return sameTraceLine(ev, logged.event(line));
         return false;
       }
       case 'ld':
@@ -110,8 +116,7 @@ export function matchesLine(ev: TraceEvent, ti: number, f: Float64Array, base: n
   return true;
 }
 
-/** Number of values an event carries (its fields but the name). */
-export function fieldCount(ev: TraceEvent): number {
-  const i = templateIndex(ev.name);
-  return i >= 0 ? TEMPLATE_LIST[i]!.convs.length : Object.keys(ev).length - 1;
+/** Number of values an event of template `ti` carries (its fields but the name). */
+export function fieldCount(ti: number): number {
+  return TEMPLATE_LIST[ti]!.convs.length;
 }

@@ -686,11 +686,12 @@ export class ReplayStream {
     if (c < 0) return false;
     // The model's line must equal the log line, with or without its timestamp: the fields are
     // compared as printed (the parser accepts only text it prints back identically).
-    let ok = matchesLine(ev, c, win.fields, win.fieldBase(i), () => win.event(i));
+    let ok = matchesLine(ev, c, win.fields, win.fieldBase(i), win, i);
     if (!ok) ok = leHost(ev, win.event(i), this.lastHcallStore);
     if (ok) {
       this.result.eventsChecked++;
-      this.result.valuesChecked += fieldCount(ev);
+      // A match is of the line's own template (the little-endian equivalence too: same event).
+      this.result.valuesChecked += fieldCount(c);
     }
     return ok;
   }
@@ -892,7 +893,7 @@ export class ReplayStream {
       while (this.reach(k) && (win.code_(k) < 0 || KIND[win.code_(k)] === SKIP)) k++;
       if (!this.reach(k)) return false;
       const c = win.code_(k);
-      if (!matchesLine(ev, c, win.fields, win.fieldBase(k), () => win.event(k)) && !leHost(ev, win.event(k), false)) return false;
+      if (!matchesLine(ev, c, win.fields, win.fieldBase(k), win, k) && !leHost(ev, win.event(k), false)) return false;
       k++;
     }
     return true;
