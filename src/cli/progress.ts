@@ -18,6 +18,9 @@ export interface Progress {
 
 const NONE: Progress = { update() {}, log() {}, stop() {} };
 
+/** The bar appears once the work has taken this long. */
+const SHOW_AFTER_MS = 1000;
+
 export interface ProgressOptions {
   /** Total of the work, in its unit (bytes, events, steps). */
   total: number;
@@ -52,20 +55,32 @@ export function startProgress(io: Io, opts: ProgressOptions): Progress {
     },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(Math.max(1, opts.total), 0, { ...opts.fields });
+  // A command done within a second shows no bar at all: it would only flash.
+  const t0 = performance.now();
+  let started = false;
   let stopped = false;
   return {
     update(done, fields) {
-      if (!stopped) bar.update(done, fields === undefined ? undefined : { ...fields });
+      if (stopped) return;
+      if (!started) {
+        if (performance.now() - t0 < SHOW_AFTER_MS) return;
+        started = true;
+        bar.start(Math.max(1, opts.total), 0, { ...opts.fields });
+      }
+      bar.update(done, fields === undefined ? undefined : { ...fields });
     },
     log(line) {
+      if (!started || stopped) {
+        process.stderr.write(`${line}\n`);
+        return;
+      }
       process.stderr.write(`\r\x1b[2K${line}\n`);
-      if (!stopped) bar.render();
+      bar.render();
     },
     stop() {
       if (stopped) return;
       stopped = true;
-      bar.stop();
+      if (started) bar.stop();
     },
   };
 }
