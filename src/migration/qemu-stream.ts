@@ -20,15 +20,12 @@ import type { QemuStream } from './qemu/reader.ts';
 import { snapshotStateOf } from './qemu/model.ts';
 import { diffRows, stateRows, type RowDiff } from './qemu/rows.ts';
 
-export { QemuStreamError, type QemuStreamErrorCode } from './qemu/errors.ts';
+export { QemuStreamError } from './qemu/errors.ts';
 export { bytesSource, type ByteSource } from './qemu/source.ts';
-export { isQemuStream, QEMU_STREAM_MAGIC } from './qemu/format.ts';
+export { isQemuStream } from './qemu/format.ts';
 export { readQemuStream, type QemuStream } from './qemu/reader.ts';
-export { pruneQemuStream, type ByteSink, type PruneResult } from './qemu/prune.ts';
-export { machineSpecOf, eventQueuePages } from './qemu/model.ts';
-export { stateRows, diffRows, activeController, type Row, type RowDiff, type FieldValue } from './qemu/rows.ts';
-export type { QemuPseriesState, QemuCpu, QemuPhb } from './qemu/pseries.ts';
-export type { SectionSummary } from './qemu/records.ts';
+export { pruneQemuStream, type ByteSink } from './qemu/prune.ts';
+export { stateRows, type Row, type RowDiff, type FieldValue } from './qemu/rows.ts';
 
 /** The stream's interrupt state as the model's saved sections, with the event-queue pages. */
 export function qemuStreamState(s: QemuStream): SnapshotState {

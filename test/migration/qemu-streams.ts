@@ -33,11 +33,6 @@ export function streamBytes(name: string): Uint8Array {
   return b.slice();
 }
 
-/** Path of the gzipped pruned stream. */
-export function streamGzPath(name: string): string {
-  return join(STREAMS_DIR, `${name}.stream.gz`);
-}
-
 /** QEMU's `info pic` at the moment of the migration. */
 export function streamPic(name: string): string {
   return readFileSync(join(STREAMS_DIR, `${name}.pic`), 'utf8');

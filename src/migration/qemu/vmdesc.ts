@@ -81,7 +81,9 @@ export function findDescription(src: ByteSource): { eofOffset: number; jsonOffse
 export function readDescription(src: ByteSource, at: { eofOffset: number; jsonOffset: number; jsonLength: number }): VmDescription {
   const bytes = new Uint8Array(at.jsonLength);
   src.read(at.jsonOffset, bytes);
-  const fail = (detail: string, rel = 0): QemuStreamError =>
+  // Where in the text the entry being checked starts, so a refusal points into it.
+  let entry = 0;
+  const fail = (detail: string, rel = entry): QemuStreamError =>
     new QemuStreamError('damaged', { offset: at.jsonOffset + rel, where: `the VM description (bytes ${at.jsonOffset}..${at.jsonOffset + at.jsonLength - 1})` }, detail);
   let text: string;
   try {
@@ -100,7 +102,9 @@ export function readDescription(src: ByteSource, at: { eofOffset: number; jsonOf
   const root = shape.object(json, 'the description');
   const pageSize = shape.int(root.page_size, 'page_size');
   if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) throw fail(`page_size ${pageSize} is not a power of two of at least 512`);
+  const starts = deviceEntryStarts(text);
   const devices = shape.array(root.devices, 'devices').map((d, i) => {
+    entry = starts[i] ?? 0;
     const where = `devices[${i}]`;
     const o = shape.object(d, where);
     const name = shape.string(o.name, `${where}.name`);
@@ -108,6 +112,42 @@ export function readDescription(src: ByteSource, at: { eofOffset: number; jsonOf
     return { name, instanceId, ...shape.vmsd(o, `${where} ('${name}')`) };
   });
   return { pageSize, devices, ...at };
+}
+
+/**
+ * Offsets in `text` of the objects of the top-level "devices" array (QEMU writes ASCII, so
+ * character and byte offsets agree). A small scan of brackets outside strings.
+ */
+function deviceEntryStarts(text: string): number[] {
+  const starts: number[] = [];
+  let depth = 0;
+  let inString = false;
+  let stringStart = 0;
+  let lastKey = '';
+  let devicesDepth = -1;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c) i++;
+      else if (ch === 0x22) {
+        inString = false;
+        lastKey = text.slice(stringStart + 1, i);
+      }
+      continue;
+    }
+    if (ch === 0x22) {
+      inString = true;
+      stringStart = i;
+    } else if (ch === 0x7b || ch === 0x5b) {
+      if (ch === 0x5b && depth === 1 && lastKey === 'devices') devicesDepth = depth + 1;
+      else if (ch === 0x7b && depth === devicesDepth) starts.push(i);
+      depth++;
+    } else if (ch === 0x7d || ch === 0x5d) {
+      depth--;
+      if (depth < devicesDepth) devicesDepth = -1;
+    }
+  }
+  return starts;
 }
 
 /** Checks the JSON's shape, naming the first thing that is not as QEMU writes it. */
