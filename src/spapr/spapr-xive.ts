@@ -48,11 +48,19 @@ import {
 
 export * from './xive-layout.ts';
 
+/**
+ * Options of {@link SpaprXive}: its size, its ports, and optionally caller-provided table buffers.
+ */
 export interface SpaprXiveOptions {
+  /** LISNs (IPIs and device interrupts). */
   nrIrqs: number;
+  /** Server numbers (vCPU ids) the END table has room for: 8 ENDs each. */
   nrServers: number;
+  /** Guest RAM, where the event queues are. */
   memory: GuestMemory;
+  /** The vCPU interrupt inputs, or null. */
   lines: CpuLines | null;
+  /** Trace sink (when no `tracer` is given). */
   trace?: TraceSink | null;
   /** The machine's tracer, shared with its other controller; a new one over `trace` otherwise. */
   tracer?: Tracer;
@@ -77,6 +85,10 @@ export interface SpaprXiveOptions {
   };
 }
 
+/**
+ * The sPAPR XIVE controller: the XIVE blocks (source, router, presenter, thread contexts, TIMA)
+ * wired as a pseries machine uses them, behind the interrupt-controller interface.
+ */
 export class SpaprXive implements NvtStore, SpaprIntc {
   readonly name = 'xive';
   readonly cpuLines: readonly number[] = [LINE_INT, LINE_HINT];
@@ -151,10 +163,12 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     this.hcallCtx = { xive: this, memory: opts.memory, xiveNegotiated: platform === undefined ? () => true : () => platform.xiveNegotiated() };
   }
 
+  /** The trace sink of the controller's blocks. */
   get trace(): TraceSink | null {
     return this.tracer.sink;
   }
 
+  /** Plugs a trace sink into every block of the controller (null: none). */
   setTrace(sink: TraceSink | null): void {
     this.tracer.sink = sink;
   }
@@ -427,6 +441,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     throw new XiveUsageError(`no vCPU ${cpu} in this machine`);
   }
 
+  /** Size in bytes of the ESB region (two 64K pages per LISN). */
   esbRegionSize(): number {
     return this.esbBytes;
   }
@@ -436,6 +451,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     // Bounds kept in fields: a region size above 2^31 returned by a call would be boxed.
     return addr >= this.vcBase && addr < this.esbEnd;
   }
+  /** Is `addr` (guest physical) inside the TIMA? */
   inTima(addr: number): boolean {
     return addr >= this.tmBase && addr < this.tmEnd;
   }
@@ -459,6 +475,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     return this.esbReadAt(srcno, off - srcno * this.source.pageBytes, size, out);
   }
 
+  /** ESB region store at offset `off`: MMIO_OK, or MMIO_INVALID for a bad size or alignment. */
   esbWrite(off: number, size: number, lo: number, hi: number): number {
     const srcno = Math.floor(off / this.source.pageBytes);
     return this.esbWriteAt(srcno, off - srcno * this.source.pageBytes, size, lo, hi);
@@ -493,6 +510,10 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     return MMIO_OK;
   }
 
+  /**
+   * TIMA load at region offset `off` by the thread of `t`; the value goes to out[0] (low), out[1]
+   * (high). MMIO_OK or MMIO_INVALID.
+   */
   timaRead(t: ThreadContext, off: number, size: number, out: Uint32Array): number {
     if (!(size === 1 || size === 2 || size === 4 || size === 8) || misaligned(off, size)) {
       this.rejected('read', off, size, TIMA_REGION_NAME, 1, 8);
@@ -505,6 +526,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     return MMIO_OK;
   }
 
+  /** TIMA store at region offset `off` by the thread of `t`: MMIO_OK or MMIO_INVALID. */
   timaWrite(t: ThreadContext, off: number, size: number, lo: number, hi: number): number {
     if (!(size === 1 || size === 2 || size === 4 || size === 8) || misaligned(off, size)) {
       this.rejected('write', off, size, TIMA_REGION_NAME, 1, 8);
@@ -519,6 +541,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     this.diag(`Invalid ${dir} at addr 0x${off.toString(16).toUpperCase()}, size ${size}, region '${region}', reason: ${reason}`);
   }
 
+  /** Reports a guest error (a guest_error trace event). */
   diag(message: string): void {
     this.tracer.sink?.emit({ name: 'guest_error', message });
   }
