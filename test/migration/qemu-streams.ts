@@ -1,7 +1,7 @@
 /**
  * The pruned QEMU migration streams of test/fixtures/qemu-streams (their manifest, streams.json):
  * the stream bytes (gunzipped once per process), QEMU's `info pic` printed right after each
- * migration, and the machine each must load as. With XIVE_QEMU_STREAMS set to a folder holding
+ * migration, the trace of the boot before it, and the machine each must load as. With XIVE_QEMU_STREAMS set to a folder holding
  * the unpruned NAME.stream files, `fullStreamPath` also finds those.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -31,6 +31,11 @@ export function streamBytes(name: string): Uint8Array {
     bytes.set(name, b);
   }
   return b.slice();
+}
+
+/** QEMU's trace of the guest's boot up to the migration (interrupt-controller events). */
+export function streamTrace(name: string): string {
+  return gunzipSync(readFileSync(join(STREAMS_DIR, `${name}.trace.gz`))).toString('utf8');
 }
 
 /** QEMU's `info pic` at the moment of the migration. */
