@@ -29,13 +29,14 @@ Usage: xive <command> [options]     (xive <command> --help for its options)
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([n, c]) => `  ${n.padEnd(8)} ${c.summary}`)
+  .map(([n, c]) => `  ${n.padEnd(Math.max(...Object.keys(COMMANDS).map((k) => k.length)))}  ${c.summary}`)
   .join('\n')}
 
 Examples:
   xive demo --smp 4 --ic-mode xive
   xive replay test/fixtures/qemu/xive-smp2.trace --smp 2 --ic-mode xive --expect-pic test/fixtures/qemu/xive-smp2.pic
   xive dt --ic-mode dual --smp 2
+  xive monitor --load-qemu guest.stream -c 'info pic'
 `;
 
 const stdio: Io = {

@@ -2,10 +2,13 @@
  * Snapshot files for the CLI (monitor savevm/loadvm and --load, replay --save-snapshot, serve
  * --load): reading and writing the snapshot container, and reading QEMU migration streams, which
  * every command that loads a snapshot also takes (told apart by their first bytes). Streams are
- * read from the file in place, never whole: a guest's RAM makes them hundreds of megabytes.
+ * read from the file in place, never whole: a guest's RAM makes them hundreds of megabytes. A
+ * gzip-compressed file (told by its magic) is decompressed in memory first, up to GZIP_MAX bytes,
+ * since a compressed file cannot be read at random offsets.
  * Every failure is one line that says which file it is about.
  */
-import { closeSync, fstatSync, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { UsageFailure } from './args.ts';
 import type { MonitorHost } from '../monitor/commands.ts';
 import type { SpaprMachine } from '../spapr/machine.ts';
@@ -16,10 +19,35 @@ function code(e: unknown): string {
   return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 }
 
-/** An open file as a ByteSource; `close` releases it. */
+/** Largest decompressed size of a gzip-compressed stream or snapshot (1 GiB). */
+export const GZIP_MAX = 1 << 30;
+
+/** The whole decompressed content of a gzip file, as a ByteSource. */
+function gunzipSource(path: string, what: string): ByteSource & { close(): void } {
+  let bytes: Uint8Array;
+  try {
+    bytes = gunzipSync(readFileSync(path), { maxOutputLength: GZIP_MAX });
+  } catch (e) {
+    const c = (e as NodeJS.ErrnoException).code;
+    const why = c === 'ERR_BUFFER_TOO_LARGE' ? `more than ${GZIP_MAX / 2 ** 20} MiB once decompressed; decompress it first (gunzip)` : `damaged gzip data (${c ?? (e as Error).message})`;
+    throw new UsageFailure(`cannot read ${what} '${path}': ${why}`);
+  }
+  return {
+    size: bytes.length,
+    read(offset, into) {
+      const part = bytes.subarray(offset, offset + into.length);
+      into.set(part);
+      return part.length;
+    },
+    close: () => undefined,
+  };
+}
+
+/** An open file as a ByteSource (decompressed when gzip); `close` releases it. */
 function openSource(path: string, what: string): ByteSource & { close(): void } {
   let fd: number;
   let size: number;
+  let gzip: boolean;
   try {
     fd = openSync(path, 'r');
   } catch (e) {
@@ -29,9 +57,15 @@ function openSource(path: string, what: string): ByteSource & { close(): void } 
     const st = fstatSync(fd);
     if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
     size = st.size;
+    const magic = new Uint8Array(2);
+    gzip = size >= 2 && readSync(fd, magic, 0, 2, 0) === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
   } catch (e) {
     closeSync(fd);
     throw new UsageFailure(`cannot read ${what} '${path}': ${code(e)}`);
+  }
+  if (gzip) {
+    closeSync(fd);
+    return gunzipSource(path, what);
   }
   return {
     size,

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.ts';
 import { maskPicPointers } from '../../src/xics/info-pic.ts';
-import { STREAMS, streamBytes, streamPic } from '../migration/qemu-streams.ts';
+import { STREAMS, STREAMS_DIR, streamBytes, streamPic } from '../migration/qemu-streams.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'xive-qemu-stream-'));
 
@@ -123,3 +123,18 @@ for (const [what, damage, re] of [
     }
   });
 }
+
+test('a gzip-compressed stream (or snapshot) is read as it is; a cut one exits 2 with one line', async () => {
+  const gz = join(STREAMS_DIR, 'dual-xive-smp2.stream.gz');
+  const r = await runCli('monitor', '--load-qemu', gz, '-c', 'info pic');
+  assert.equal(r.code, 0, r.err);
+  assert.equal(maskPicPointers(r.out), maskPicPointers(streamPic('dual-xive-smp2')));
+  const cut = join(tmp, 'cut.stream.gz');
+  writeFileSync(cut, readFileSync(gz).subarray(0, 4000));
+  for (const args of [['qemu-stream', cut], ['monitor', '--load', cut, '-c', 'info pic']]) {
+    const c = await runCli(...args);
+    assert.equal(c.code, 2, args.join(' '));
+    assert.equal(c.out, '');
+    assert.match(c.err, /^xive \S+: cannot read .*cut\.stream\.gz': damaged gzip data \(\w+\)\n$/);
+  }
+});

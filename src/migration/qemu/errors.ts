@@ -4,6 +4,7 @@
  * what is wrong, so a command line can print it as it is; `code` tells the refusals apart.
  */
 
+/** What kind of refusal a QemuStreamError is. */
 export type QemuStreamErrorCode =
   /** Not a QEMU migration stream (wrong magic or file version). */
   | 'not-a-stream'
@@ -25,6 +26,7 @@ export interface StreamPlace {
   where: string;
 }
 
+/** A stream refused: the message is one line naming the byte offset and the section. */
 export class QemuStreamError extends Error {
   override readonly name = 'QemuStreamError';
 

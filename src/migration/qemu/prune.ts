@@ -18,6 +18,7 @@ export interface ByteSink {
   write(bytes: Uint8Array): void;
 }
 
+/** What pruneQemuStream kept and dropped. */
 export interface PruneResult {
   /** Page records kept and dropped. */
   kept: number;

@@ -37,6 +37,7 @@ export const INTERRUPT_SECTIONS: Readonly<Record<string, number>> = {
   cpu_common: 1,
 };
 
+/** One vCPU of the stream: its ids, and its XIVE thread context or XICS ICP registers. */
 export interface QemuCpu {
   /** QEMU's cpu_index (the 'cpu' section instance): what `info pic` prints. */
   cpuIndex: number;
@@ -49,6 +50,7 @@ export interface QemuCpu {
   icp: { xirr: number; pendingPriority: number; mfrr: number } | null;
 }
 
+/** One PCI host bridge: its LSIs and the MSIs its functions were given. */
 export interface QemuPhb {
   index: number;
   buid: bigint;
@@ -58,6 +60,7 @@ export interface QemuPhb {
   msis: { config: number; firstIrq: number; count: number }[];
 }
 
+/** The interrupt state of a pseries machine as decoded from a stream, and the machine shape inferred. */
 export interface QemuPseriesState {
   machineType: string;
   /** The CPU model (QEMU type name) the PVR names. */

@@ -19,13 +19,19 @@ import { DeviceSectionsNeedDescription, walkRecords, type StreamLayout } from '.
 import { decodePseries, InterruptSections, type QemuPseriesState } from './pseries.ts';
 import { eventQueuePages } from './model.ts';
 
+/** A QEMU migration stream as read: its records, its VM description and the pseries interrupt state. */
 export interface QemuStream {
+  /** Bytes in the stream. */
   size: number;
+  /** Where each record and section is. */
   layout: StreamLayout;
+  /** The JSON VM description at the end of the stream. */
   description: VmDescription;
+  /** The machine type of the configuration section (e.g. pseries-7.2). */
   machineType: string;
   /** The RAM block holding the guest's memory (guest physical address 0). */
   ramBlock: { name: string; size: number };
+  /** The decoded interrupt sections. */
   state: QemuPseriesState;
   /** The event-queue pages (guest physical address -> 4 KiB), as the stream last sent them. */
   pages: Map<number, Uint8Array>;

@@ -90,6 +90,7 @@ export interface WalkHooks {
   page?(p: PageRecord): void;
 }
 
+/** The records of a stream: configuration, sections, RAM blocks. */
 export interface StreamLayout {
   /** The configuration record's machine type name, or null when the stream has none. */
   machineType: string | null;

@@ -22,7 +22,9 @@ import { SPAPR_IRQ_MSI } from '../../spapr/irq-map.ts';
 import { OV5_INT_CTRL_BYTE, OV5_XIVE_EXPLOIT } from '../../spapr/cas.ts';
 import type { QemuPseriesState } from './pseries.ts';
 
+/** One field of a decoded row. */
 export type FieldValue = number | boolean | string;
+/** One entry of the interrupt state (a source, an EAS, an END, a thread context, …), field by field. */
 export type Row = Record<string, FieldValue>;
 
 const RINGS = ['USER', 'OS', 'POOL', 'PHYS'] as const;

@@ -41,6 +41,7 @@ export interface DescDevice extends DescVmsd {
   instanceId: number;
 }
 
+/** The JSON VM description QEMU appends to a stream, as the reader uses it. */
 export interface VmDescription {
   /** The target page size (the RAM section's page records are this big). */
   pageSize: number;
