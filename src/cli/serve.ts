@@ -30,7 +30,7 @@ import { PAGE_MAX_VCPUS } from '../web/machine-choice.ts';
 /** The page shows every vCPU in a table: beyond this it stops being readable. */
 export const SERVE_MAX_SMP = PAGE_MAX_VCPUS;
 
-export const SERVE_HELP = `Usage: xive serve --port P [machine options] [--demo] [--seed X] [--load SNAPSHOT]
+export const SERVE_HELP = `Usage: xive serve --port P [machine options] [--demo] [--seed X] [--load FILE]
 
 Serves a web page on http://127.0.0.1:P/ that shows a pseries machine live. On XIVE: every
 claimed source with its PQ bits, LSI level and mask, where it routes (EAS -> END ->
@@ -54,8 +54,9 @@ Options:
   --port P          TCP port on 127.0.0.1 (0: any free port)
   --demo            keep the seeded workload running in the background
   --seed X          workload seed (default 1)
-  --load SNAPSHOT   show the machine of a snapshot file instead (any configuration; no
-                    reference guest runs on it, so sources can be triggered but not stepped)
+  --load FILE       show the machine of a snapshot file or of a QEMU 7.2 migration stream
+                    instead (any configuration; no reference guest runs on it, so sources can
+                    be triggered but not stepped)
   -h, --help        this help
 
 Examples:
