@@ -5,7 +5,12 @@
  * logs stay clean.
  */
 import cliProgress from 'cli-progress';
-import type { Io } from './replay.ts';
+
+/** What the bars need to know of a command's output (the commands' Io has it). */
+interface Terminal {
+  /** Output is an interactive terminal. */
+  tty?: boolean;
+}
 
 export interface Progress {
   /** Work done so far (in the unit given to startProgress), and the figures shown beside it. */
@@ -33,12 +38,12 @@ export interface ProgressOptions {
 }
 
 /** Whether a bar may be drawn: the output is a terminal, standard error too, and no --quiet. */
-export function progressAllowed(io: Io, quiet: boolean | undefined): boolean {
+export function progressAllowed(io: Terminal, quiet: boolean | undefined): boolean {
   return io.tty === true && !quiet && process.stderr.isTTY === true;
 }
 
 /** A progress bar, or one that draws nothing when progressAllowed says no. */
-export function startProgress(io: Io, opts: ProgressOptions): Progress {
+export function startProgress(io: Terminal, opts: ProgressOptions): Progress {
   if (!progressAllowed(io, opts.quiet)) return NONE;
   const bar = new cliProgress.SingleBar(
     {

@@ -211,7 +211,7 @@ export async function replayFile(path: string, opts: ReplayOptions, progress: Pr
 export function unusableMessage(path: string, reason: string): string {
   const m = /^line (\d+): /.exec(reason);
   if (m === null) return `unusable trace '${visible(path)}': ${visible(reason)}`;
-  return `${visible(path)}:${m[1]}: ${visible(reason.slice(m[0].length))} (unusable trace)`;
+  return `${visible(path)}:${m[1]}: unusable trace at line ${m[1]}: ${visible(reason.slice(m[0].length))}`;
 }
 
 export async function replayCommand(argv: string[], io: Io): Promise<number> {

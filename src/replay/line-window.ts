@@ -11,9 +11,7 @@
 import {
   LINE_BLANK,
   LINE_MALFORMED,
-  LINE_NO_NAME,
   LINE_OTHER,
-  LINE_TEXT,
   MAX_FIELDS,
   eventFromFields,
   lastName,
@@ -33,7 +31,7 @@ const CAPACITY = LOOKAHEAD_LINES * 2;
 const FIRST_SLOTS = 4096;
 
 /** Line codes below 0 (template indices are 0 and up), as parse.ts gives them. */
-export { LINE_BLANK, LINE_MALFORMED, LINE_NO_NAME, LINE_OTHER, LINE_TEXT };
+export { LINE_BLANK, LINE_MALFORMED, LINE_OTHER };
 /** A line holding a NUL byte: binary data, no text log. */
 export const LINE_BINARY = -6;
 

@@ -90,7 +90,7 @@ test('damaged traces by the thousand: exit 0, 1 or 2 and one line FILE:LINE: wha
   const dir = mkdtempSync(join(tmpdir(), 'xive-bad-trace-'));
   try {
     const file = join(dir, 'damaged.trace');
-    const oneLine = new RegExp(`^xive replay: (${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:(\\d+): \\S.* \\(unusable trace\\)|unusable trace '.*': \\S.*)\n$`);
+    const oneLine = new RegExp(`^xive replay: (${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:(\\d+): unusable trace at line \\2: \\S.*|unusable trace '.*': \\S.*)\n$`);
     const tally = new Map<string, number>();
     const r = rng(14);
     let runs = 0;
