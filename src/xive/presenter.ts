@@ -11,6 +11,11 @@ import type { Presenter } from './router.ts';
 import type { ThreadContext } from './tctx.ts';
 import { Tracer } from '../trace/events.ts';
 
+// Module-private copies of the helpers every match uses (the engine folds a module's own
+// constants, while an imported binding is loaded from its module cell and checked on each use).
+const camLine = R.camLine;
+const prioToIpb = R.prioToIpb;
+
 const RINGS_BY_PRIORITY = [R.TM_QW3_HV_PHYS, R.TM_QW2_HV_POOL, R.TM_QW1_OS] as const;
 
 interface CamKeys {
@@ -133,7 +138,7 @@ export class XivePresenter implements Presenter {
       this.matchError(MatchError.LogicalServer, nvtBlk, nvtIdx);
       return false;
     }
-    const cam = R.camLine(nvtBlk, nvtIdx);
+    const cam = camLine(nvtBlk, nvtIdx);
     let m: Resolved | undefined;
     if (format === 0) {
       m = cam < this.f0.length ? this.f0[cam] : undefined;
@@ -147,7 +152,7 @@ export class XivePresenter implements Presenter {
       return false;
     }
     if (this.tracer.sink !== null) this.traceNotify(nvtBlk, nvtIdx, m.ring);
-    found.ipbUpdate(m.ring, R.prioToIpb(priority));
+    found.ipbUpdate(m.ring, prioToIpb(priority));
     return true;
   }
 

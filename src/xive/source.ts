@@ -5,7 +5,7 @@
  * (the router) as (lisn, pqChecked).
  */
 import * as R from './regs.ts';
-import { ESB_64K_2PAGE, PQ_OFF, SRC_FLAG_PQ_DISABLE, SRC_FLAG_STORE_EOI, SRC_STATUS_ASSERTED } from './regs.ts';
+import { ESB_64K_2PAGE, PQ_OFF } from './regs.ts';
 import { pqEoi, pqEoiForwards, pqTrigger, pqTriggerForwards } from './esb.ts';
 import { atomicLsiAssert, atomicLsiDeassert, atomicPqTrigger, atomicSetPq, atomicSourceEoi } from './atomics.ts';
 import { Tracer } from '../trace/events.ts';
@@ -15,6 +15,9 @@ import { u64 } from '../base/u64.ts';
 // Module-private copies of the fields and values read on every ESB access: the engine reads a
 // module's own constants faster than imported ones (measured on the interrupt cycle).
 const SRC_STATUS_PQ = R.SRC_STATUS_PQ;
+const SRC_STATUS_ASSERTED = R.SRC_STATUS_ASSERTED;
+const SRC_FLAG_PQ_DISABLE = R.SRC_FLAG_PQ_DISABLE;
+const SRC_FLAG_STORE_EOI = R.SRC_FLAG_STORE_EOI;
 const PQ_RESET = R.PQ_RESET;
 const PQ_PENDING = R.PQ_PENDING;
 const PQ_QUEUED = R.PQ_QUEUED;
@@ -120,7 +123,7 @@ export class XiveSource {
 
   /** Sets PQ and returns the old value (never forwards). */
   setPq(srcno: number, pq: number): number {
-    if (this.atomic) return atomicSetPq(this.status, srcno, pq);
+    if (this.atomic === true) return atomicSetPq(this.status, srcno, pq);
     const s = this.status[srcno]!;
     this.status[srcno] = (s & ~SRC_STATUS_PQ) | (pq & SRC_STATUS_PQ);
     return s & SRC_STATUS_PQ;
@@ -128,7 +131,7 @@ export class XiveSource {
 
   /** Generic ESB trigger; returns true when the event must be forwarded. */
   private trigger(srcno: number): boolean {
-    if (this.atomic) return atomicPqTrigger(this.status, srcno);
+    if (this.atomic === true) return atomicPqTrigger(this.status, srcno);
     const s = this.status[srcno]!;
     const old = s & SRC_STATUS_PQ;
     this.status[srcno] = (s & ~SRC_STATUS_PQ) | pqTrigger(old);
@@ -166,7 +169,7 @@ export class XiveSource {
       this.tracer.guestError(`XIVE: invalid EOI for IRQ ${srcno}`);
       return false;
     }
-    if (this.atomic) return atomicSourceEoi(this.status, srcno, this.isLsi(srcno));
+    if (this.atomic === true) return atomicSourceEoi(this.status, srcno, this.isLsi(srcno));
     let fwd = this.esbEoi(srcno);
     if (this.isLsi(srcno) && (this.status[srcno]! & SRC_STATUS_ASSERTED) !== 0) {
       // Re-presenting an asserted LSI only happens from the ready state, as on input.
@@ -187,7 +190,7 @@ export class XiveSource {
   /** Device input level change. */
   setIrq(srcno: number, level: boolean): void {
     if (this.isLsi(srcno)) {
-      if (this.atomic) {
+      if (this.atomic === true) {
         if (!level) atomicLsiDeassert(this.status, srcno);
         else if (atomicLsiAssert(this.status, srcno)) this.forward(srcno);
         return;
@@ -208,7 +211,7 @@ export class XiveSource {
 
   /** Is `addr` (offset inside the ESB region) on a trigger page? */
   isTriggerPage(addr: number): boolean {
-    return this.twoPage ? Math.floor(addr * this.perHalfPage) % 2 === 0 : false;
+    return this.twoPage === true ? Math.floor(addr * this.perHalfPage) % 2 === 0 : false;
   }
 
   /**
@@ -227,7 +230,7 @@ export class XiveSource {
    */
   esbLoadAt(srcno: number, inPage: number): number {
     const off = inPage & 0xfff;
-    if (this.twoPage && inPage < this.halfPageBytes) {
+    if (this.twoPage === true && inPage < this.halfPageBytes) {
       this.triggerPageLoad(srcno, inPage);
       return ESB_ALL_ONES;
     }
@@ -263,7 +266,7 @@ export class XiveSource {
     const off = inPage & 0xfff;
     if (this.tracer.sink !== null) this.traceStore(srcno, inPage, dataLo, dataHi);
     let fwd = false;
-    if (this.twoPage && inPage < this.halfPageBytes) {
+    if (this.twoPage === true && inPage < this.halfPageBytes) {
       fwd = this.esbTrigger(srcno);
     } else if (off < 0x400) {
       fwd = this.esbTrigger(srcno);

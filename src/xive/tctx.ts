@@ -7,10 +7,31 @@
  */
 import * as R from './regs.ts';
 import { setField } from '../base/bits.ts';
-import { LINE_HINT, LINE_INT, type CpuLines } from '../ports/lines.ts';
+import * as L from '../ports/lines.ts';
+import type { CpuLines } from '../ports/lines.ts';
 import { Tracer } from '../trace/events.ts';
 import { lockWord, unlockWord } from './atomics.ts';
 import type { StateCodec } from '../base/state.ts';
+
+// Module-private copies of the register offsets, bits and helpers the ring operations use on
+// every interrupt: the engine folds a module's own constants into the code, while an imported
+// binding is loaded from its module cell and checked on every use (measured on the interrupt
+// cycle).
+const TM_QW1_OS = R.TM_QW1_OS;
+const TM_QW3_HV_PHYS = R.TM_QW3_HV_PHYS;
+const TM_NSR = R.TM_NSR;
+const TM_CPPR = R.TM_CPPR;
+const TM_IPB = R.TM_IPB;
+const TM_PIPR = R.TM_PIPR;
+const TM_QW1_NSR_EO = R.TM_QW1_NSR_EO;
+const TM_QW3_NSR_HE = R.TM_QW3_NSR_HE;
+/** The HE field set to PHYS, ORed into the PHYS ring's NSR on notification. */
+const TM_QW3_NSR_HE_PHYS_BITS = setField(R.TM_QW3_NSR_HE, 0, R.TM_QW3_NSR_HE_PHYS);
+const XIVE_PRIORITY_MAX = R.XIVE_PRIORITY_MAX;
+const LINE_INT = L.LINE_INT;
+const LINE_HINT = L.LINE_HINT;
+const ipbToPipr = R.ipbToPipr;
+const prioToIpb = R.prioToIpb;
 
 /** Saved state of one thread context: the 64 register bytes and the INT/HINT output levels. */
 export interface TctxState {
@@ -62,12 +83,12 @@ export class ThreadContext {
   /** CPU reset: all 0, then the OS ring's LSMFB/ACK#/AGE/PIPR and PHYS PIPR at 0xFF. */
   reset(): void {
     this.regs.fill(0);
-    const os = R.TM_QW1_OS;
+    const os = TM_QW1_OS;
     this.regs[os + R.TM_LSMFB] = 0xff;
     this.regs[os + R.TM_ACK_CNT] = 0xff;
     this.regs[os + R.TM_AGE] = 0xff;
-    this.regs[os + R.TM_PIPR] = 0xff;
-    this.regs[R.TM_QW3_HV_PHYS + R.TM_PIPR] = 0xff;
+    this.regs[os + TM_PIPR] = 0xff;
+    this.regs[TM_QW3_HV_PHYS + TM_PIPR] = 0xff;
     this.setLineLevel(LINE_INT, false);
     this.setLineLevel(LINE_HINT, false);
   }
@@ -91,7 +112,7 @@ export class ThreadContext {
   }
 
   private lineOf(ring: number): number {
-    return ring === R.TM_QW1_OS ? LINE_INT : LINE_HINT;
+    return ring === TM_QW1_OS ? LINE_INT : LINE_HINT;
   }
 
   private setLineLevel(line: number, level: boolean): void {
@@ -102,24 +123,24 @@ export class ThreadContext {
 
   private emitRing(name: 'xive_tctx_notify' | 'xive_tctx_accept' | 'xive_tctx_set_cppr', ring: number, cppr: number): void {
     const r = this.regs;
-    this.tracer.sink!.emit({ name, target: this.cpuIndex, ring, ipb: r[ring + R.TM_IPB]!, pipr: r[ring + R.TM_PIPR]!, cppr, nsr: r[ring + R.TM_NSR]! });
+    this.tracer.sink!.emit({ name, target: this.cpuIndex, ring, ipb: r[ring + TM_IPB]!, pipr: r[ring + TM_PIPR]!, cppr, nsr: r[ring + TM_NSR]! });
   }
 
   /** Raise the exception if the most favoured pending priority beats the CPPR. */
   notify(ring: number): void {
     const r = this.regs;
-    if (r[ring + R.TM_PIPR]! < r[ring + R.TM_CPPR]!) {
-      if (ring === R.TM_QW1_OS) {
-        r[ring + R.TM_NSR]! |= R.TM_QW1_NSR_EO;
-      } else if (ring === R.TM_QW3_HV_PHYS) {
+    if (r[ring + TM_PIPR]! < r[ring + TM_CPPR]!) {
+      if (ring === TM_QW1_OS) {
+        r[ring + TM_NSR]! |= TM_QW1_NSR_EO;
+      } else if (ring === TM_QW3_HV_PHYS) {
         // ORed in, as QEMU does: an HE value already there (a raw store can put one) is kept.
-        r[ring + R.TM_NSR]! |= setField(R.TM_QW3_NSR_HE, 0, R.TM_QW3_NSR_HE_PHYS);
+        r[ring + TM_NSR]! |= TM_QW3_NSR_HE_PHYS_BITS;
       } else {
         // QEMU 7.2 aborts here (USER/POOL notification is not implemented); keep the IPB only.
         this.tracer.guestError(`XIVE: notification on ring 0x${ring.toString(16)} of CPU ${this.cpuIndex} is not supported`);
         return;
       }
-      if (this.tracer.sink !== null) this.emitRing('xive_tctx_notify', ring, r[ring + R.TM_CPPR]!);
+      if (this.tracer.sink !== null) this.emitRing('xive_tctx_notify', ring, r[ring + TM_CPPR]!);
       this.setLineLevel(this.lineOf(ring), true);
     }
   }
@@ -140,8 +161,8 @@ export class ThreadContext {
 
   private ipbUpdateUnlocked(ring: number, ipb: number): void {
     const r = this.regs;
-    r[ring + R.TM_IPB]! |= ipb;
-    r[ring + R.TM_PIPR] = R.ipbToPipr(r[ring + R.TM_IPB]!);
+    r[ring + TM_IPB]! |= ipb;
+    r[ring + TM_PIPR] = ipbToPipr(r[ring + TM_IPB]!);
     this.notify(ring);
   }
 
@@ -162,7 +183,7 @@ export class ThreadContext {
 
   private setCpprUnlocked(ring: number, cppr: number): void {
     if (this.tracer.sink !== null) this.emitRing('xive_tctx_set_cppr', ring, cppr & 0xff);
-    this.regs[ring + R.TM_CPPR] = cppr > R.XIVE_PRIORITY_MAX ? 0xff : cppr;
+    this.regs[ring + TM_CPPR] = cppr > XIVE_PRIORITY_MAX ? 0xff : cppr;
     this.notify(ring);
   }
 
@@ -182,18 +203,18 @@ export class ThreadContext {
 
   private acceptUnlocked(ring: number): number {
     const r = this.regs;
-    const nsr = r[ring + R.TM_NSR]!;
-    const mask = ring === R.TM_QW3_HV_PHYS ? R.TM_QW3_NSR_HE : R.TM_QW1_NSR_EO;
+    const nsr = r[ring + TM_NSR]!;
+    const mask = ring === TM_QW3_HV_PHYS ? TM_QW3_NSR_HE : TM_QW1_NSR_EO;
     this.setLineLevel(this.lineOf(ring), false);
     if ((nsr & mask) !== 0) {
-      const cppr = r[ring + R.TM_PIPR]!;
-      r[ring + R.TM_CPPR] = cppr;
-      r[ring + R.TM_IPB]! &= ~R.prioToIpb(cppr);
-      r[ring + R.TM_PIPR] = R.ipbToPipr(r[ring + R.TM_IPB]!);
-      r[ring + R.TM_NSR] = nsr & ~mask;
+      const cppr = r[ring + TM_PIPR]!;
+      r[ring + TM_CPPR] = cppr;
+      r[ring + TM_IPB]! &= ~prioToIpb(cppr);
+      r[ring + TM_PIPR] = ipbToPipr(r[ring + TM_IPB]!);
+      r[ring + TM_NSR] = nsr & ~mask;
       if (this.tracer.sink !== null) this.emitRing('xive_tctx_accept', ring, cppr);
     }
-    return ((nsr << 8) | r[ring + R.TM_CPPR]!) & 0xffff;
+    return ((nsr << 8) | r[ring + TM_CPPR]!) & 0xffff;
   }
 
   /** Lower the output of a ring (context pulled). */

@@ -15,10 +15,19 @@ import type { ThreadContext } from './tctx.ts';
 import { Tracer } from '../trace/events.ts';
 import { u64 } from '../base/u64.ts';
 
-// Module-private copies of the page field of an offset, decoded on every access (the engine
-// reads a module's own constants faster than imported ones; measured on the interrupt cycle).
+// Module-private copies of the page field of an offset and of the special operations, decoded on
+// every access (the engine folds a module's own constants, while an imported one is loaded from
+// its module cell and checked on every use; measured on the interrupt cycle).
 const TM_OFFSET_PAGE = R.TM_OFFSET_PAGE;
 const TM_SHIFT = R.TM_SHIFT;
+const TM_PAGE_HV = R.TM_PAGE_HV;
+const TM_PAGE_OS = R.TM_PAGE_OS;
+const TM_QW1_OS = R.TM_QW1_OS;
+const TM_SPC_ACK_OS_REG = R.TM_SPC_ACK_OS_REG;
+const TM_SPC_SET_OS_PENDING = R.TM_SPC_SET_OS_PENDING;
+const TM_SPC_PULL_OS_CTX = R.TM_SPC_PULL_OS_CTX;
+const TM_SPC_PULL_POOL_CTX = R.TM_SPC_PULL_POOL_CTX;
+const TM_SPC_ACK_HV_REG = R.TM_SPC_ACK_HV_REG;
 
 // Per-byte rights for each page view: 0 none, 1 write, 2 read, 3 both. 64 bytes per page.
 const ROW_ZERO = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
@@ -67,8 +76,8 @@ const enum Op {
  * offset: every TIMA access goes through here.
  */
 function lookupOp(page: number, off: number, size: number, write: boolean): Op {
-  const os = page <= R.TM_PAGE_OS;
-  const hv = page <= R.TM_PAGE_HV;
+  const os = page <= TM_PAGE_OS;
+  const hv = page <= TM_PAGE_HV;
   if (write) {
     switch (off) {
       case 0x011:
@@ -79,7 +88,7 @@ function lookupOp(page: number, off: number, size: number, write: boolean): Op {
         return size === 1 && hv ? Op.SetPhysCppr : Op.None;
       case 0x038:
         return size === 1 && hv ? Op.VtPush : Op.None;
-      case R.TM_SPC_SET_OS_PENDING:
+      case TM_SPC_SET_OS_PENDING:
         return size === 1 && os ? Op.SetOsPending : Op.None;
       default:
         return Op.None;
@@ -88,13 +97,13 @@ function lookupOp(page: number, off: number, size: number, write: boolean): Op {
   switch (off) {
     case 0x038:
       return size === 1 && hv ? Op.VtPoll : Op.None;
-    case R.TM_SPC_ACK_OS_REG:
+    case TM_SPC_ACK_OS_REG:
       return size === 2 && os ? Op.AckOs : Op.None;
-    case R.TM_SPC_PULL_OS_CTX:
+    case TM_SPC_PULL_OS_CTX:
       return (size === 4 || size === 8) && hv ? Op.PullOsCtx : Op.None;
-    case R.TM_SPC_PULL_POOL_CTX:
+    case TM_SPC_PULL_POOL_CTX:
       return (size === 4 || size === 8) && hv ? Op.PullPoolCtx : Op.None;
-    case R.TM_SPC_ACK_HV_REG:
+    case TM_SPC_ACK_HV_REG:
       return size === 2 && hv ? Op.AckHv : Op.None;
     default:
       return Op.None;
@@ -125,7 +134,7 @@ export class Tima {
     const op = lookupOp((offset & TM_OFFSET_PAGE) >>> TM_SHIFT, offset & 0xfff, size, false);
     if (op === Op.None) return this.readRegisters(tctx, offset, size);
     // Special operations return 32 bits at most (a pulled context's 8-byte load has hi = 0).
-    const lo = op === Op.AckOs ? tctx.accept(R.TM_QW1_OS) : this.special(tctx, op);
+    const lo = op === Op.AckOs ? tctx.accept(TM_QW1_OS) : this.special(tctx, op);
     this.hi = 0;
     if (this.tracer.sink !== null) this.traceRead(offset, size, 0, lo);
     return lo;
@@ -176,7 +185,7 @@ export class Tima {
   write(tctx: ThreadContext, offset: number, size: number, lo: number, hi = 0): void {
     if (this.tracer.sink !== null) this.traceWrite(offset, size, lo, hi);
     const op = lookupOp((offset & TM_OFFSET_PAGE) >>> TM_SHIFT, offset & 0xfff, size, true);
-    if (op === Op.SetOsCppr) tctx.setCppr(R.TM_QW1_OS, lo & 0xff);
+    if (op === Op.SetOsCppr) tctx.setCppr(TM_QW1_OS, lo & 0xff);
     else if (op !== Op.None) this.specialWrite(tctx, op, lo >>> 0);
     else this.writeRegisters(tctx, offset, size, lo, hi);
   }
