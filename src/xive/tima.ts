@@ -72,8 +72,8 @@ const enum Op {
 }
 
 /**
- * Special operation table lookup: (lowest page allowed, offset, size, is store). A switch on the
- * offset: every TIMA access goes through here.
+ * The special operations QEMU's table lists: (lowest page allowed, offset, size, is store). Read
+ * once, to build OPS below.
  */
 function lookupOp(page: number, off: number, size: number, write: boolean): Op {
   const os = page <= TM_PAGE_OS;
@@ -110,6 +110,33 @@ function lookupOp(page: number, off: number, size: number, write: boolean): Op {
   }
 }
 
+/**
+ * The special operations as a table, worked out once from lookupOp: entry
+ * (store << 14) | (page << 12) | (offset & 0xFFF) holds the operation in bits 0-3 and, in bits
+ * 4-7, the access sizes (1, 2, 4, 8 as bits) that select it. An access then costs one load and a
+ * mask instead of the switch (every TIMA access is decoded).
+ */
+const OPS = new Uint8Array(2 << 14);
+for (let store = 0; store < 2; store++) {
+  for (let page = 0; page < 4; page++) {
+    for (let off = 0; off < 0x1000; off++) {
+      let entry = 0;
+      for (const size of [1, 2, 4, 8]) {
+        const op = lookupOp(page, off, size, store === 1);
+        if (op !== Op.None) entry = op | ((entry >>> 4) | size) << 4;
+      }
+      OPS[(store << 14) | (page << 12) | off] = entry;
+    }
+  }
+}
+const OPS_STORE = 1 << 14;
+
+/** The special operation of an access of `size` bytes at OPS index `index` (Op.None if none). */
+function opAt(index: number, size: number): Op {
+  const e = OPS[index]!;
+  return ((e >>> 4) & size) !== 0 ? e & 0xf : Op.None;
+}
+
 /** What the TIMA needs from its surroundings besides the thread context itself. */
 export interface TimaHooks {
   /** A WORD2 of `tctx` changed: the presenter must re-index it. */
@@ -131,7 +158,7 @@ export class Tima {
    * inside the 4-page TIMA region, performed by the thread owning `tctx`.
    */
   read(tctx: ThreadContext, offset: number, size: number): number {
-    const op = lookupOp((offset & TM_OFFSET_PAGE) >>> TM_SHIFT, offset & 0xfff, size, false);
+    const op = opAt(((offset & TM_OFFSET_PAGE) >>> 4) | (offset & 0xfff), size);
     if (op === Op.None) return this.readRegisters(tctx, offset, size);
     // Special operations return 32 bits at most (a pulled context's 8-byte load has hi = 0).
     const lo = op === Op.AckOs ? tctx.accept(TM_QW1_OS) : this.special(tctx, op);
@@ -184,7 +211,7 @@ export class Tima {
   /** Store of `size` bytes; for 8-byte stores `hi` carries the upper 32 bits. */
   write(tctx: ThreadContext, offset: number, size: number, lo: number, hi = 0): void {
     if (this.tracer.sink !== null) this.traceWrite(offset, size, lo, hi);
-    const op = lookupOp((offset & TM_OFFSET_PAGE) >>> TM_SHIFT, offset & 0xfff, size, true);
+    const op = opAt(OPS_STORE | ((offset & TM_OFFSET_PAGE) >>> 4) | (offset & 0xfff), size);
     if (op === Op.SetOsCppr) tctx.setCppr(TM_QW1_OS, lo & 0xff);
     else if (op !== Op.None) this.specialWrite(tctx, op, lo >>> 0);
     else this.writeRegisters(tctx, offset, size, lo, hi);
