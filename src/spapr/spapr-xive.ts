@@ -432,10 +432,15 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     const esb = addr - VC_BASE;
     if (esb >= 0) {
       const srcno = Math.floor(esb * PER_ESB_PAGE);
-      if (srcno < this.nrIrqs) return this.esbLoadAt(srcno, esb - srcno * ESB_PAGE, size);
+      if (srcno < this.nrIrqs) {
+        const inPage = esb - srcno * ESB_PAGE;
+        // Integers below 2^31 from here on (`| 0`): a floating-point value passed to a call is
+        // boxed into a new heap number. A fractional address keeps its value (and is rejected).
+        return (inPage | 0) === inPage ? this.esbLoadAt(srcno | 0, inPage | 0, size) : this.esbLoadAt(srcno, inPage, size);
+      }
     }
     const tm = addr - TM_BASE;
-    if (tm >= 0 && tm < TM_BYTES) return this.timaLoad(this.tctxOf(cpu), tm, size);
+    if (tm >= 0 && tm < TM_BYTES) return (tm | 0) === tm ? this.timaLoad(this.tctxOf(cpu), tm | 0, size) : this.timaLoad(this.tctxOf(cpu), tm, size);
     return 0;
   }
 
@@ -446,12 +451,16 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     if (esb >= 0) {
       const srcno = Math.floor(esb * PER_ESB_PAGE);
       if (srcno < this.nrIrqs) {
-        this.esbWriteAt(srcno, esb - srcno * ESB_PAGE, size, lo, hi);
+        const inPage = esb - srcno * ESB_PAGE;
+        if ((inPage | 0) === inPage) this.esbWriteAt(srcno | 0, inPage | 0, size, lo, hi);
+        else this.esbWriteAt(srcno, inPage, size, lo, hi);
         return;
       }
     }
     const tm = addr - TM_BASE;
-    if (tm >= 0 && tm < TM_BYTES) this.timaWrite(this.tctxOf(cpu), tm, size, lo, hi);
+    if (tm < 0 || tm >= TM_BYTES) return;
+    if ((tm | 0) === tm) this.timaWrite(this.tctxOf(cpu), tm | 0, size, lo, hi);
+    else this.timaWrite(this.tctxOf(cpu), tm, size, lo, hi);
   }
 
   private tctxOf(cpu: number): ThreadContext {
