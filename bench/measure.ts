@@ -10,6 +10,7 @@ import { runInNewContext } from 'node:vm';
 import { expectedCheck, runCycles, type CycleRig } from './cycle.ts';
 import { buildJsReference } from './js-reference.ts';
 import type { SnapshotMethod } from './snapshot.ts';
+import type { StageCosts } from './stages.ts';
 import { captureSnapshot, restoreInto } from '../src/migration/snapshot.ts';
 import type { SpaprMachine } from '../src/spapr/machine.ts';
 
@@ -30,6 +31,8 @@ export interface CycleResult {
   gc_count: number;
   /** Heap bytes allocated per cycle, measured on a run short enough to see no collection. */
   alloc_bytes_per_cycle: number | null;
+  /** What each stage of the cycle costs (bench/stages.ts). */
+  stages: StageCosts;
 }
 
 /** Counts garbage collections (Node reports each as a performance entry). */
@@ -74,7 +77,7 @@ export function round(v: number, digits = 2): number {
 
 // ---- Cycle ------------------------------------------------------------------------------------
 
-export async function measureCycle(rig: CycleRig, setupMs: number, cycles: number, runs: number, gcs: GcCounter): Promise<Omit<CycleResult, 'c_ns' | 'ratio_to_c' | 'js_reference_ns'>> {
+export async function measureCycle(rig: CycleRig, setupMs: number, cycles: number, runs: number, gcs: GcCounter): Promise<Omit<CycleResult, 'c_ns' | 'ratio_to_c' | 'js_reference_ns' | 'stages'>> {
   let n = 0;
   // Warm-up: every path compiled before anything is timed, in several calls so that the loop is
   // compiled for entry as well as for the on-stack replacement of the first long call.
