@@ -206,6 +206,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     if (this.tctxById[vcpuId] !== undefined) throw new XiveUsageError(`vCPU ${vcpuId} already exists; pick a free id`);
     const regs = this.tctxRegs.subarray(vcpuId * R.TCTX_BYTES, (vcpuId + 1) * R.TCTX_BYTES);
     const t = new ThreadContext(cpuIndex, vcpuId, this.lines, regs);
+    t.useRegisterFile(this.tctxRegs, vcpuId * R.TCTX_BYTES);
     t.tracer = this.tracer;
     if (this.locks !== null) {
       t.locks = this.locks;
