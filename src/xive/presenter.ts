@@ -134,6 +134,21 @@ export class XivePresenter implements Presenter {
   }
 
   match(format: number, nvtBlk: number, nvtIdx: number, camIgnore: boolean, priority: number, logicServ: number): boolean {
+    // What every event of a guest takes: a format-0 CAM line with a known outcome, one thread,
+    // nothing traced. Small enough to be compiled into the router's notification.
+    if (format === 0 && !camIgnore && this.tracer.sink === null) {
+      const cam = camLine(nvtBlk, nvtIdx);
+      const m = cam < this.f0.length ? this.f0[cam] : undefined;
+      if (m !== undefined && m.tctx !== null) {
+        m.tctx.ipbUpdate(m.ring, prioToIpb(priority));
+        return true;
+      }
+    }
+    return this.matchAny(format, nvtBlk, nvtIdx, camIgnore, priority, logicServ);
+  }
+
+  /** match() in every case: errors, format 1, outcomes not yet worked out, traces. */
+  private matchAny(format: number, nvtBlk: number, nvtIdx: number, camIgnore: boolean, priority: number, logicServ: number): boolean {
     if (camIgnore) {
       this.matchError(MatchError.LogicalServer, nvtBlk, nvtIdx);
       return false;

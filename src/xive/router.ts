@@ -280,11 +280,15 @@ export class XiveRouter implements SourceNotifier {
       }
       const camIgnore = format === 0 && (w7 & END_W7_F0_IGNORE) !== 0;
       const found = this.presenter.match(format, nvtBlk, nvtIdx, camIgnore, priority, w7 & END_W7_F1_LOG_SERVER_ID);
-      if (found) return;
-
-      if ((w0 & END_W0_BACKLOG) !== 0 && !this.backlog(endBlk, endIdx, format, nvtBlk, nvtIdx, priority)) return;
+      if (!found) this.notPresented(endBlk, endIdx, w0, format, nvtBlk, nvtIdx, priority);
+      return;
     }
+    if ((w0 & END_W0_ESCALATE_CTL) !== 0) this.escalate(endBlk, endIdx, w0);
+  }
 
+  /** No thread took the event: backlog it if the END says so, then escalate if it says so. */
+  private notPresented(endBlk: number, endIdx: number, w0: number, format: number, nvtBlk: number, nvtIdx: number, priority: number): void {
+    if ((w0 & END_W0_BACKLOG) !== 0 && !this.backlog(endBlk, endIdx, format, nvtBlk, nvtIdx, priority)) return;
     if ((w0 & END_W0_ESCALATE_CTL) !== 0) this.escalate(endBlk, endIdx, w0);
   }
 
