@@ -15,6 +15,7 @@
 #
 # Options:
 #   -o DIR         output directory (default test/fixtures/qemu-configs)
+#   -m SIZE        guest RAM (default 1G; a migration stream holds every non-zero page)
 #   -t SECONDS     time from QEMU's start to `stop` + `info pic` (default 50)
 #   -c 'T:CMD'     HMP command CMD at T seconds after start (repeatable, in time order)
 #   --paused       start QEMU with -S (the guest never runs); `stop` + `info pic` at -t
@@ -43,12 +44,14 @@ DO_TRACE=1
 DO_DTB=1
 REFUSAL=
 KEEP_CONSOLE=0
+RAM=1G
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
     -o) OUT=$2; shift 2 ;;
+    -m) RAM=$2; shift 2 ;;
     -t) DURATION=$2; shift 2 ;;
     -c) CMDS+=("$2"); shift 2 ;;
     --paused) PAUSED=1; shift ;;
@@ -82,7 +85,7 @@ while [ $i -lt ${#USER_OPTS[@]} ]; do
   esac
 done
 
-BASE=(-accel "$ACCEL" -m 1G -nographic -nodefaults -kernel "$GUEST_DIR/vmlinux" -initrd "$GUEST_DIR/initrd.gz" -append "$APPEND")
+BASE=(-accel "$ACCEL" -m "$RAM" -nographic -nodefaults -kernel "$GUEST_DIR/vmlinux" -initrd "$GUEST_DIR/initrd.gz" -append "$APPEND")
 TRACES=(-trace 'spapr_xive*' -trace 'xive_*' -trace 'xics_*' -trace 'spapr_cas*' -trace 'spapr_pci_msi*' -trace 'spapr_pci_lsi*' -trace 'spapr_drc*')
 
 if [ -n "$REFUSAL" ]; then

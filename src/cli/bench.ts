@@ -1,12 +1,33 @@
 /**
  * `xive bench`: the options and help of the benchmark command. The benchmarks themselves live in
- * bench/ (see bench/README.md) and are loaded only when the command runs, so that nothing else in
- * the project depends on them. With --json the last line of standard output is one JSON object
- * with every number; progress goes to standard error.
+ * bench/ (see bench/README.md), in the repository and not in the package, and are loaded only
+ * when the command runs, so that nothing else depends on them. With --json the last line of
+ * standard output is one JSON object with every number; progress goes to standard error.
  */
+import { existsSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parse, intOption, UsageFailure } from './args.ts';
+import { packageFile } from './package-files.ts';
 import type { Io } from './replay.ts';
-import type { BenchPart } from '../../bench/run.ts';
+
+/** The parts of the benchmark run (bench/run.ts). */
+export type BenchPart = 'cycle' | 'replay' | 'snapshot' | 'workers';
+
+/**
+ * What bench/run.ts exports, as this command calls it. The benchmarks are TypeScript outside
+ * src/, loaded by path at run time, so the type is stated here; test/package/bench-module.test.ts
+ * checks that bench/run.ts matches it.
+ */
+export interface BenchModule {
+  runBench(
+    opts: { json: boolean; quick: boolean; cycles: number; runs: number; parts: readonly BenchPart[]; c: boolean; cSource?: string },
+    io: { out(s: string): void; err(s: string): void },
+  ): Promise<number>;
+}
+
+/** Said, with exit status 2, where the benchmarks are not there: in an installed package. */
+const NO_BENCH_MESSAGE =
+  'xive bench: the benchmarks run from a checkout of the repository (clone it, npm ci, then npx xive bench); the installed package does not include bench/\n';
 
 export const BENCH_HELP = `Usage: xive bench [--json] [--quick] [--cycles N] [--runs N] [--only PARTS] [--no-c] [--c-source FILE]
 
@@ -62,6 +83,31 @@ export async function benchCommand(argv: string[], io: Io): Promise<number> {
     parts = values.only.split(',').map((p) => p.trim()) as BenchPart[];
     for (const p of parts) if (!PARTS.includes(p)) throw new UsageFailure(`--only takes ${PARTS.join(', ')}, got '${p}'`);
   }
-  const { runBench } = await import('../../bench/run.ts');
+  const run = packageFile('bench', 'run.ts');
+  if (!existsSync(run)) {
+    io.err(NO_BENCH_MESSAGE);
+    return 2;
+  }
+  const { runBench } = await loadBench(run);
   return runBench({ json: values.json === true, quick, cycles, runs, parts, c: values['no-c'] !== true, cSource: values['c-source'] as string | undefined }, io);
+}
+
+/**
+ * Loads bench/run.ts. Under tsx (the tests, or a checkout without a build) TypeScript loads as it
+ * is; from the built command (dist/), tsx, a development dependency of the checkout, is
+ * registered first, for this command only.
+ */
+async function loadBench(run: string): Promise<BenchModule> {
+  if (!import.meta.url.endsWith('.ts')) {
+    // A variable specifier: the bundler leaves the import to run time instead of bundling tsx.
+    const tsxApi = 'tsx/esm/api';
+    let tsx: { register(): unknown };
+    try {
+      tsx = (await import(tsxApi)) as { register(): unknown };
+    } catch {
+      throw new UsageFailure('the benchmarks need the development dependencies of the repository (npm ci)');
+    }
+    tsx.register();
+  }
+  return (await import(pathToFileURL(run).href)) as BenchModule;
 }

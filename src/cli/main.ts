@@ -10,6 +10,7 @@ import { monitorCommand, MONITOR_HELP } from './monitor.ts';
 import { serveCommand, SERVE_HELP } from './serve.ts';
 import { fuzzCommand, FUZZ_HELP } from './fuzz.ts';
 import { benchCommand, BENCH_HELP } from './bench.ts';
+import { qemuStreamCommand, QEMU_STREAM_HELP } from './qemu-stream.ts';
 
 const COMMANDS: Record<string, { run: (argv: string[], io: Io) => number | Promise<number>; help: string; summary: string }> = {
   bench: { run: benchCommand, help: BENCH_HELP, summary: 'measure the interrupt cycle against the C reference, replay speed, snapshot/restore, workers (--json)' },
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, { run: (argv: string[], io: Io) => number | Promi
   monitor: { run: monitorCommand, help: MONITOR_HELP, summary: 'HMP-like console: info pic, info irq, hcalls, MMIO, device interrupts, snapshots' },
   serve: { run: serveCommand, help: SERVE_HELP, summary: 'live web view of a machine: sources, routes, event queues, thread contexts; pause, step, trigger' },
   replay: { run: replayCommand, help: REPLAY_HELP, summary: 'replay a QEMU 7.2 trace log on the model and check every recorded value' },
+  'qemu-stream': { run: qemuStreamCommand, help: QEMU_STREAM_HELP, summary: 'read a QEMU 7.2 migration stream: sections, interrupt state, diff, prune' },
 };
 
 export const MAIN_HELP = `xive — an exact model of the XIVE and XICS interrupt controllers of pseries (sPAPR) machines
@@ -27,13 +29,14 @@ Usage: xive <command> [options]     (xive <command> --help for its options)
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([n, c]) => `  ${n.padEnd(8)} ${c.summary}`)
+  .map(([n, c]) => `  ${n.padEnd(Math.max(...Object.keys(COMMANDS).map((k) => k.length)))}  ${c.summary}`)
   .join('\n')}
 
 Examples:
   xive demo --smp 4 --ic-mode xive
   xive replay test/fixtures/qemu/xive-smp2.trace --smp 2 --ic-mode xive --expect-pic test/fixtures/qemu/xive-smp2.pic
   xive dt --ic-mode dual --smp 2
+  xive monitor --load-qemu guest.stream -c 'info pic'
 `;
 
 const stdio: Io = {

@@ -12,12 +12,13 @@ import { Monitor, MONITOR_COMMANDS, type MonitorHost } from '../monitor/commands
 import { createGuest, defaultGuestMode } from '../guest/guest.ts';
 import { SPAPR_IRQ_EPOW, SPAPR_IRQ_HOTPLUG, vioIrq } from '../spapr/irq-map.ts';
 
-import { snapshotHost } from './snapshot-files.ts';
+import { loadQemuStreamFile, saveSnapshotFile, snapshotHost } from './snapshot-files.ts';
 
 /** The device interrupts a Linux guest enables while it boots (event sources, console). */
 const BOOT_SOURCES = [SPAPR_IRQ_EPOW, SPAPR_IRQ_HOTPLUG, vioIrq(0)];
 
-export const MONITOR_HELP = `Usage: xive monitor [machine options] [--boot] [--load FILE] [-c CMD]...
+export const MONITOR_HELP = `Usage: xive monitor [machine options] [--boot] [--load FILE | --load-qemu FILE]
+                    [--save-snapshot OUT] [-c CMD]...
 
 An HMP-like console over a pseries machine. With -c the commands run in order, their output is
 printed and the program exits (status 1 if a command failed); without -c it is interactive
@@ -30,7 +31,13 @@ Options:
   --boot           boot the reference guest first, as Linux does: CAS (XIVE when the machine
                    offers it, else XICS), its queues or CPPRs, IPIs, and the EPOW, hot-plug and
                    console interrupts (0x1000, 0x1001, 0x1100)
-  --load FILE      start from a snapshot written by savevm or --save-snapshot
+  --load FILE      start from a snapshot written by savevm or --save-snapshot, or from a QEMU
+                   migration stream (told apart by its first bytes)
+  --load-qemu FILE start from a QEMU 7.2 migration stream of a pseries machine (what
+                   migrate "exec:cat > FILE" writes): its configuration, interrupt state and
+                   event queues; info pic then prints what QEMU's printed
+  --save-snapshot OUT   write the machine's state as a snapshot once it is loaded or built,
+                   before the commands run (a QEMU stream converted to the model's format)
   -c CMD           run CMD (repeatable)
   -h, --help       this help
 
@@ -46,6 +53,8 @@ Examples:
       vsmt 8: CPU 1 is server 8, its IPI is LISN 8, routed to 8/6 (server/priority)
   xive monitor --cpu POWER8 --smp 2 --boot -c 'info pic'
       no XIVE on POWER8: the guest boots on XICS
+  xive monitor --load-qemu guest.stream -c 'info pic'
+      the interrupt state of a QEMU guest, from its migration stream
 `;
 
 export async function monitorCommand(argv: string[], io: Io): Promise<number> {
@@ -55,6 +64,8 @@ export async function monitorCommand(argv: string[], io: Io): Promise<number> {
       ...MACHINE_OPTIONS,
       boot: { type: 'boolean' },
       load: { type: 'string' },
+      'load-qemu': { type: 'string' },
+      'save-snapshot': { type: 'string' },
       c: { type: 'string', short: 'c', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
@@ -71,7 +82,13 @@ export async function monitorCommand(argv: string[], io: Io): Promise<number> {
   }
   const host: MonitorHost = snapshotHost();
   let machine: SpaprMachine;
-  if (typeof values.load === 'string') {
+  if (typeof values.load === 'string' && typeof values['load-qemu'] === 'string') throw new UsageFailure('--load and --load-qemu both give the machine: use one');
+  if (typeof values['load-qemu'] === 'string') {
+    if (Object.keys(MACHINE_OPTIONS).some((o) => values[o] !== undefined)) {
+      throw new UsageFailure('--load-qemu takes the machine from the stream: drop --smp/--max-cpus/--ic-mode/--machine/--cpu/--device/--accel');
+    }
+    machine = loadQemuStreamFile(values['load-qemu']);
+  } else if (typeof values.load === 'string') {
     if (Object.keys(MACHINE_OPTIONS).some((o) => values[o] !== undefined)) {
       throw new UsageFailure('--load takes the machine from the snapshot: drop --smp/--max-cpus/--ic-mode/--machine/--cpu/--device/--accel');
     }
@@ -89,6 +106,7 @@ export async function monitorCommand(argv: string[], io: Io): Promise<number> {
       if (machine.isClaimed(lisn)) guest.configureSource(lisn, machine.vcpus[i % machine.vcpus.length]!);
     });
   }
+  if (typeof values['save-snapshot'] === 'string') io.err(`saved ${saveSnapshotFile(values['save-snapshot'], machine)} bytes to ${values['save-snapshot']}\n`);
   const mon = new Monitor(machine, host);
   const script = (values.c as string[] | undefined) ?? [];
   if (script.length > 0) {

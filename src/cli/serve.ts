@@ -9,9 +9,11 @@
  * check) and, for the POSTs that change the machine, only from its own page (Origin check): a
  * page from elsewhere in the same browser cannot drive it.
  *
- * Routes: GET / (the page), GET /app.js, GET /style.css, GET /api/state, POST /api/pause,
- * POST /api/resume, POST /api/step, POST /api/trigger?irq=0x1000. The POSTs answer the new
- * state, errors answer {"error": "..."}.
+ * Routes: GET / (the page), GET /app.js with the modules it imports (/backend.js, /render.js,
+ * /playground.js), GET /style.css, GET /api/state, POST /api/pause, POST /api/resume,
+ * POST /api/step, POST /api/trigger?irq=0x1000. The POSTs answer the new state, errors answer
+ * {"error": "..."}. The page finds the API and shows this machine; the same page served as
+ * static files (the playground, scripts/build-web.mjs) runs the model in the browser instead.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
@@ -21,12 +23,14 @@ import { MACHINE_HELP, MACHINE_OPTIONS, machineConfigOf, machineHelp, machineSpe
 import type { MachineSpec } from '../spapr/machine-config.ts';
 import type { Io } from './replay.ts';
 import { loadSnapshotFile } from './snapshot-files.ts';
+import { packageFile } from './package-files.ts';
 import { LiveSession, SessionError } from '../web/session.ts';
+import { PAGE_MAX_VCPUS } from '../web/machine-choice.ts';
 
 /** The page shows every vCPU in a table: beyond this it stops being readable. */
-export const SERVE_MAX_SMP = 64;
+export const SERVE_MAX_SMP = PAGE_MAX_VCPUS;
 
-export const SERVE_HELP = `Usage: xive serve --port P [machine options] [--demo] [--seed X] [--load SNAPSHOT]
+export const SERVE_HELP = `Usage: xive serve --port P [machine options] [--demo] [--seed X] [--load FILE]
 
 Serves a web page on http://127.0.0.1:P/ that shows a pseries machine live. On XIVE: every
 claimed source with its PQ bits, LSI level and mask, where it routes (EAS -> END ->
@@ -50,8 +54,9 @@ Options:
   --port P          TCP port on 127.0.0.1 (0: any free port)
   --demo            keep the seeded workload running in the background
   --seed X          workload seed (default 1)
-  --load SNAPSHOT   show the machine of a snapshot file instead (any configuration; no
-                    reference guest runs on it, so sources can be triggered but not stepped)
+  --load FILE       show the machine of a snapshot file or of a QEMU 7.2 migration stream
+                    instead (any configuration; no reference guest runs on it, so sources can
+                    be triggered but not stepped)
   -h, --help        this help
 
 Examples:
@@ -90,16 +95,18 @@ const WEB_FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/backend.js': { file: 'backend.js', type: 'text/javascript; charset=utf-8' },
+  '/render.js': { file: 'render.js', type: 'text/javascript; charset=utf-8' },
+  '/playground.js': { file: 'playground.js', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
 };
 
 function loadWebFiles(): Map<string, Buffer> {
-  const dir = new URL('../../web/', import.meta.url);
   const out = new Map<string, Buffer>();
   for (const { file } of Object.values(WEB_FILES)) {
     if (out.has(file)) continue;
     try {
-      out.set(file, readFileSync(new URL(file, dir)));
+      out.set(file, readFileSync(packageFile('web', file)));
     } catch (e) {
       throw new UsageFailure(`cannot read the page file web/${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }

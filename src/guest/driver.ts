@@ -40,6 +40,7 @@ const MAX_ROUNDS_PER_CALL = 1_000_000;
 /** Fields binding a driver to its machine, ops or core: a checkpoint leaves them out. */
 export const BINDING_FIELDS: ReadonlySet<string> = new Set(['machine', 'ops', 'core']);
 
+/** What a source is to the guest: a vCPU's IPI, a device MSI or a device LSI. */
 export type SourceKind = 'ipi' | 'msi' | 'lsi';
 
 /** Per-source accounting, the same shape for every controller. */
@@ -72,6 +73,7 @@ export interface GuestCpuCounters {
   spurious: number;
 }
 
+/** Totals and counters of a guest driver since boot. */
 export interface ReferenceGuestStats {
   raised: number;
   delivered: number;
@@ -131,9 +133,11 @@ export interface ReferenceGuest {
   handleInterrupts(cpu: number): number;
   /** CPU indices of the vCPUs up, in bring-up order. */
   onlineCpus(): readonly number[];
+  /** Whether a source (or the IPI of a vCPU, at its number) is configured. */
   hasSource(lisn: number): boolean;
   /** Live counters of a configured source. */
   source(lisn: number): GuestSourceCounters;
+  /** Whether the interrupt input of the vCPU at a CPU index is raised. */
   lineRaised(cpu: number): boolean;
   /** A snapshot of the counters. */
   stats(): ReferenceGuestStats;
@@ -203,27 +207,53 @@ export function sourceCounters(s: GuestSourceCounters): GuestSourceCounters {
   return { lisn: s.lisn, kind: s.kind, cpu: s.cpu, eisn: s.eisn, raised: s.raised, coalesced: s.coalesced, delivered: s.delivered, represented: s.represented };
 }
 
+/**
+ * The driver core shared by {@link XiveGuest} and {@link XicsGuest}: boot, sources, counting and
+ * the interrupt handler loop, over the ops of one controller.
+ */
 export class GuestDriver<Cpu extends GuestCpu<Src>, Src extends GuestSourceCounters, Ops extends ControllerOps<Cpu, Src>> implements ReferenceGuest {
   readonly machine: SpaprMachine;
+  /** @internal Used by the controller ops. */
   readonly ops: Ops;
   onEvent: ((cpu: number, source: GuestSourceCounters) => void) | null = null;
 
   // State below is read and counted on by the ops too; only the core adds and removes entries.
-  /** Indexed by CPU index. */
+  /**
+   * Indexed by CPU index.
+   *
+   * @internal Used by the controller ops.
+   */
   readonly cpus: (Cpu | undefined)[] = [];
-  /** CPU indices, in bring-up order. */
+  /**
+   * CPU indices, in bring-up order.
+   *
+   * @internal Used by the controller ops.
+   */
   readonly online: number[] = [];
-  /** Every source by number, IPIs included (each under its number, the receiving vCPU's id). */
+  /**
+   * Every source by number, IPIs included (each under its number, the receiving vCPU's id).
+   *
+   * @internal Used by the controller ops.
+   */
   readonly byLisn = new Map<number, Src>();
-  /** Device sources by what the guest reads when it takes them. */
+  /**
+   * Device sources by what the guest reads when it takes them.
+   *
+   * @internal Used by the controller ops.
+   */
   readonly byEisn = new Map<number, Src>();
   private negotiated = false;
   private booted = false;
   // Since boot. Withdrawn: taken back by the controller before a delivery (an XICS LSI dropped early).
+  /** @internal Used by the controller ops. */
   raisedTotal = 0;
+  /** @internal Used by the controller ops. */
   deliveredTotal = 0;
+  /** @internal Used by the controller ops. */
   coalescedTotal = 0;
+  /** @internal Used by the controller ops. */
   representedTotal = 0;
+  /** @internal Used by the controller ops. */
   withdrawnTotal = 0;
 
   constructor(machine: SpaprMachine, ops: (core: GuestDriver<Cpu, Src, Ops>) => Ops) {
@@ -231,6 +261,7 @@ export class GuestDriver<Cpu extends GuestCpu<Src>, Src extends GuestSourceCount
     this.ops = ops(this);
   }
 
+  /** Words a report uses for what the guest's controller calls things. */
   get labels(): GuestLabels {
     return this.ops.labels;
   }
@@ -249,6 +280,8 @@ export class GuestDriver<Cpu extends GuestCpu<Src>, Src extends GuestSourceCount
   /**
    * Accepts the machine's answer to this driver's CAS request. A refusal is where QEMU stops
    * the VM; an answer that grants another model means these ops cannot run.
+   *
+   * @internal Used by the controller ops.
    */
   negotiate(out: CasOutcome): void {
     if (!out.ok) throw this.ops.fail(`CAS refused ${this.ops.model}: ${out.fatal}`);
@@ -297,7 +330,11 @@ export class GuestDriver<Cpu extends GuestCpu<Src>, Src extends GuestSourceCount
 
   // ---- Accounting (called by the ops, which know the controller's merge rules) ---------------
 
-  /** An event about to be sent to `src`; `merged` when it folds into one still outstanding. */
+  /**
+   * An event about to be sent to `src`; `merged` when it folds into one still outstanding.
+   *
+   * @internal Used by the controller ops.
+   */
   account(src: Src, merged: boolean): void {
     const c = this.cpu(src.cpu).counters;
     src.raised++;
@@ -306,13 +343,18 @@ export class GuestDriver<Cpu extends GuestCpu<Src>, Src extends GuestSourceCount
     if (merged) this.merge(src);
   }
 
+  /** @internal Used by the controller ops. */
   merge(src: Src): void {
     src.coalesced++;
     this.cpu(src.cpu).counters.coalesced++;
     this.coalescedTotal++;
   }
 
-  /** A level still asserted at EOI, presented once more. */
+  /**
+   * A level still asserted at EOI, presented once more.
+   *
+   * @internal Used by the controller ops.
+   */
   represent(src: Src): void {
     src.represented++;
     this.representedTotal++;
@@ -382,7 +424,11 @@ export class GuestDriver<Cpu extends GuestCpu<Src>, Src extends GuestSourceCount
     return this.ops.stats() as ReturnType<Ops['stats']>;
   }
 
-  /** For the ops' stats(): the common totals, and copies of every vCPU's and source's counters. */
+  /**
+   * For the ops' stats(): the common totals, and copies of every vCPU's and source's counters.
+   *
+   * @internal Used by the controller ops.
+   */
   baseStats<P extends GuestSourceCounters>(copy: (s: Src) => P): BaseStats<Cpu['counters'], P> {
     const perCpu: Cpu['counters'][] = [];
     for (let i = 0; i < this.cpus.length; i++) {
@@ -400,29 +446,41 @@ export class GuestDriver<Cpu extends GuestCpu<Src>, Src extends GuestSourceCount
   /**
    * The server number (vCPU id) of the vCPU at a CPU index, as Linux reads it from the CPU's
    * ibm,ppc-interrupt-server#s property: what the controllers are told a target is.
+   *
+   * @internal Used by the controller ops.
    */
   serverOf(cpu: number): number {
     return this.machine.vcpuId(cpu);
   }
 
-  /** The vCPU that does the setup work (a CPU index): the first one up (or the first the machine has). */
+  /**
+   * The vCPU that does the setup work (a CPU index): the first one up (or the first the machine has).
+   *
+   * @internal Used by the controller ops.
+   */
   bootCpu(): number {
     const b = this.online[0] ?? this.machine.vcpus[0];
     if (b === undefined) throw this.ops.fail('the machine has no vCPU');
     return b;
   }
 
+  /** @internal Used by the controller ops. */
   cpu(vcpu: number): Cpu {
     const c = this.cpus[vcpu];
     if (c === undefined) throw this.ops.fail(`vCPU ${vcpu} is not up (online: ${this.online.join(', ') || 'none'})`);
     return c;
   }
 
+  /** @internal Used by the controller ops. */
   checkUnconfigured(lisn: number): void {
     if (this.byLisn.has(lisn)) throw this.ops.fail(`${this.ops.noun} ${hex(lisn)} is already configured`);
   }
 
-  /** An hcall Linux expects to succeed, made by the vCPU at a CPU index; anything else is a driver or model bug. */
+  /**
+   * An hcall Linux expects to succeed, made by the vCPU at a CPU index; anything else is a driver or model bug.
+   *
+   * @internal Used by the controller ops.
+   */
   call(vcpu: number, opcode: number, args: readonly bigint[]): bigint[] {
     const r = this.machine.hcall(vcpu, opcode, args);
     if (r.ret !== H.H_SUCCESS) {
@@ -435,12 +493,20 @@ export class GuestDriver<Cpu extends GuestCpu<Src>, Src extends GuestSourceCount
 
   // ---- Checkpoint hooks (checkpoint.ts) ------------------------------------------------------
 
-  /** The driver's data and its ops' data; fields named in BINDING_FIELDS are not state. */
+  /**
+   * The driver's data and its ops' data; fields named in BINDING_FIELDS are not state.
+   *
+   * @internal Used by checkpoints (checkpoint.ts).
+   */
   checkpointState(): readonly [object, object] {
     return [this, this.ops];
   }
 
-  /** Puts data saved by checkpointState() on a driver of the same kind into this fresh one. */
+  /**
+   * Puts data saved by checkpointState() on a driver of the same kind into this fresh one.
+   *
+   * @internal Used by checkpoints (checkpoint.ts).
+   */
   resumeState(core: Record<string, unknown>, ops: Record<string, unknown>): void {
     for (const [k, v] of Object.entries(core)) if (!BINDING_FIELDS.has(k)) (this as unknown as Record<string, unknown>)[k] = v;
     for (const [k, v] of Object.entries(ops)) if (!BINDING_FIELDS.has(k)) (this.ops as unknown as Record<string, unknown>)[k] = v;

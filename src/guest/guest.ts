@@ -22,6 +22,7 @@ export type { ReferenceGuest } from './driver.ts';
 
 /** Which interrupt model the guest asks for at CAS. */
 export type GuestMode = 'xics' | 'xive';
+/** Every guest mode. */
 export const GUEST_MODES: readonly GuestMode[] = ['xics', 'xive'];
 
 /** Option vector 5 byte 23 of the platform-support property: "either model" (guest-side copy). */
@@ -36,6 +37,7 @@ export function defaultGuestMode(icMode: IcMode): GuestMode {
   return (platformSupportByte(icMode) & (OV5_PLATFORM_EITHER | OV5_XIVE_EXPLOIT)) !== 0 ? 'xive' : 'xics';
 }
 
+/** Options of {@link createGuest}: those of the driver that is created. */
 export interface CreateGuestOptions {
   xive?: XiveGuestOptions;
   xics?: XicsGuestOptions;

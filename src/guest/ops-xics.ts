@@ -95,10 +95,12 @@ export interface XicsCpuCounters extends GuestCpuCounters {
   unknown: number;
 }
 
+/** Statistics of the XICS guest: the common ones and the LSI assertions withdrawn. */
 export interface XicsGuestStats extends BaseStats<XicsCpuCounters, XicsSourceCounters> {
   withdrawn: number;
 }
 
+/** Options of {@link XicsGuest}; the defaults are what Linux 6.1 does. */
 export interface XicsGuestOptions {
   /** Priority of device interrupts (Linux DEFAULT_PRIORITY, 5). */
   priority?: number;
@@ -112,6 +114,7 @@ export interface XicsGuestOptions {
   isLsi?: (irq: number) => boolean;
 }
 
+/** A source as the XICS guest keeps it: counters, priority, and the LSI level. */
 export interface XicsSource extends XicsSourceCounters {
   /** Priority the source ended up with (read back by the affinity step). */
   readonly priority: number;
@@ -375,19 +378,29 @@ export class XicsOps implements ControllerOps<XicsCpu, XicsSource> {
   }
 }
 
+/**
+ * A reference guest driver for XICS: does what Linux 6.1's XICS driver does over the hcalls and
+ * RTAS calls of a machine.
+ */
 export class XicsGuest extends GuestDriver<XicsCpu, XicsSource, XicsOps> {
   constructor(machine: SpaprMachine, opts: XicsGuestOptions = {}) {
     super(machine, (core) => new XicsOps(core, opts));
   }
 
+  /** Priority of device interrupts. */
   get priority(): number {
     return this.ops.priority;
   }
 
+  /** MFRR value used to send an IPI. */
   get ipiPriority(): number {
     return this.ops.ipiPriority;
   }
 
+  /**
+   * H_IPOLL: the XIRR and MFRR of a server (vCPU id), read without side effects by the vCPU at CPU
+   * index `by`.
+   */
   poll(server: number, by?: number): ReturnType<XicsOps['poll']> {
     return this.ops.poll(server, by);
   }

@@ -75,14 +75,19 @@ export interface CpuCounters extends GuestCpuCounters {
   replays: number;
 }
 
+/** Statistics of the XIVE guest: the common ones and the deliveries by EISN. */
 export interface GuestStats extends BaseStats<CpuCounters, SourceCounters> {
   /** Deliveries by EISN (all IPIs share one EISN, as in Linux). */
   perEisn: Map<number, number>;
 }
 
+/** Options of {@link XiveGuest}; the defaults are what Linux 6.1 does. */
 export interface XiveGuestOptions {
+  /** Priority of the event queues and of every source (default 6, the largest non-reserved). */
   priority?: number;
+  /** What the guest reads for an IPI (default 0x10; every IPI shares it, as in Linux). */
   ipiEisn?: number;
+  /** Guest address of the first event queue (default 0x4000000); one page per vCPU from there. */
   queueBase?: number;
   /** log2 of the queue size in bytes: 12, 16, 21 or 24 (what the hcall accepts). */
   queueShift?: number;
@@ -366,23 +371,31 @@ export class XiveOps implements ControllerOps<XiveCpu, XiveSource> {
   }
 }
 
+/**
+ * A reference guest driver for XIVE exploitation mode: does what Linux 6.1's XIVE driver does over
+ * the hcalls, ESB pages and TIMA of a machine.
+ */
 export class XiveGuest extends GuestDriver<XiveCpu, XiveSource, XiveOps> {
   constructor(machine: SpaprMachine, opts: XiveGuestOptions = {}) {
     super(machine, (core) => new XiveOps(core, opts));
   }
 
+  /** Priority of the queues and sources. */
   get priority(): number {
     return this.ops.priority;
   }
 
+  /** What the guest reads for an IPI. */
   get ipiEisn(): number {
     return this.ops.ipiEisn;
   }
 
+  /** log2 of the event queue size in bytes. */
   get queueShift(): number {
     return this.ops.queueShift;
   }
 
+  /** Guest address of the OS TIMA page the driver uses. */
   get timaOsPage(): number {
     return this.ops.timaOsPage;
   }
@@ -392,6 +405,7 @@ export class XiveGuest extends GuestDriver<XiveCpu, XiveSource, XiveOps> {
     return super.configureSource(lisn, cpu, eisn);
   }
 
+  /** The next EISN no source uses. */
   allocEisn(): number {
     return this.ops.allocEisn();
   }

@@ -16,9 +16,11 @@ import type { SpaprMachine } from '../spapr/machine.ts';
 import type { GuestSourceCounters, ReferenceGuest, ReferenceGuestStats } from './driver.ts';
 import type { GuestStats } from './ops-xive.ts';
 
+/** A seeded workload of {@link runGuestWorkload}: how many events, over which sources. */
 export interface WorkloadOptions {
   /** Events to send (IPIs + MSIs + LSI assertions). */
   events: number;
+  /** Seed of the pseudo-random schedule (the same seed gives the same run). */
   seed: number;
   /** A count (LISNs from 0x1300 up) or explicit LISNs; default 4. Claimed if still free. */
   msiSources?: number | readonly number[];

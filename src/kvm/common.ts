@@ -36,6 +36,7 @@ export interface KvmEsbMapping {
   load(offset: number): bigint;
   /** 8-byte store at byte `offset` of the mapping. */
   store(offset: number, value: bigint): void;
+  /** munmap: later accesses fault. */
   unmap(): void;
 }
 
@@ -43,11 +44,15 @@ export interface KvmEsbMapping {
 export interface KvmTimaMapping {
   readonly kind: 'tima';
   readonly bytes: number;
+  /** Load of `size` bytes at byte `offset` of the mapping, by vCPU `vcpu`. */
   load(vcpu: number, offset: number, size: 1 | 2 | 4 | 8): bigint;
+  /** Store of `size` bytes at byte `offset` of the mapping, by vCPU `vcpu`. */
   store(vcpu: number, offset: number, size: 1 | 2 | 4 | 8, value: bigint): void;
+  /** munmap: later accesses fault. */
   unmap(): void;
 }
 
+/** A mapping of the XIVE device: its ESB pages or its TIMA pages. */
 export type KvmMapping = KvmEsbMapping | KvmTimaMapping;
 
 /**
@@ -84,6 +89,7 @@ export interface DeviceHost {
   released(dev: KvmDeviceBase): void;
 }
 
+/** What the XICS and XIVE devices share: the file reference counting and the VM they belong to. */
 export abstract class KvmDeviceBase implements KvmDevice {
   abstract readonly type: number;
   abstract readonly name: string;
@@ -92,6 +98,7 @@ export abstract class KvmDeviceBase implements KvmDevice {
 
   constructor(protected readonly host: DeviceHost) {}
 
+  /** The machine of the VM. */
   get machine(): SpaprMachine {
     return this.host.machine;
   }
@@ -171,18 +178,22 @@ function view(d: Uint8Array): DataView {
   return new DataView(d.buffer, d.byteOffset, d.byteLength);
 }
 
+/** Reads a u32 of a buffer of this API (little-endian, as on a ppc64le host). */
 export function readU32(d: Uint8Array, off: number): number {
   return view(d).getUint32(off, true);
 }
 
+/** Reads a u64 of a buffer of this API (little-endian, as on a ppc64le host). */
 export function readU64(d: Uint8Array, off: number): bigint {
   return view(d).getBigUint64(off, true);
 }
 
+/** Writes a u32 into a buffer of this API (little-endian, as on a ppc64le host). */
 export function writeU32(d: Uint8Array, off: number, v: number): void {
   view(d).setUint32(off, v >>> 0, true);
 }
 
+/** Writes a u64 into a buffer of this API (little-endian, as on a ppc64le host). */
 export function writeU64(d: Uint8Array, off: number, v: bigint): void {
   view(d).setBigUint64(off, BigInt.asUintN(64, v), true);
 }

@@ -43,6 +43,10 @@ import {
 import { XIRR_CPPR, XIRR_XISR, type Icp } from '../xics/icp.ts';
 import { getField64n, setField, setField64n } from '../base/bits.ts';
 
+/**
+ * The in-kernel XICS device (KVM_DEV_TYPE_XICS) over the machine's emulated XICS: source words, ICP
+ * state, vCPU connection.
+ */
 export class KvmXicsDevice extends KvmDeviceBase {
   readonly type = U.KVM_DEV_TYPE_XICS;
   readonly name = 'kvm-xics';
@@ -84,7 +88,11 @@ export class KvmXicsDevice extends KvmDeviceBase {
     return 0;
   }
 
-  /** KVM_CAP_IRQ_XICS connect, after the generic checks: EEXIST when the server is taken. */
+  /**
+   * KVM_CAP_IRQ_XICS connect, after the generic checks: EEXIST when the server is taken.
+   *
+   * @internal Called by KvmVm when a vCPU connects.
+   */
   connectCheck(vcpu: number, server: number): number {
     if (this.host.vcpuOfServer(this, server) >= 0) return -U.EEXIST;
     // The model numbers presenters by vCPU id, as QEMU's pseries does (it always passes the id).

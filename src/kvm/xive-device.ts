@@ -42,6 +42,10 @@ function validGuestPriority(p: number): boolean {
   return p <= XIVE_PRIO_GUEST_MAX;
 }
 
+/**
+ * The XIVE native device (KVM_DEV_TYPE_XIVE) over the machine's XIVE controller: sources, source
+ * configuration, event queues, ESB and TIMA mappings, VP state.
+ */
 export class KvmXiveDevice extends KvmDeviceBase {
   readonly type = U.KVM_DEV_TYPE_XIVE;
   readonly name = 'kvm-xive-native';
@@ -60,6 +64,7 @@ export class KvmXiveDevice extends KvmDeviceBase {
     for (let i = 0; i < x.nrIrqs; i++) if (x.router.easValid(i)) this.blocks.add(i >>> BLOCK_SHIFT);
   }
 
+  /** The machine's XIVE controller. */
   get xive(): SpaprXive {
     return this.machine.xive!;
   }
@@ -276,6 +281,7 @@ export class KvmXiveDevice extends KvmDeviceBase {
 
   // ---- vCPU connection (KVM_CAP_PPC_IRQ_XIVE), after the generic checks ----------------------------
 
+  /** @internal Called by KvmVm when a vCPU connects. */
   connectCheck(vcpu: number, server: number): number {
     // vCPU ids below KVM_MAX_VCPUS pack to themselves; nr_servers never exceeds that.
     if (server >= this.nrServers) return -U.EINVAL;

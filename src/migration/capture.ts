@@ -23,6 +23,7 @@ export const RAM_BLOCK_SHIFT = 12;
 /** Machines being restored right now: they are not quiescent and must not be captured. */
 export const restoring = new WeakSet<SpaprMachine>();
 
+/** Options of {@link captureSnapshot}. */
 export interface CaptureOptions {
   /**
    * Also store guest RAM (needs a SparseGuestMemory). Off by default: in a real migration the

@@ -20,6 +20,7 @@
 import { ByteReader, ByteWriter, DecodeError, crc32 } from '../base/bytes.ts';
 import { SnapshotError } from './errors.ts';
 
+/** The 8 bytes a snapshot starts with ("\x89PICSNAP"). */
 export const SNAPSHOT_MAGIC = Uint8Array.of(0x89, 0x50, 0x49, 0x43, 0x53, 0x4e, 0x41, 0x50);
 /** The container format this build writes. */
 export const SNAPSHOT_FORMAT_VERSION = 1;

@@ -4,6 +4,7 @@
  * `code` lets a program tell the refusals apart without parsing text.
  */
 
+/** Why a snapshot was refused (the `code` of a {@link SnapshotError}). */
 export type SnapshotErrorCode =
   /** Not a snapshot at all (wrong magic). */
   | 'bad-magic'
@@ -28,6 +29,10 @@ export type SnapshotErrorCode =
   /** The capture was asked for something the machine cannot provide. */
   | 'unsupported';
 
+/**
+ * A snapshot was refused (damaged, truncated, foreign, unsatisfiable) or could not be made; `code`
+ * says which.
+ */
 export class SnapshotError extends Error {
   override readonly name = 'SnapshotError';
 

@@ -20,6 +20,7 @@ import { decodeSection, isSectionId, RAM_SECTION, type RamState, type SnapshotSt
 
 /** Capabilities this build can provide, in the order they are listed in a snapshot. */
 export const KNOWN_CAPABILITIES = ['xive', 'xics', 'guest-ram', 'hotplug'] as const;
+/** What a snapshot may need from its restorer: a controller, guest RAM, CPU hotplug. */
 export type Capability = (typeof KNOWN_CAPABILITIES)[number];
 
 export interface DecodedSnapshot {

@@ -35,8 +35,13 @@ export { SNAPSHOT_FORMAT_VERSION, SNAPSHOT_MAGIC, READABLE_FORMAT_VERSIONS } fro
 export { KNOWN_CAPABILITIES, type Capability } from './restore.ts';
 export type { CaptureOptions } from './capture.ts';
 
+/**
+ * Options of {@link restoreSnapshot}: the ports of the new machine and what the restorer offers.
+ */
 export interface RestoreOptions {
+  /** The trace sink of the new machine. */
   trace?: TraceSink | null;
+  /** The vCPU interrupt outputs of the new machine. */
   lines?: CpuLines;
   /** Guest RAM for the new machine; default a SparseGuestMemory of the snapshot's RAM size. */
   memory?: GuestMemory;
@@ -50,11 +55,13 @@ export interface RestoreOptions {
   postLoadResend?: boolean;
 }
 
+/** Options of {@link restoreInto}; see {@link RestoreOptions}. */
 export interface RestoreIntoOptions {
   capabilities?: readonly string[];
   postLoadResend?: boolean;
 }
 
+/** What {@link inspectSnapshot} reads from a snapshot without restoring it. */
 export interface SnapshotInfo {
   formatVersion: number;
   capabilities: string[];

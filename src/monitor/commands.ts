@@ -35,6 +35,7 @@ export class IrqStats implements TraceSink {
     m.set(k, (m.get(k) ?? 0) + 1);
   }
 
+  /** Counts the event, then passes it on to the next sink. */
   emit(ev: TraceEvent): void {
     switch (ev.name) {
       case 'xive_source_esb_write':
@@ -67,7 +68,9 @@ export class IrqStats implements TraceSink {
 
 /** What the host lets the monitor do outside the machine (files). */
 export interface MonitorHost {
+  /** Writes a snapshot of `machine` to `path` (savevm); returns what to print. */
   saveSnapshot?(path: string, machine: SpaprMachine): string;
+  /** Reads the machine saved at `path` (loadvm). */
   loadSnapshot?(path: string): SpaprMachine;
 }
 
@@ -120,6 +123,10 @@ function small(s: string | undefined, what: string, max = Number.MAX_SAFE_INTEGE
   return Number(v);
 }
 
+/**
+ * The HMP-like monitor of a machine: `run` executes one command line (info pic, info irq, hcall,
+ * mmio, trigger…).
+ */
 export class Monitor {
   stats: IrqStats;
 

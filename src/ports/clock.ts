@@ -5,6 +5,10 @@
  * clock that reads one.
  */
 
+/**
+ * The model's only source of time (the host tick count H_XIRR_X returns); plug in a clock to get
+ * real ticks.
+ */
 export interface Clock {
   /** The host's cycle counter, an unsigned 64-bit value. */
   hostTicks(): bigint;

@@ -5,9 +5,15 @@
  * POOL and PHYS rings).
  */
 
+/** The INT input: the OS-level external interrupt (XIVE OS ring, XICS ICP). */
 export const LINE_INT = 0;
+/** The HINT input: the hypervisor external interrupt (XIVE POOL and PHYS rings). */
 export const LINE_HINT = 1;
 
+/**
+ * The interrupt outputs of the controller towards each vCPU (the embedder's CPU model plugs in
+ * here).
+ */
 export interface CpuLines {
   /** Called on every change of level of one vCPU input. */
   setLine(cpuIndex: number, line: number, level: boolean): void;
@@ -20,6 +26,7 @@ export class LineState implements CpuLines {
     const cur = this.levels.get(cpuIndex) ?? 0;
     this.levels.set(cpuIndex, level ? cur | (1 << line) : cur & ~(1 << line));
   }
+  /** The current level of input `line` of the vCPU at `cpuIndex`. */
   level(cpuIndex: number, line: number): boolean {
     return (((this.levels.get(cpuIndex) ?? 0) >> line) & 1) === 1;
   }

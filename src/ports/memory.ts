@@ -7,6 +7,7 @@
  */
 import { fromBigEndian, isSharedBuffer, toBigEndian } from '../base/endian.ts';
 
+/** The guest RAM the controller reads and writes (event queues): big-endian 32-bit words. */
 export interface GuestMemory {
   /** True when [addr, addr+len) is entirely guest RAM (what QEMU's address_space_map checks). */
   isRam(addr: number, len: number): boolean;
@@ -57,12 +58,14 @@ export class SparseGuestMemory implements GuestMemory {
     return true;
   }
 
+  /** Byte load; -1 when addr is not RAM. */
   read8(addr: number): number {
     if (!this.isRam(addr, 1)) return -1;
     const page = this.pages.get(Math.floor(addr / PAGE_SIZE));
     return page === undefined ? 0 : page.getUint8(addr % PAGE_SIZE);
   }
 
+  /** Byte store; false when addr is not RAM. */
   write8(addr: number, value: number): boolean {
     if (!this.isRam(addr, 1)) return false;
     this.page(Math.floor(addr / PAGE_SIZE)).setUint8(addr % PAGE_SIZE, value & 0xff);
@@ -116,6 +119,7 @@ export class FlatGuestMemory implements GuestMemory {
     this.words = isSharedBuffer(buffer) ? new Int32Array(buffer, 0, Math.floor(this.size / 4)) : null;
   }
 
+  /** The buffer holding the RAM (share it with workers to share the RAM). */
   get buffer(): ArrayBufferLike {
     return this.bytes.buffer;
   }

@@ -28,6 +28,7 @@ import { leHostEquivalent } from './le-host.ts';
 import { HCALL_EVENTS, OUTPUT_ONLY, controllerMismatch, isModelEvent } from './classes.ts';
 import { XicsInference, XICS_ACTIONS, XICS_OUTPUTS, inferGuestChoice } from './xics-actions.ts';
 
+/** Options of {@link replayTrace}: the machine the trace was recorded on, and what to do along. */
 export interface ReplayOptions {
   /** The machine the trace was recorded on, in QEMU's terms (machine type, CPU, -smp, …). */
   spec?: MachineSpec;
@@ -35,6 +36,7 @@ export interface ReplayOptions {
   smp?: number;
   maxCpus?: number;
   icMode?: IcMode;
+  /** Guest RAM size in bytes (default 1 GiB). */
   ramSize?: number;
   /** Receives every model event that matched the log, in order (e.g. a Perfetto exporter). */
   tap?: TraceSink;
@@ -43,8 +45,40 @@ export interface ReplayOptions {
    * machine and go on there. The run must end exactly as without it.
    */
   snapshotEvery?: number;
+  /**
+   * Called before each action, once everything the model reported so far has matched the log:
+   * where the run stands (a progress bar; checkpoints to seek with, `at.checkpoint()`). Returning
+   * false ends the run there, as if the log ended.
+   */
+  onProgress?: (at: ReplayProgress) => boolean | void;
 }
 
+/** Where a replay stands between two actions (ReplayOptions.onProgress). */
+export interface ReplayProgress {
+  /** 0-based index of the line the next action starts at. */
+  line: number;
+  /** Lines in the log. */
+  lines: number;
+  /** Actions replayed so far. */
+  replayed: number;
+  machine: SpaprMachine;
+  /** What TraceReplay.run needs to go on from this point later (the machine with its guest RAM). */
+  checkpoint(): ReplayCheckpoint;
+}
+
+/** A replay between two actions: the machine's snapshot and the replay's own position. */
+export interface ReplayCheckpoint {
+  readonly line: number;
+  readonly replayed: number;
+  readonly snapshot: Uint8Array;
+  /** The vCPU of the last access, the CAS progress, the XICS vCPUs whose CPPR was opened. */
+  readonly cpu: number;
+  readonly casDone: boolean;
+  readonly ov5Byte23: number | null;
+  readonly xicsUp: readonly number[];
+}
+
+/** Where the model and the log part ways. */
 export interface Divergence {
   /** 1-based line number in the trace. */
   line: number;
@@ -56,7 +90,12 @@ export interface Divergence {
   state: string;
 }
 
+/** The outcome of a replay. */
 export interface ReplayResult {
+  /**
+   * ok: no divergence; diverged: see `divergence`; unusable: the trace or options are unusable (see
+   * `reason`).
+   */
   status: 'ok' | 'diverged' | 'unusable';
   /** One-line reason when unusable. */
   reason?: string;
@@ -74,6 +113,7 @@ export interface ReplayResult {
   migrations: number;
   /** The model's `info pic` at the end (or at the divergence). */
   pic: string;
+  /** The machine at the end (null when the trace was unusable). */
   machine: SpaprMachine | null;
 }
 
@@ -92,7 +132,7 @@ export class TraceReplay {
   private readonly buf = new TraceBuffer();
   private currentCpu = 0;
   private guestOv5Byte23: number | null = null;
-  private readonly result: ReplayResult;
+  private result!: ReplayResult;
   private maxCpus = 0;
   /** vCPUs present at start (-smp N): the others appear by hotplug. */
   private bootCpus = 0;
@@ -108,7 +148,6 @@ export class TraceReplay {
     if (this.lines.length > 0 && this.lines[this.lines.length - 1] === '') this.lines.pop();
     this.parsed = this.lines.map((l) => parseTraceLine(l));
     this.kinds = this.parsed.map((p) => this.classify(p));
-    this.result = { status: 'ok', replayed: 0, eventsChecked: 0, valuesChecked: 0, skipped: new Map(), notes: [], migrations: 0, pic: '', machine: null };
   }
 
   private classify(p: ParsedLine): Kind {
@@ -212,11 +251,25 @@ export class TraceReplay {
     return null;
   }
 
-  run(): ReplayResult {
+  /**
+   * Replays the log from its first line, or from a checkpoint that a run of this same replay
+   * took (the counts then start at the checkpoint's).
+   */
+  run(from?: ReplayCheckpoint): ReplayResult {
+    this.result = { status: 'ok', replayed: from?.replayed ?? 0, eventsChecked: 0, valuesChecked: 0, skipped: new Map(), notes: [], migrations: 0, pic: '', machine: null };
+    this.currentCpu = from?.cpu ?? 0;
+    this.casDone = from?.casDone ?? false;
+    this.guestOv5Byte23 = from?.ov5Byte23 ?? null;
     const early = this.prepare();
     if (early !== null) return early;
+    if (from !== undefined) {
+      this.machine = restoreSnapshot(from.snapshot, { trace: this.buf, postLoadResend: false });
+      this.result.machine = this.machine;
+      for (const cpu of from.xicsUp) this.xics.up.add(cpu);
+      this.buf.clear();
+    }
     try {
-      return this.loop();
+      return this.loop(from?.line ?? 0);
     } catch (e) {
       // An action the machine cannot even attempt (a LISN outside the IRQ space, a vCPU beyond
       // max-cpus...) means the log does not describe this machine.
@@ -227,12 +280,14 @@ export class TraceReplay {
 
   private at = 0;
 
-  private loop(): ReplayResult {
-    let i = 0;
+  private loop(start: number): ReplayResult {
+    let i = start;
     const n = this.lines.length;
     let pending = this.takeEmitted();
     const every = this.opts.snapshotEvery ?? 0;
-    let migratedAt = 0;
+    let migratedAt = this.result.replayed;
+    const hook = this.opts.onProgress;
+    const at: ReplayProgress = { line: i, lines: n, replayed: 0, machine: this.machine, checkpoint: () => this.checkpoint(at.line) };
     while (i < n) {
       this.at = i;
       const kind = this.kinds[i]!;
@@ -240,6 +295,12 @@ export class TraceReplay {
         migratedAt = this.result.replayed;
         this.migrate();
         pending = this.takeEmitted();
+      }
+      if (hook !== undefined && pending.length === 0 && kind !== 'skip') {
+        at.line = i;
+        at.replayed = this.result.replayed;
+        at.machine = this.machine;
+        if (hook(at) === false) break;
       }
       if (pending.length > 0) {
         if (kind === 'skip') {
@@ -311,6 +372,11 @@ export class TraceReplay {
         this.result.notes.push(`vCPU ${cpu} unplugged at line ${i + 1} (the guest released its core)`);
       }
     }
+  }
+
+  private checkpoint(line: number): ReplayCheckpoint {
+    const snapshot = captureSnapshot(this.machine, { includeMemory: true });
+    return { line, replayed: this.result.replayed, snapshot, cpu: this.currentCpu, casDone: this.casDone, ov5Byte23: this.guestOv5Byte23, xicsUp: [...this.xics.up] };
   }
 
   /** Moves the run to a brand-new machine through an encoded snapshot (RAM included). */
@@ -577,6 +643,10 @@ export class TraceReplay {
   }
 }
 
+/**
+ * Replays a QEMU 7.2 trace log (the text of the file) on a fresh machine and checks every event the
+ * model reports against the log.
+ */
 export function replayTrace(text: string, opts: ReplayOptions): ReplayResult {
   return new TraceReplay(text, opts).run();
 }

@@ -39,8 +39,11 @@ export interface XicsReplayContext {
 }
 
 export class XicsInference {
-  /** vCPUs that have opened their CPPR (Linux's xics_setup_cpu), since the last reset. */
-  private readonly up = new Set<number>();
+  /**
+   * vCPUs that have opened their CPPR (Linux's xics_setup_cpu), since the last reset; a replay
+   * resumed from a checkpoint fills it again.
+   */
+  readonly up = new Set<number>();
 
   constructor(private readonly ctx: XicsReplayContext) {}
 

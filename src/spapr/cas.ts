@@ -7,7 +7,9 @@
 
 import type { IntcName } from './intc.ts';
 
+/** The machine's ic-mode option: XICS only, XIVE only, or both with the guest choosing at CAS. */
 export type IcMode = 'xics' | 'xive' | 'dual';
+/** Every ic-mode. */
 export const IC_MODES: readonly IcMode[] = ['xics', 'xive', 'dual'];
 
 /** The interrupt controllers a machine of each ic-mode has, in QEMU's order (XICS first). */
@@ -19,9 +21,11 @@ export const IC_MODE_BACKENDS: Readonly<Record<IcMode, readonly IntcName[]>> = {
 
 /** Option vector 5 byte carrying the interrupt controller bits. */
 export const OV5_INT_CTRL_BYTE = 23;
-/** Byte 23 bits (bit 0 = 0x80). */
+/** Byte 23 bit 0x80 (bit 0): the platform supports both modes; in a guest request, invalid. */
 export const OV5_XIVE_EITHER = 0x80;
+/** Byte 23 bit 0x40: XIVE exploitation mode (platform: XIVE only; guest: wants XIVE). */
 export const OV5_XIVE_EXPLOIT = 0x40;
+/** Byte 23 value 0: legacy XICS mode. */
 export const OV5_XIVE_LEGACY = 0x00;
 
 /** Byte 23 of ibm,arch-vec-5-platform-support for a machine mode. */
@@ -31,6 +35,10 @@ export function platformSupportByte(mode: IcMode): number {
 
 const PLATFORM_SUPPORT: Readonly<Record<IcMode, number>> = { xics: OV5_XIVE_LEGACY, xive: OV5_XIVE_EXPLOIT, dual: OV5_XIVE_EITHER };
 
+/**
+ * The outcome of CAS: the controller the guest gets (xive true: XIVE, false: XICS), or a fatal
+ * error.
+ */
 export type CasOutcome =
   | { ok: true; xive: boolean }
   /** QEMU terminates the VM with this message. */

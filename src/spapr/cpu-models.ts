@@ -8,6 +8,7 @@
 
 /** ISA levels of the logical PVRs, oldest first (QEMU's compatibility modes). */
 export const COMPAT_MODES = ['power6', 'power7', 'power7+', 'power8', 'power9', 'power10'] as const;
+/** A compatibility mode (max-cpu-compat, or what the guest negotiates). */
 export type CompatMode = (typeof COMPAT_MODES)[number];
 
 /** ISA 3.00, the first level with the XIVE exception model. */
@@ -23,11 +24,13 @@ const MODE_ISA: Readonly<Record<CompatMode, string>> = {
   power10: '3.10',
 };
 
+/** A CPU model QEMU's pseries accepts (-cpu). */
 export interface CpuModel {
   /** QEMU's CPU type name, e.g. 'power9_v2.0'. */
   readonly type: string;
   /** The family ('POWER9'), as the CPU nodes of the device tree are named (PowerPC,POWER9@…). */
   readonly family: string;
+  /** The processor version register value. */
   readonly pvr: number;
   /** The ISA levels it can run at (its own and the older ones it keeps compatibility with). */
   readonly isa: readonly string[];

@@ -35,11 +35,13 @@ export class FdtError extends Error {
   override readonly name = 'FdtError';
 }
 
+/** A device-tree property: its name and its raw value (big-endian cells, strings, bytes). */
 export interface FdtProperty {
   readonly name: string;
   value: Uint8Array;
 }
 
+/** An entry of the blob's memory reservation block. */
 export interface MemReserveEntry {
   address: bigint;
   size: bigint;
@@ -66,10 +68,12 @@ export class FdtNode {
     this.name = name;
   }
 
+  /** The value of property `name`, or undefined. */
   getProp(name: string): Uint8Array | undefined {
     return this.properties.find((p) => p.name === name)?.value;
   }
 
+  /** Whether the node has property `name`. */
   hasProp(name: string): boolean {
     return this.properties.some((p) => p.name === name);
   }
@@ -96,6 +100,7 @@ export class FdtNode {
     return this;
   }
 
+  /** Removes property `name`; false when there was none. */
   removeProp(name: string): boolean {
     const i = this.properties.findIndex((p) => p.name === name);
     if (i < 0) return false;
@@ -103,6 +108,7 @@ export class FdtNode {
     return true;
   }
 
+  /** The child node named `name` (unit address included), or undefined. */
   getChild(name: string): FdtNode | undefined {
     return this.children.find((c) => c.name === name);
   }

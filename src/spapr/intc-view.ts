@@ -30,6 +30,7 @@ export interface RingView {
   w2: number;
 }
 
+/** The registers of a XICS ICP. */
 export interface IcpView {
   xirr: number;
   cppr: number;
@@ -39,6 +40,7 @@ export interface IcpView {
   mfrr: number;
 }
 
+/** One vCPU as its controller sees it: its inputs and its presenter registers. */
 export interface CpuStateView {
   vcpu: number;
   cpuIndex: number;
@@ -52,6 +54,7 @@ export interface CpuStateView {
   icp: IcpView | null;
 }
 
+/** Where the EAS of a XIVE source sends its events: the END and the vCPU and priority behind it. */
 export interface RouteView {
   endBlock: number;
   endIndex: number;
@@ -62,6 +65,7 @@ export interface RouteView {
   priority: number | null;
 }
 
+/** The ICS state of a XICS source. */
 export interface XicsSourceView {
   server: number;
   priority: number;
@@ -70,6 +74,7 @@ export interface XicsSourceView {
   status: string[];
 }
 
+/** A claimed source: its kind, state and route. */
 export interface SourceStateView {
   /** LISN (XIVE) or global irq number (XICS). */
   lisn: number;
@@ -86,6 +91,7 @@ export interface SourceStateView {
   xics: XicsSourceView | null;
 }
 
+/** One entry of a XIVE event queue. */
 export interface QueueEntryView {
   /** Slot number in the queue. */
   slot: number;
@@ -95,6 +101,9 @@ export interface QueueEntryView {
   data: number;
 }
 
+/**
+ * A configured XIVE event queue (one END): where it is, its write position, and its last entries.
+ */
 export interface QueueStateView {
   end: number;
   vcpu: number;
@@ -119,6 +128,7 @@ export interface QueueStateView {
   slots: number[];
 }
 
+/** The state of a controller as plain data (see {@link SpaprIntc.view}). */
 export interface IntcView {
   cpus: CpuStateView[];
   sources: SourceStateView[];
@@ -126,6 +136,7 @@ export interface IntcView {
   queues: QueueStateView[];
 }
 
+/** How much of the event queues a view shows. */
 export interface IntcViewOptions {
   /** Queue entries to list per END (default 8). */
   windowSize?: number;

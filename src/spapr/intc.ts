@@ -19,6 +19,7 @@ import type { StateCodec, StateMismatch } from '../base/state.ts';
 
 /** The two interrupt models; also the capability names of their snapshot sections. */
 export type IntcName = 'xive' | 'xics';
+/** Both interrupt models, in QEMU's order. */
 export const INTC_NAMES: readonly IntcName[] = ['xics', 'xive'];
 
 /** Prefixes of the names of the trace events each controller reports (QEMU's event names). */
@@ -65,6 +66,10 @@ export interface IntcPlatform {
   hostTicks(): bigint;
 }
 
+/**
+ * The interrupt-controller interface of the pseries machine (QEMU's sPAPR IRQ class), implemented
+ * by {@link SpaprXive} and {@link SpaprXics}. Nothing else asks which one is active.
+ */
 export interface SpaprIntc {
   readonly name: IntcName;
   /** The vCPU inputs this controller drives (LINE_INT, LINE_HINT of ports/lines.ts). */
@@ -96,13 +101,17 @@ export interface SpaprIntc {
    * is destroyed, and nothing can be presented to its server any more until it is plugged again.
    */
   cpuDestroy(cpuIndex: number): void;
+  /** Whether the vCPU at `cpuIndex` has a presenter context here. */
   hasCpu(cpuIndex: number): boolean;
 
   // ---- IRQ numbers (every backend) -------------------------------------------------------------
   /** Claims a device or IPI number; false when it is already claimed (QEMU: -EBUSY). */
   claim(irq: number, lsi: boolean): boolean;
+  /** Releases a claimed number. */
   free(irq: number): void;
+  /** Whether the number is claimed. */
   isClaimed(irq: number): boolean;
+  /** Whether the number is claimed as an LSI. */
   isLsi(irq: number): boolean;
 
   // ---- Active controller only ------------------------------------------------------------------
@@ -110,6 +119,10 @@ export interface SpaprIntc {
   setIrq(irq: number, level: boolean): void;
   /** MMIO load; the value goes to out[0] (low word), out[1] (high word). Unmapped reads 0. */
   mmioRead(cpuIndex: number, addr: number, size: number, out: Uint32Array): void;
+  /**
+   * MMIO store of `size` bytes (value: `lo` low word, `hi` high word) by the vCPU at `cpuIndex`;
+   * unmapped stores are dropped.
+   */
   mmioWrite(cpuIndex: number, addr: number, size: number, lo: number, hi: number): void;
   /** Level of a vCPU's interrupt input (LINE_INT, LINE_HINT). */
   lineLevel(cpuIndex: number, line: number): boolean;
@@ -140,6 +153,7 @@ export interface SpaprIntc {
   loadState(states: SectionStates): void;
 
   // ---- Guest calls this backend owns -----------------------------------------------------------
+  /** Whether this backend implements hcall `opcode`. */
   handlesHcall(opcode: number): boolean;
   /** `regs` are R4..R9 (unsigned 64-bit values), updated in place; returns R3. */
   hcall(vcpuId: number, opcode: number, regs: bigint[]): number;

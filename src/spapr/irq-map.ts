@@ -10,21 +10,32 @@
  * controller) in device creation order (legacyFindFree).
  */
 
+/** First IPI number (one IPI per possible vCPU, XIVE only). */
 export const SPAPR_IRQ_IPI = 0x0;
+/** Number of IPI numbers (0x0000-0x0FFF). */
 export const SPAPR_IRQ_NR_IPIS = 0x1000;
+/** First device interrupt number (the XICS source 0). */
 export const SPAPR_XIRQ_BASE = 0x1000;
+/** Size of the device interrupt range of QEMU's machines (0x1000-0x1FFF). */
 export const SPAPR_NR_XIRQS = 0x1000;
+/** Interrupt of the EPOW (environmental and power warning) RTAS event source. */
 export const SPAPR_IRQ_EPOW = 0x1000;
+/** Interrupt of the hotplug RTAS event source. */
 export const SPAPR_IRQ_HOTPLUG = 0x1001;
+/** First VIO device interrupt (VIO device n gets 0x1100 + n). */
 export const SPAPR_IRQ_VIO = 0x1100;
+/** First PCI LSI (PHB index i, pin p gets 0x1200 + 4 * i + p). */
 export const SPAPR_IRQ_PCI_LSI = 0x1200;
+/** First MSI number (from pseries-3.1 on, MSIs come from a bitmap from here). */
 export const SPAPR_IRQ_MSI = 0x1300;
 /** Total LISNs of the XIVE backend: IPIs + device range. */
 export const SPAPR_XIVE_NR_IRQS = SPAPR_NR_XIRQS + SPAPR_IRQ_NR_IPIS;
 /** Most vCPUs a pseries machine can have (one IPI each). */
 export const SPAPR_MAX_CPUS = 4096;
 
+/** LSIs of one PHB (INTA..INTD). */
 export const PCI_LSI_PER_PHB = 4;
+/** Most PHBs the fixed numbering has room for. */
 export const SPAPR_MAX_PHBS = 32;
 
 /** VIO device `n`'s interrupt (n from 0). */
@@ -54,6 +65,10 @@ export class MsiAllocator {
     this.bitmap = new Uint8Array(size);
   }
 
+  /**
+   * First fit of `count` contiguous numbers (aligned to `count` rounded up to a power of two when
+   * `align`); the first number, or -1 when none fits.
+   */
   alloc(count: number, align: boolean): number {
     if (!Number.isInteger(count) || count <= 0) return -1;
     let step = 1;
@@ -101,16 +116,19 @@ export class MsiAllocator {
     }
   }
 
+  /** Releases `count` numbers from `irq` on. */
   free(irq: number, count: number): void {
     const start = irq - SPAPR_IRQ_MSI;
     if (start < 0 || start + count > this.size) return;
     this.bitmap.fill(0, start, start + count);
   }
 
+  /** Releases every number. */
   reset(): void {
     this.bitmap.fill(0);
   }
 
+  /** Whether no number is allocated. */
   isEmpty(): boolean {
     return this.bitmap.every((b) => b === 0);
   }

@@ -21,9 +21,13 @@ import { DEFAULT_MACHINE_TYPE, machineType, type MachineType } from './machine-t
 import { SPAPR_IRQ_NR_IPIS, SPAPR_MAX_CPUS } from './irq-map.ts';
 import { SPAPR_PHB_MAX_INDEX, SPAPR_PHB_MAX_INDEX_LEGACY } from './phb.ts';
 
+/** The accelerator (-accel): TCG emulation or KVM. */
 export type Accel = 'tcg' | 'kvm';
+/** Every accelerator. */
 export const ACCELS: readonly Accel[] = ['tcg', 'kvm'];
+/** The kernel-irqchip machine property (KVM): in-kernel controllers on, off, or split. */
 export type KernelIrqchip = 'on' | 'off' | 'split';
+/** Every kernel-irqchip value. */
 export const KERNEL_IRQCHIP_MODES: readonly KernelIrqchip[] = ['on', 'off', 'split'];
 
 /** -smp as given: absent values are computed the way QEMU computes them. */
@@ -35,12 +39,20 @@ export interface SmpSpec {
   threads?: number;
 }
 
+/**
+ * A machine in QEMU's terms, as given on its command line: what {@link resolveMachine} completes
+ * and checks.
+ */
 export interface MachineSpec {
   /** Machine type ('pseries' or 'pseries-X.Y'); the newest by default. */
   type?: string;
+  /** The ic-mode property (default: the machine type's). */
   icMode?: IcMode;
+  /** The vsmt property: vCPU id spacing between cores (default: the machine type's). */
   vsmt?: number;
+  /** The max-cpu-compat property: the newest compatibility mode the guest may run in. */
   maxCpuCompat?: CompatMode;
+  /** The kernel-irqchip property (KVM only). */
   kernelIrqchip?: KernelIrqchip;
   /** The machine's cap-htm property (default: the machine type's). */
   capHtm?: boolean;
@@ -49,9 +61,14 @@ export interface MachineSpec {
   smp?: SmpSpec;
   /** PHBs besides the default one (index 0): -device spapr-pci-host-bridge,index=N[,id=…]. */
   phbs?: readonly { index: number; id?: string; option?: string }[];
+  /** The accelerator (default tcg). */
   accel?: Accel;
 }
 
+/**
+ * The -smp topology, completed: present and possible vCPUs, sockets, cores per socket, threads per
+ * core.
+ */
 export interface Topology {
   cpus: number;
   maxCpus: number;
@@ -60,6 +77,10 @@ export interface Topology {
   threads: number;
 }
 
+/**
+ * The machine QEMU builds for a {@link MachineSpec}: type, CPU, topology, VSMT, interrupt backends,
+ * PHBs.
+ */
 export interface MachineConfig {
   readonly type: MachineType;
   readonly cpu: CpuModel;

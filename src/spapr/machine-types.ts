@@ -20,8 +20,16 @@
  * - `legacyPhbPlacement`: the PHB BUIDs and windows of pseries-2.7 and older.
  */
 
+/**
+ * The interrupt backends of a machine type: XICS and XIVE (dual), XICS only, or XICS with the
+ * legacy numbering of pseries-3.0 and older.
+ */
 export type IrqBackends = 'dual' | 'xics' | 'xics-legacy';
 
+/**
+ * A pseries machine type (pseries-2.1 … 7.2) and the compatibility properties the interrupt model
+ * depends on.
+ */
 export interface MachineType {
   /** Full name, e.g. 'pseries-7.2'. */
   readonly name: string;

@@ -23,6 +23,9 @@ import { ManualClock, type Clock } from '../ports/clock.ts';
 import { Tracer, type TraceSink } from '../trace/events.ts';
 import { XiveUsageError } from '../base/errors.ts';
 
+/**
+ * Options of {@link SpaprMachine}: the machine in QEMU's terms, and the ports an embedder plugs in.
+ */
 export interface MachineOptions {
   /**
    * The machine in QEMU's terms (machine type, CPU model, -smp topology, ic-mode, vsmt,
@@ -34,6 +37,7 @@ export interface MachineOptions {
   smp?: number;
   /** Possible vCPUs (hotplug headroom; -smp maxcpus=M); default = smp. */
   maxCpus?: number;
+  /** ic-mode: xics, xive or dual (default: the machine type's, dual from pseries-4.1). */
   icMode?: IcMode;
   /**
    * Size of the device interrupt range 0x1000.. (QEMU's nr_xirqs; default 0x1000). Larger
@@ -43,8 +47,11 @@ export interface MachineOptions {
   nrXirqs?: number;
   /** Guest RAM size in bytes when no `memory` is given (default 1 GiB). */
   ramSize?: number;
+  /** Guest RAM (default: a SparseGuestMemory of `ramSize` bytes). */
   memory?: GuestMemory;
+  /** The vCPU interrupt inputs (default: a LineState). */
   lines?: CpuLines;
+  /** Where trace events and guest errors go (default: nowhere). */
   trace?: TraceSink | null;
   /** The host's clock (H_XIRR_X's tick count); a ManualClock at 0 by default. */
   clock?: Clock;
@@ -66,10 +73,16 @@ export interface MachineOptions {
   attach?: boolean;
 }
 
+/** Guest RAM size when none is given: 1 GiB. */
 export const DEFAULT_RAM_SIZE = 1 << 30;
 /** Most LISNs the ESB region can hold below the TIMA (one 64K page pair each). */
 export const MAX_XIVE_IRQS = 1 << 20;
 
+/**
+ * A pseries (sPAPR) machine as far as interrupts go: vCPUs, guest RAM, the IRQ number space, the
+ * interrupt controller(s) of its ic-mode, CAS, reset, and the guest entry points: hcalls, RTAS
+ * calls and MMIO.
+ */
 export class SpaprMachine {
   /** What QEMU builds for the options: machine type, CPU, topology, VSMT, backends, PHBs. */
   readonly config: MachineConfig;
@@ -186,10 +199,12 @@ export class SpaprMachine {
     this.active.activate();
   }
 
+  /** The machine's trace sink (null: none). */
   get trace(): TraceSink | null {
     return this.tracer.sink;
   }
 
+  /** Plugs a trace sink into every block of the machine (null: none). */
   setTrace(sink: TraceSink | null): void {
     this.tracer.sink = sink;
   }
@@ -279,6 +294,7 @@ export class SpaprMachine {
     return true;
   }
 
+  /** Releases an IRQ number in every controller of the machine. */
   freeIrq(irq: number): void {
     this.checkXirq(irq);
     for (const b of this.intcs) b.free(irq);
@@ -306,6 +322,7 @@ export class SpaprMachine {
   }
 
   // ---- Reset and CAS -------------------------------------------------------------------------
+  /** Machine reset (system_reset): devices, controllers and CAS state reset, claims kept. */
   reset(): void {
     // Devices reset first: each PHB drops its MSI blocks, which frees their numbers.
     for (const p of this.devices.phbs) resetPhbMsis(this.msiContext, p);
@@ -544,6 +561,7 @@ export class SpaprMachine {
     else this.active.mmioWrite(cpu, addr, size, lo, hi);
   }
 
+  /** An 8-byte MMIO store of `v` by the vCPU at CPU index `cpu`. */
   mmioWrite64(cpu: number, addr: number, v: bigint): void {
     this.mmioWrite(cpu, addr, 8, Number(v & 0xffff_ffffn), Number((v >> 32n) & 0xffff_ffffn));
   }

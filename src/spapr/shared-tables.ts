@@ -14,14 +14,17 @@ import type { MachineOptions } from './machine.ts';
 import { XiveUsageError } from '../base/errors.ts';
 import { SPAPR_XIVE_ENDS_PER_VCPU } from './xive-layout.ts';
 
+/** Caller-provided buffers of the XIVE tables (MachineOptions.xiveBuffers). */
 export type XiveBuffers = NonNullable<MachineOptions['xiveBuffers']>;
 
+/** The XIVE tables of one controller in shared memory, with one lock word per vCPU. */
 export interface SharedXiveTables extends XiveBuffers {
   readonly eas: SharedArrayBuffer;
   readonly ends: SharedArrayBuffer;
   readonly locks: Int32Array;
 }
 
+/** Whether SharedArrayBuffer exists here (in a browser: only with cross-origin isolation). */
 export function sharedMemoryAvailable(): boolean {
   return typeof SharedArrayBuffer !== 'undefined';
 }

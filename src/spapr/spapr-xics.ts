@@ -23,6 +23,10 @@ import type { IntcView } from './intc-view.ts';
 export const XICS_NODE_NAME = 'interrupt-controller';
 export const XICS_NODE_PATH = `/${XICS_NODE_NAME}`;
 
+/**
+ * The sPAPR XICS controller: one ICS over the device interrupts and one ICP per vCPU, with the XICS
+ * hcalls and RTAS calls, behind the interrupt-controller interface.
+ */
 export class SpaprXics implements SpaprIntc {
   readonly name = 'xics';
   readonly cpuLines: readonly number[] = [LINE_INT];
@@ -54,10 +58,12 @@ export class SpaprXics implements SpaprIntc {
     this.ctx = this.hcallContext(platform === undefined ? () => true : () => platform.isActive(this), platform === undefined ? () => 0n : () => platform.hostTicks());
   }
 
+  /** The trace sink of the ICS and ICPs. */
   get trace(): TraceSink | null {
     return this.tracer.sink;
   }
 
+  /** Plugs a trace sink into the ICS and every ICP (null: none). */
   setTrace(sink: TraceSink | null): void {
     this.tracer.sink = sink;
   }
@@ -78,6 +84,7 @@ export class SpaprXics implements SpaprIntc {
     this.icps.splice(this.icps.indexOf(icp), 1);
   }
 
+  /** Creates the ICP of a vCPU (machine init or CPU hotplug). */
   addCpu(vcpuId: number, cpuIndex = vcpuId): Icp {
     if (this.byCpu.has(cpuIndex)) throw new XiveUsageError(`vCPU ${cpuIndex} already has an ICP`);
     const icp = new Icp(cpuIndex, vcpuId, this.fabric, this.lines);
@@ -89,6 +96,7 @@ export class SpaprXics implements SpaprIntc {
     return icp;
   }
 
+  /** The ICP of the vCPU at `cpuIndex`, or null. */
   icpOfCpu(cpuIndex: number): Icp | null {
     return this.byCpu.get(cpuIndex) ?? null;
   }
@@ -220,6 +228,7 @@ export class SpaprXics implements SpaprIntc {
     };
   }
 
+  /** Reports a guest error (a guest_error trace event). */
   diag(message: string): void {
     this.tracer.guestError(message);
   }

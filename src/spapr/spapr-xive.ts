@@ -62,11 +62,19 @@ const NVT_IS_VALID = NVT_VALID;
 const NVT_IS_MISSING = NVT_MISSING;
 const nvtVcpu = spaprNvtVcpu;
 
+/**
+ * Options of {@link SpaprXive}: its size, its ports, and optionally caller-provided table buffers.
+ */
 export interface SpaprXiveOptions {
+  /** LISNs (IPIs and device interrupts). */
   nrIrqs: number;
+  /** Server numbers (vCPU ids) the END table has room for: 8 ENDs each. */
   nrServers: number;
+  /** Guest RAM, where the event queues are. */
   memory: GuestMemory;
+  /** The vCPU interrupt inputs, or null. */
   lines: CpuLines | null;
+  /** Trace sink (when no `tracer` is given). */
   trace?: TraceSink | null;
   /** The machine's tracer, shared with its other controller; a new one over `trace` otherwise. */
   tracer?: Tracer;
@@ -91,6 +99,10 @@ export interface SpaprXiveOptions {
   };
 }
 
+/**
+ * The sPAPR XIVE controller: the XIVE blocks (source, router, presenter, thread contexts, TIMA)
+ * wired as a pseries machine uses them, behind the interrupt-controller interface.
+ */
 export class SpaprXive implements NvtStore, SpaprIntc {
   readonly name = 'xive';
   readonly cpuLines: readonly number[] = [LINE_INT, LINE_HINT];
@@ -117,7 +129,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
   readonly tctxRegs: Uint8Array;
   /** Whether the ESB and TIMA MMIO regions are mapped (XIVE is the active controller). */
   mmioEnabled = false;
-  /** High 32 bits of the last guest load (`load`). */
+  /** @internal High 32 bits of the last guest load (`load`). */
   loadHi = 0;
   /** Trace sink and guest-error reporter of every block of the controller. */
   readonly tracer: Tracer;
@@ -159,10 +171,12 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     this.hcallCtx = { xive: this, memory: opts.memory, xiveNegotiated: platform === undefined ? () => true : () => platform.xiveNegotiated() };
   }
 
+  /** The trace sink of the controller's blocks. */
   get trace(): TraceSink | null {
     return this.tracer.sink;
   }
 
+  /** Plugs a trace sink into every block of the controller (null: none). */
   setTrace(sink: TraceSink | null): void {
     this.tracer.sink = sink;
   }
@@ -419,7 +433,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
   }
 
   /**
-   * The machine's guest load (mmioRead without the result buffer): returns the low 32 bits and
+   * @internal The machine's guest load (mmioRead without the result buffer): returns the low 32 bits and
    * leaves the high 32 bits in `loadHi`; 0 where nothing answers.
    *
    * Guest addresses are 50-bit floating-point numbers. The region bounds are module constants
@@ -455,7 +469,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     return this.timaLoad(t, tm, size);
   }
 
-  /** The machine's guest store; unassigned addresses, or an unmapped controller, ignore it. */
+  /** @internal The machine's guest store; unassigned addresses, or an unmapped controller, ignore it. */
   store(cpu: number, addr: number, size: number, lo: number, hi: number): void {
     if (this.mmioEnabled !== true) return;
     const esb = addr - VC_BASE;
@@ -483,6 +497,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     throw new XiveUsageError(`no vCPU ${cpu} in this machine`);
   }
 
+  /** Size in bytes of the ESB region (two 64K pages per LISN). */
   esbRegionSize(): number {
     return this.esbBytes;
   }
@@ -491,6 +506,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
   inEsb(addr: number): boolean {
     return addr >= VC_BASE && addr - VC_BASE < this.esbBytes;
   }
+  /** Is `addr` (guest physical) inside the TIMA? */
   inTima(addr: number): boolean {
     return addr >= TM_BASE && addr - TM_BASE < TM_BYTES;
   }
@@ -517,13 +533,25 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     return esbAccessOk(inPage, size) ? MMIO_OK : MMIO_INVALID;
   }
 
+  /** ESB region store at offset `off`: MMIO_OK, or MMIO_INVALID for a bad size or alignment. */
   esbWrite(off: number, size: number, lo: number, hi: number): number {
     const srcno = Math.floor(off * PER_ESB_PAGE);
     return this.esbWriteAt(srcno, off - srcno * ESB_PAGE, size, lo, hi);
   }
 
   /**
-   * ESB load at region offset srcno * ESB_PAGE + inPage: returns the low 32 bits, the high ones
+   * esbRead at region offset srcno * pageBytes + inPage. ESB region offsets go beyond 2^31 with
+   * many sources; split this way they are two small integers, which the MMIO dispatch passes on
+   * without boxing a floating-point offset on every access.
+   */
+  esbReadAt(srcno: number, inPage: number, size: number, out: Uint32Array): number {
+    out[0] = this.esbLoadAt(srcno, inPage, size);
+    out[1] = this.loadHi;
+    return esbAccessOk(inPage, size) ? MMIO_OK : MMIO_INVALID;
+  }
+
+  /**
+   * @internal ESB load at region offset srcno * ESB_PAGE + inPage: returns the low 32 bits, the high ones
    * in `loadHi`. ESB region offsets go beyond 2^31 with many sources; split this way they are
    * two small integers, which the MMIO dispatch passes on without boxing a floating-point offset
    * on every access.
@@ -543,7 +571,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     return v;
   }
 
-  /** esbWrite at region offset srcno * ESB_PAGE + inPage (see esbLoadAt). */
+  /** esbWrite at region offset srcno * pageBytes + inPage (see esbReadAt). */
   esbWriteAt(srcno: number, inPage: number, size: number, lo: number, hi: number): number {
     if (!esbAccessOk(inPage, size)) {
       this.rejected('write', srcno * ESB_PAGE + inPage, size, ESB_REGION_NAME, 8, 8);
@@ -565,12 +593,17 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     return lo;
   }
 
+  /**
+   * TIMA load at region offset `off` by the thread of `t`; the value goes to out[0] (low), out[1]
+   * (high). MMIO_OK or MMIO_INVALID.
+   */
   timaRead(t: ThreadContext, off: number, size: number, out: Uint32Array): number {
     out[0] = this.timaLoad(t, off, size);
     out[1] = this.loadHi;
     return timaAccessOk(off, size) ? MMIO_OK : MMIO_INVALID;
   }
 
+  /** TIMA store at region offset `off` by the thread of `t`: MMIO_OK or MMIO_INVALID. */
   timaWrite(t: ThreadContext, off: number, size: number, lo: number, hi: number): number {
     if (!timaAccessOk(off, size)) {
       this.rejected('write', off, size, TIMA_REGION_NAME, 1, 8);
@@ -585,6 +618,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     this.diag(`Invalid ${dir} at addr 0x${off.toString(16).toUpperCase()}, size ${size}, region '${region}', reason: ${reason}`);
   }
 
+  /** Reports a guest error (a guest_error trace event). */
   diag(message: string): void {
     this.tracer.sink?.emit({ name: 'guest_error', message });
   }

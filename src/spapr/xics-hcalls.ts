@@ -13,10 +13,14 @@ import { H_CPPR, H_EOI, H_FUNCTION, H_HARDWARE, H_IPI, H_IPOLL, H_PARAMETER, H_S
 export { H_CPPR, H_EOI, H_IPI, H_IPOLL, H_XIRR, H_XIRR_X };
 
 
+/** The XICS hcall opcodes. */
 export const XICS_HCALLS: readonly number[] = [H_EOI, H_CPPR, H_IPI, H_IPOLL, H_XIRR, H_XIRR_X];
 
+/** RTAS status: success. */
 export const RTAS_OUT_SUCCESS = 0;
+/** RTAS status: hardware error (no ICS, or XICS not in use). */
 export const RTAS_OUT_HW_ERROR = -1;
+/** RTAS status: a bad parameter (unknown source, server, priority, or argument count). */
 export const RTAS_OUT_PARAM_ERROR = -3;
 
 /** RTAS tokens QEMU 7.2 advertises in /rtas for the XICS calls. */
@@ -27,6 +31,7 @@ export const XICS_RTAS_TOKENS: Readonly<Record<XicsRtasName, number>> = {
   'ibm,int-on': 0x200d,
 };
 
+/** The XICS RTAS calls. */
 export type XicsRtasName = 'ibm,set-xive' | 'ibm,get-xive' | 'ibm,int-off' | 'ibm,int-on';
 
 /** What the XICS hcalls and RTAS calls need from the machine. */

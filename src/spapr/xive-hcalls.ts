@@ -52,12 +52,15 @@ export interface XiveHcallController {
   hasVcpuId(vcpuId: number): boolean;
   /** Reports a guest error. */
   diag(message: string): void;
+  /** Size in bytes of the ESB region. */
   esbRegionSize(): number;
   /** ESB region access at offset `off`: MMIO_OK or MMIO_INVALID. */
   esbRead(off: number, size: number, out: Uint32Array): number;
+  /** ESB region store at offset `off`: MMIO_OK or MMIO_INVALID. */
   esbWrite(off: number, size: number, lo: number, hi: number): number;
 }
 
+/** What the XIVE hcalls work on: the controller, guest RAM, and the CAS outcome. */
 export interface XiveHcallContext {
   readonly xive: XiveHcallController;
   readonly memory: GuestMemory;
@@ -289,6 +292,7 @@ const TABLE: ReadonlyMap<number, { handler: Handler; trace: (a: readonly bigint[
   [H.H_INT_RESET, { handler: reset, trace: (a) => ({ name: 'spapr_xive_reset', flags: a[0]! }) }],
 ]);
 
+/** Whether `opcode` is one of the 11 XIVE hcalls (H_INT_*). */
 export function isXiveHcall(opcode: number): boolean {
   return TABLE.has(opcode);
 }

@@ -6,10 +6,15 @@
  * and NVT indexes.
  */
 
+/** Guest address of the ESB pages (the VC region): two 64K pages per LISN. */
 export const SPAPR_XIVE_VC_BASE = 0x0006_0100_0000_0000;
+/** Guest address of the TIMA region (four 64K pages: HW, HV, OS, user). */
 export const SPAPR_XIVE_TM_BASE = 0x0006_0302_0318_0000;
+/** NVT index of vCPU 0: vCPU v is dispatched on NVT 0x400 + v. */
 export const SPAPR_XIVE_NVT_BASE = 0x400;
+/** The one block of the sPAPR controller (EAS, END and NVT). */
 export const SPAPR_XIVE_BLOCK_ID = 0;
+/** Priority kept for the hypervisor: a guest cannot configure it. */
 export const SPAPR_XIVE_HV_PRIO = 7;
 
 /**

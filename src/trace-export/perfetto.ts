@@ -66,6 +66,7 @@ export class PerfettoSink implements TraceSink {
     this.events.push({ name: `queue depth vCPU ${cpu}`, ph: 'C', ts: this.clock, pid: PID, tid: this.tid(cpu), args: { pending: v } });
   }
 
+  /** Turns the event into timeline entries, then passes it on to the next sink. */
   emit(ev: TraceEvent): void {
     this.clock++;
     switch (ev.name) {
@@ -123,6 +124,7 @@ export class PerfettoSink implements TraceSink {
     return { traceEvents: [...meta, ...this.events], displayTimeUnit: 'ns', otherData: { clock: 'one unit per model event' } };
   }
 
+  /** The trace as Chrome Trace Event JSON text (see toJSON). */
   serialize(): string {
     return JSON.stringify(this.toJSON());
   }

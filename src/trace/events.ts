@@ -8,6 +8,7 @@
  * into the exact text of QEMU's "log" trace backend.
  */
 
+/** One trace event: QEMU 7.2's trace point name and arguments, or a guest-error message. */
 export type TraceEvent =
   // hw/intc/xive.c
   | { name: 'xive_tctx_accept'; target: number; ring: number; ipb: number; pipr: number; cppr: number; nsr: number }
@@ -67,15 +68,18 @@ export type TraceEventName = TraceEvent['name'];
 
 /** Where the model reports its trace events. */
 export interface TraceSink {
+  /** Receives one event (synchronously, as the model reports it). */
   emit(ev: TraceEvent): void;
 }
 
 /** A sink that keeps every event (tests, replay). */
 export class TraceBuffer implements TraceSink {
   readonly events: TraceEvent[] = [];
+  /** Keeps the event. */
   emit(ev: TraceEvent): void {
     this.events.push(ev);
   }
+  /** Forgets the events kept so far. */
   clear(): void {
     this.events.length = 0;
   }

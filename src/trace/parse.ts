@@ -15,6 +15,10 @@
 import type { TraceEvent } from './events.ts';
 import { TEMPLATES, TOK_LIT, type ConvTok, type EventTemplate, type LitTok, type Tok } from './format.ts';
 
+/**
+ * One line of a QEMU trace log: a known event, another event (by name), a blank line, or a
+ * malformed one.
+ */
 export type ParsedLine =
   | { kind: 'event'; event: TraceEvent }
   | { kind: 'other'; name: string }

@@ -48,6 +48,20 @@ export class LiveCounters implements TraceSink {
 
   constructor(readonly next: TraceSink | null = null) {}
 
+  /** The counts so far, as a new counter that goes on from them on its own (no `next`). */
+  copy(): LiveCounters {
+    const c = new LiveCounters();
+    const pairs: [Map<number, number>, Map<number, number>][] = [
+      [this.triggers, c.triggers],
+      [this.attempts, c.attempts],
+      [this.presented, c.presented],
+      [this.presentedIpis, c.presentedIpis],
+      [this.accepted, c.accepted],
+    ];
+    for (const [from, to] of pairs) for (const [k, v] of from) to.set(k, v);
+    return c;
+  }
+
   emit(ev: TraceEvent): void {
     switch (ev.name) {
       case 'spapr_xive_set_irq':

@@ -47,6 +47,10 @@ export const ICP_STATE: StateCodec<IcpState> = {
   },
 };
 
+/**
+ * The XICS ICP (interrupt presentation controller) of one vCPU: XIRR (CPPR and XISR), MFRR and the
+ * pending priority.
+ */
 export class Icp {
   private xirrReg = 0;
   private pp = 0xff;
@@ -69,18 +73,23 @@ export class Icp {
     readonly out: CpuLines | null = null,
   ) {}
 
+  /** The XIRR register: CPPR in the high byte, XISR in the low 24 bits. */
   get xirr(): number {
     return this.xirrReg;
   }
+  /** The current processor priority (0xFF accepts every priority). */
   get cppr(): number {
     return (this.xirrReg & CPPR) >>> CPPR_SHIFT;
   }
+  /** The pending source (0: none, 2: the IPI). */
   get xisr(): number {
     return this.xirrReg & XISR;
   }
+  /** Priority of the pending XISR (0xFF: none). */
   get pendingPriority(): number {
     return this.pp;
   }
+  /** The MFRR: the priority of the pending IPI (0xFF: none). */
   get mfrr(): number {
     return this.mfrrReg;
   }
@@ -259,6 +268,7 @@ export class SimpleXicsFabric implements XicsFabric {
   ics: Ics | null = null;
   private readonly byServer: (Icp | undefined)[] = [];
 
+  /** Adds the ICP of a server (one per server number). */
   addIcp(icp: Icp): void {
     const s = icp.server;
     if (!Number.isInteger(s) || s < 0 || s > 0x7fff_ffff) throw new XiveUsageError(`server number ${s} must be an integer in 0..0x7fffffff`);
@@ -267,6 +277,7 @@ export class SimpleXicsFabric implements XicsFabric {
     this.byServer[s] = icp;
   }
 
+  /** Removes the ICP of a server (CPU unplug). */
   removeIcp(server: number): void {
     this.byServer[server] = undefined;
   }

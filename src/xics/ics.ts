@@ -36,6 +36,7 @@ export const XICS_FLAGS_IRQ_MASK = 0x3;
  * the ICS and the ICP, which also calls the ICS, do not depend on each other's modules.
  */
 export interface XicsPresenter {
+  /** Tries to present `irq` of `ics` at `priority`; a refusal comes back as a reject to the ICS. */
   present(ics: Ics, irq: number, priority: number): void;
 }
 
@@ -107,6 +108,10 @@ export const ICS_STATE: StateCodec<IcsState> = {
   },
 };
 
+/**
+ * The XICS ICS (interrupt source controller): `nrIrqs` sources from `offset` on (0x1000 on
+ * pseries), with their server, priority and status.
+ */
 export class Ics {
   readonly offset: number;
   readonly nrIrqs: number;
@@ -148,10 +153,12 @@ export class Ics {
     return irq >= this.offset && irq < this.offset + this.nrIrqs;
   }
 
+  /** Whether source `srcno` (0-based within the ICS) is claimed as an LSI. */
   isLsi(srcno: number): boolean {
     return (this.flags[srcno]! & XICS_FLAGS_IRQ_LSI) !== 0;
   }
 
+  /** Whether source `srcno` (0-based within the ICS) is claimed. */
   isClaimed(srcno: number): boolean {
     return (this.flags[srcno]! & XICS_FLAGS_IRQ_MASK) !== 0;
   }

@@ -43,6 +43,10 @@ const F0_CACHED = 1 << 16;
 const NOT_FOUND: Resolved = { tctx: null, ring: -1, several: false };
 const SEVERAL: Resolved = { tctx: null, ring: -1, several: true };
 
+/**
+ * The XIVE presenter (IVPE): the CAM line index of the thread contexts, and the match of an event
+ * to a thread.
+ */
 export class XivePresenter implements Presenter {
   /** cam -> threads answering to it, with the ring they answer on. */
   private readonly index = new Map<number, { tctx: ThreadContext; ring: number }[]>();

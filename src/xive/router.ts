@@ -60,9 +60,11 @@ const EQ_ENTRY_DATA = R.EQ_ENTRY_DATA | 0;
 /** Most escalations one event goes through: a chain of ENDs longer than this is a loop. */
 export const MAX_ESCALATIONS = 8;
 
-/** Result of an NVT lookup (sPAPR has no NVT table: "valid" iff the vCPU exists). */
+/** Result of an NVT lookup: no such NVT (sPAPR has no NVT table: "valid" iff the vCPU exists). */
 export const NVT_MISSING = -1;
+/** Result of an NVT lookup: the NVT exists but is not valid. */
 export const NVT_INVALID = 0;
+/** Result of an NVT lookup: a valid NVT. */
 export const NVT_VALID = 1;
 // Private copies for the per-event path (exported constants are loaded from module cells).
 const LOOKUP_MISSING = NVT_MISSING;
@@ -100,12 +102,15 @@ function bytesOf(v: DataView): Uint8Array {
   return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
 
+/** The NVT table as the router sees it (on sPAPR: computed from the vCPUs, see SpaprXive). */
 export interface NvtStore {
+  /** Looks up NVT (blk, idx): {@link NVT_VALID}, {@link NVT_INVALID} or {@link NVT_MISSING}. */
   lookup(blk: number, idx: number): number;
   /** Record pending priorities for an NVT that is not dispatched (backlog). */
   backlog(blk: number, idx: number, ipb: number): void;
 }
 
+/** The presenter as the router sees it: finds the thread dispatched on an NVT. */
 export interface Presenter {
   /**
    * Deliver to the thread(s) dispatched on the NVT. Returns true when a thread was found (and
@@ -114,6 +119,10 @@ export interface Presenter {
   match(format: number, nvtBlk: number, nvtIdx: number, camIgnore: boolean, priority: number, logicServ: number): boolean;
 }
 
+/**
+ * The XIVE router (IVRE) of one block: EAS and END tables over `nrIrqs` LISNs and `nrEnds` ENDs,
+ * and the END notification.
+ */
 export class XiveRouter implements SourceNotifier {
   readonly eas: DataView;
   readonly ends: DataView;
@@ -128,7 +137,11 @@ export class XiveRouter implements SourceNotifier {
   private escalations = 0;
   /** Host-order Int32 view of the END table, for the atomic updates. */
   private readonly endWords: Int32Array;
-  /** PQ bits of the sources, run through the trigger for events not PQ-checked (PQ_DISABLE). */
+  /**
+   * PQ bits of the sources, run through the trigger for events not PQ-checked (PQ_DISABLE).
+   *
+   * @internal Set by the controller that owns both blocks.
+   */
   pqSource: { getPq(srcno: number): number; setPq(srcno: number, pq: number): number } | null = null;
 
   constructor(
@@ -146,36 +159,46 @@ export class XiveRouter implements SourceNotifier {
   }
 
   // ---- EAS -----------------------------------------------------------------------------------
+  /** High word (IBM bits 0-31) of the EAS of `lisn`. */
   easHi(lisn: number): number {
     return this.eas.getUint32(lisn * 8, false);
   }
+  /** Low word (IBM bits 32-63) of the EAS of `lisn`. */
   easLo(lisn: number): number {
     return this.eas.getUint32(lisn * 8 + 4, false);
   }
+  /** Writes the EAS of `lisn` (high and low words). */
   setEas(lisn: number, hi: number, lo: number): void {
     this.eas.setUint32(lisn * 8, hi >>> 0, false);
     this.eas.setUint32(lisn * 8 + 4, lo >>> 0, false);
   }
+  /** Whether the EAS of `lisn` is valid (on sPAPR: the LISN is claimed). */
   easValid(lisn: number): boolean {
     return (this.easHi(lisn) & R.EAS_HI_VALID) !== 0;
   }
+  /** Whether the EAS of `lisn` is masked. */
   easMasked(lisn: number): boolean {
     return (this.easLo(lisn) & R.EAS_LO_MASKED) !== 0;
   }
+  /** The END index the EAS of `lisn` routes to. */
   easEndIndex(lisn: number): number {
     return getField(R.EAS_HI_END_INDEX, this.easHi(lisn));
   }
+  /** The END block the EAS of `lisn` routes to. */
   easEndBlock(lisn: number): number {
     return getField(R.EAS_HI_END_BLOCK, this.easHi(lisn));
   }
+  /** The event data (EISN) the EAS of `lisn` writes into the queue. */
   easData(lisn: number): number {
     return getField(R.EAS_LO_END_DATA, this.easLo(lisn));
   }
 
   // ---- END -----------------------------------------------------------------------------------
+  /** Word `w` (0-7) of END `idx`, unsigned. */
   endWord(idx: number, w: number): number {
     return this.ends.getUint32(idx * R.END_BYTES + w * 4, false);
   }
+  /** Writes word `w` (0-7) of END `idx`. */
   setEndWord(idx: number, w: number, v: number): void {
     this.ends.setUint32(idx * R.END_BYTES + w * 4, v >>> 0, false);
   }
@@ -186,9 +209,11 @@ export class XiveRouter implements SourceNotifier {
   private endBits(idx: number, w: number): number {
     return this.ends.getInt32(idx * END_BYTES + w * 4, false);
   }
+  /** Whether END `idx` is valid. */
   endValid(idx: number): boolean {
     return (this.endWord(idx, 0) & R.END_W0_VALID) !== 0;
   }
+  /** Resets END `idx`: all words 0 but both ESBs off. */
   resetEnd(idx: number): void {
     for (let w = 0; w < R.END_WORDS; w++) this.setEndWord(idx, w, 0);
     this.setEndWord(idx, 1, R.END_W1_RESET);
@@ -197,18 +222,23 @@ export class XiveRouter implements SourceNotifier {
   endQueueAddr(idx: number): number {
     return getField(R.END_W2_OP_DESC_HI, this.endWord(idx, 2)) * 0x1_0000_0000 + this.endWord(idx, 3);
   }
+  /** Entries of the event queue of END `idx` (from its size code). */
   endQueueEntries(idx: number): number {
     return 1 << (getField(R.END_W0_QSIZE, this.endWord(idx, 0)) + 10);
   }
+  /** Write index of the event queue of END `idx`, in entries. */
   endQueueIndex(idx: number): number {
     return getField(R.END_W1_PAGE_OFF, this.endWord(idx, 1));
   }
+  /** Generation bit (0 or 1) the next entry of the queue of END `idx` gets. */
   endGeneration(idx: number): number {
     return getField(R.END_W1_GENERATION, this.endWord(idx, 1));
   }
+  /** Index of the NVT END `idx` notifies. */
   endNvtIndex(idx: number): number {
     return getField(R.END_W6_NVT_INDEX, this.endWord(idx, 6));
   }
+  /** Priority of END `idx` (0xFF: masked). */
   endPriority(idx: number): number {
     return getField(R.END_W7_F0_PRIORITY, this.endWord(idx, 7));
   }

@@ -56,13 +56,16 @@ export const XIVE_SOURCE_STATE: StateCodec<XiveSourceState> = {
   },
 };
 
+/** Who receives the events a source lets through: the router. */
 export interface SourceNotifier {
+  /** An event of source `srcno`; `pqChecked` is false when the source has PQ disabled. */
   notify(srcno: number, pqChecked: boolean): void;
 }
 
 /** An ESB load answered "all ones" (invalid load on a trigger page). */
 export const ESB_ALL_ONES = -1;
 
+/** The XIVE source block (IVSE): PQ state and LSI map of `nrIrqs` sources and their ESB pages. */
 export class XiveSource {
   /** bits 0-1 PQ, bit 2 LSI asserted; the architected status byte. */
   readonly status: Uint8Array;
@@ -105,20 +108,24 @@ export class XiveSource {
     this.status.fill(PQ_OFF);
   }
 
+  /** Whether the source is level-sensitive (LSI) rather than an MSI. */
   isLsi(srcno: number): boolean {
     return ((this.lsiMap[srcno >>> 5]! >>> (srcno & 31)) & 1) === 1;
   }
 
+  /** Makes the source an LSI or an MSI. */
   setLsi(srcno: number, lsi: boolean): void {
     const bit = 1 << (srcno & 31);
     if (lsi) this.lsiMap[srcno >>> 5]! |= bit;
     else this.lsiMap[srcno >>> 5]! &= ~bit;
   }
 
+  /** Whether the input of an LSI is asserted. */
   isAsserted(srcno: number): boolean {
     return (this.status[srcno]! & SRC_STATUS_ASSERTED) !== 0;
   }
 
+  /** The PQ bits of the source (one of the PQ_* values). */
   getPq(srcno: number): number {
     return this.status[srcno]! & SRC_STATUS_PQ;
   }

@@ -56,6 +56,10 @@ export const TCTX_STATE: StateCodec<TctxState> = {
   },
 };
 
+/**
+ * The thread interrupt context of one vCPU (CPU index `cpuIndex`, processor id `pir`), driving its
+ * outputs `out`.
+ */
 export class ThreadContext {
   /** The 64-byte architected register file (a view into the machine's TCTX buffer). */
   readonly regs: Uint8Array;
@@ -92,7 +96,7 @@ export class ThreadContext {
   }
 
   /**
-   * Declares that the register file is bytes at .. at + 63 of `file` (the view given to the
+   * @internal Declares that the register file is bytes at .. at + 63 of `file` (the view given to the
    * constructor must be exactly those bytes): the ring operations then index `file` directly.
    */
   useRegisterFile(file: Uint8Array, at: number): void {
@@ -116,11 +120,15 @@ export class ThreadContext {
     this.setLineLevel(LINE_HINT, false);
   }
 
+  /**
+   * WORD2 (valid bit and CAM line) of the ring at offset `ring` (TM_QW0_USER .. TM_QW3_HV_PHYS).
+   */
   word2(ring: number): number {
     const o = ring + R.TM_WORD2;
     return ((this.regs[o]! << 24) | (this.regs[o + 1]! << 16) | (this.regs[o + 2]! << 8) | this.regs[o + 3]!) >>> 0;
   }
 
+  /** Writes WORD2 of the ring at offset `ring`. */
   setWord2(ring: number, v: number): void {
     const o = ring + R.TM_WORD2;
     this.regs[o] = v >>> 24;
@@ -173,6 +181,7 @@ export class ThreadContext {
     this.tracer.guestError(`XIVE: notification on ring 0x${ring.toString(16)} of CPU ${this.cpuIndex} is not supported`);
   }
 
+  /** ORs pending priorities `ipb` into the ring's IPB, recomputes PIPR and notifies. */
   ipbUpdate(ring: number, ipb: number): void {
     if (this.locks !== null) this.ipbUpdateLocked(ring, ipb);
     else this.ipbUpdateUnlocked(ring, ipb);

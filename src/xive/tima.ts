@@ -145,6 +145,7 @@ export interface TimaHooks {
   takeNvtIpb(blk: number, idx: number): number;
 }
 
+/** The TIMA of a XIVE controller: decodes the loads and stores of a thread on its 4-page region. */
 export class Tima {
   /** High 32 bits of the last 8-byte load (the return value carries the low 32). */
   hi = 0;

@@ -9,11 +9,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { browserSkip, launchBrowser, waitText } from '../support/browser.ts';
 import { startServer, serveCommand, SERVE_HELP } from '../../src/cli/serve.ts';
 import { UsageFailure } from '../../src/cli/args.ts';
 import type { LiveState } from '../../src/web/session.ts';
@@ -21,8 +22,6 @@ import * as H from '../../src/spapr/hcall.ts';
 import { SpaprMachine } from '../../src/spapr/machine.ts';
 import { captureSnapshot } from '../../src/migration/snapshot.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const tmp = mkdtempSync(join(tmpdir(), 'xive-web-'));
 
 /** A XICS machine with an MSI presented to vCPU 1, saved as a snapshot file. */
@@ -36,7 +35,6 @@ function xicsSnapshot(): string {
   return path;
 }
 
-const browserSkip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (Debian package "chromium"); the browser tests need it`;
 
 async function getState(url: string): Promise<LiveState> {
   const res = await fetch(new URL('/api/state', url));
@@ -201,24 +199,9 @@ async function cells(page: Page, row: string): Promise<Record<string, string>> {
   return page.$$eval(`${row} td[data-f]`, (tds) => Object.fromEntries(tds.map((td) => [td.getAttribute('data-f') ?? '', td.textContent ?? ''])));
 }
 
-/** Polls the text of `selector` until `ok` accepts it (the page re-renders every 300 ms). */
-async function waitText(page: Page, selector: string, ok: (text: string) => boolean, timeoutMs = 10_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const text = (await page.textContent(selector)) ?? '';
-    if (ok(text)) return text;
-    if (Date.now() > deadline) assert.fail(`${selector} still reads '${text}' after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function launch(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-}
-
 test('the page in chromium: tables equal /api/state; trigger, pause and step act; screenshot', { skip: browserSkip, timeout: 60_000 }, async (t) => {
   const srv = await startServer({ port: 0, smp: 2 });
-  const browser = await launch();
+  const browser = await launchBrowser();
   const problems: string[] = [];
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -317,7 +300,7 @@ test('the page in chromium: tables equal /api/state; trigger, pause and step act
 
 test('the page in chromium with --demo: the counters move by themselves until paused', { skip: browserSkip, timeout: 60_000 }, async () => {
   const srv = await startServer({ port: 0, smp: 2, demo: true, intervalMs: 40 });
-  const browser = await launch();
+  const browser = await launchBrowser();
   try {
     const page = await browser.newPage();
     await page.goto(srv.url);
@@ -338,7 +321,7 @@ test('the page in chromium with --demo: the counters move by themselves until pa
 
 test('the page in chromium on a XICS snapshot: ICP registers and ICS sources', { skip: browserSkip, timeout: 60_000 }, async (t) => {
   const srv = await startServer({ port: 0, load: xicsSnapshot() });
-  const browser = await launch();
+  const browser = await launchBrowser();
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(srv.url);
@@ -397,7 +380,7 @@ test('serve command with machine options: the machine and guest they describe; Q
 
 test('the page in chromium on a POWER8 machine: the XICS guest runs, its counters show on the ICP and ICS tables; trigger, pause and step act', { skip: browserSkip, timeout: 60_000 }, async (t) => {
   const srv = await startServer({ port: 0, spec: { cpu: 'POWER8', smp: { cpus: 2 } } });
-  const browser = await launch();
+  const browser = await launchBrowser();
   const problems: string[] = [];
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
