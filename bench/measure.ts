@@ -10,6 +10,7 @@ import { runInNewContext } from 'node:vm';
 import { expectedCheck, runCycles, type CycleRig } from './cycle.ts';
 import { buildJsReference } from './js-reference.ts';
 import type { SnapshotMethod } from './snapshot.ts';
+import type { StageCosts } from './stages.ts';
 import { captureSnapshot, restoreInto } from '../src/migration/snapshot.ts';
 import type { SpaprMachine } from '../src/spapr/machine.ts';
 
@@ -30,6 +31,8 @@ export interface CycleResult {
   gc_count: number;
   /** Heap bytes allocated per cycle, measured on a run short enough to see no collection. */
   alloc_bytes_per_cycle: number | null;
+  /** What each stage of the cycle costs (bench/stages.ts). */
+  stages: StageCosts;
 }
 
 /** Counts garbage collections (Node reports each as a performance entry). */
@@ -74,7 +77,7 @@ export function round(v: number, digits = 2): number {
 
 // ---- Cycle ------------------------------------------------------------------------------------
 
-export async function measureCycle(rig: CycleRig, setupMs: number, cycles: number, runs: number, gcs: GcCounter): Promise<Omit<CycleResult, 'c_ns' | 'ratio_to_c' | 'js_reference_ns'>> {
+export async function measureCycle(rig: CycleRig, setupMs: number, cycles: number, runs: number, gcs: GcCounter): Promise<Omit<CycleResult, 'c_ns' | 'ratio_to_c' | 'js_reference_ns' | 'stages'>> {
   let n = 0;
   // Warm-up: every path compiled before anything is timed, in several calls so that the loop is
   // compiled for entry as well as for the on-stack replacement of the first long call.
@@ -105,16 +108,20 @@ export async function measureCycle(rig: CycleRig, setupMs: number, cycles: numbe
     n += probe;
     if ((await gcs.between(s0, t1)) === 0) alloc = Math.max(0, (h1 - h0 - (e1 - e0)) / probe);
   }
+  // The runs follow one another with nothing in between (no turn of the event loop); the
+  // collections are counted afterwards from the times each started.
   const times: number[] = [];
-  let collections = 0;
+  const spans: number[] = [];
   for (let r = 0; r < runs; r++) {
     const t0 = performance.now();
     runCycles(rig, n, cycles);
     const t1 = performance.now();
     n += cycles;
     times.push(((t1 - t0) * 1e6) / cycles);
-    collections += await gcs.between(t0, t1);
+    spans.push(t0, t1);
   }
+  let collections = 0;
+  for (let r = 0; r < runs; r++) collections += await gcs.between(spans[2 * r]!, spans[2 * r + 1]!);
   if (rig.delivered !== n || rig.check !== expectedCheck(rig.sources, n)) {
     throw new Error(`the cycle lost events: ${rig.delivered} of ${n} delivered (check ${rig.check}, expected ${expectedCheck(rig.sources, n)})`);
   }

@@ -14,6 +14,7 @@ import { findCSource, runCReference } from './c-reference.ts';
 import { exposeGc, GcCounter, measureCycle, measureJsReference, measureMigration, measureSnapshot, round, type CycleResult } from './measure.ts';
 import { measureReplay, readReplayCorpus, type ReplayRates } from './replay.ts';
 import { measureStreamReplay, streamTrace } from './replay-stream.ts';
+import { measureStages } from './stages.ts';
 import { RAW_TABLE_COPY } from './snapshot.ts';
 import { sharedMemoryAvailable } from '../src/spapr/shared-tables.ts';
 
@@ -95,13 +96,19 @@ async function cyclePart(opts: BenchOptions, out: Report, gcs: GcCounter, log: L
     const setup = performance.now() - t0;
     const r = await measureCycle(rig, setup, cycles, runs, gcs);
     const cns = c.ref?.results.find((x) => x.sources === size.sources && x.vcpus === size.vcpus)?.cycle_ns ?? null;
+    const st = measureStages(rig, quick ? 20 : 400);
+    const stages = { trigger_ns: round(st.trigger_ns), ack_ns: round(st.ack_ns), queue_read_ns: round(st.queue_read_ns), eoi_ns: round(st.eoi_ns), cppr_ns: round(st.cppr_ns), sum_ns: round(st.sum_ns), batches: st.batches };
     const js = measureJsReference(size.sources, size.vcpus, cycles, runs);
-    const res: CycleResult = { ...r, c_ns: cns, ratio_to_c: cns === null ? null : round(r.cycle_ns / cns), js_reference_ns: js };
+    const res: CycleResult = { ...r, c_ns: cns, ratio_to_c: cns === null ? null : round(r.cycle_ns / cns), js_reference_ns: js, stages };
     results.push(res);
     log(
       `model        ${String(size.sources).padStart(7)} sources ${String(size.vcpus).padStart(4)} vCPUs  ${res.cycle_ns.toFixed(2)} ns/cycle` +
         ` (median ${res.median_ns.toFixed(2)})${res.ratio_to_c === null ? '' : `, ${res.ratio_to_c}x the C reference`}` +
         `, ${res.gc_count} GCs, ${res.alloc_bytes_per_cycle ?? '?'} bytes allocated per cycle, setup ${res.setup_ms} ms`,
+    );
+    log(
+      `  stages (ns per operation, in batches): trigger ${stages.trigger_ns}, ACK ${stages.ack_ns}, queue read ${stages.queue_read_ns},` +
+        ` EOI ${stages.eoi_ns}, CPPR ${stages.cppr_ns} (sum ${stages.sum_ns})`,
     );
     log(`JS transcription of the C reference at that size: ${js.toFixed(2)} ns/cycle`);
   }

@@ -115,6 +115,11 @@ export class SpaprMachine {
   halted: string | null = null;
   /** The controller the guest talks to. */
   private active: SpaprIntc;
+  /**
+   * The XIVE backend while it is the active controller, else null: guest loads and stores go
+   * to it directly, without the interface call and its result buffer (see mmioRead).
+   */
+  private activeXive: SpaprXive | null = null;
   /** The one trace sink and guest-error reporter of every block of the machine. */
   readonly tracer: Tracer;
   /** High 32 bits of the last 8-byte MMIO load. */
@@ -173,6 +178,7 @@ export class SpaprMachine {
     this.intcs = [this.xics, this.xive].filter((b): b is SpaprXics | SpaprXive => b !== null);
     // Before CAS the negotiated vector is empty, which means XICS whenever there is one.
     this.active = this.intcs[0]!;
+    this.activeXive = this.active === this.xive ? this.xive : null;
     if (opts.attach === true) {
       if (this.xics !== null) throw new XiveUsageError('attach joins XIVE tables another thread set up: use ic-mode xive');
       for (let i = 0; i < smp; i++) {
@@ -428,6 +434,7 @@ export class SpaprMachine {
     this.ov5Cas.fill(0);
     this.ov5Cas.set(spapr.ov5Cas.subarray(0, this.ov5Cas.length));
     this.active = this.chooseActive();
+    this.activeXive = this.active === this.xive ? this.xive : null;
     for (const b of this.intcs) b.setMapped(b === this.active);
     // The vCPU inputs follow the loaded state (QEMU's CPU state carries them across); the port is
     // told every level, whatever it held before.
@@ -451,6 +458,7 @@ export class SpaprMachine {
     if (next === this.active) return;
     this.active.deactivate();
     this.active = next;
+    this.activeXive = next === this.xive ? this.xive : null;
     next.activate();
   }
 
@@ -524,6 +532,14 @@ export class SpaprMachine {
    * `mmioHi` holds the high 32 bits of an 8-byte load. Unassigned addresses read 0.
    */
   mmioRead(cpu: number, addr: number, size: number): number {
+    // The XIVE backend answers directly (its guest-load entry returns the low half and keeps
+    // the high one); another backend goes through the interface with the result buffer.
+    const x = this.activeXive;
+    if (x !== null) {
+      const lo = x.load(cpu, addr, size);
+      this.mmioHi = x.loadHi;
+      return lo;
+    }
     const out = this.scratch;
     out[0] = 0;
     out[1] = 0;
@@ -540,7 +556,9 @@ export class SpaprMachine {
 
   /** MMIO store; `hi` carries the upper 32 bits of an 8-byte store. Unassigned addresses ignore it. */
   mmioWrite(cpu: number, addr: number, size: number, lo: number, hi = 0): void {
-    this.active.mmioWrite(cpu, addr, size, lo, hi);
+    const x = this.activeXive;
+    if (x !== null) x.store(cpu, addr, size, lo, hi);
+    else this.active.mmioWrite(cpu, addr, size, lo, hi);
   }
 
   /** An 8-byte MMIO store of `v` by the vCPU at CPU index `cpu`. */

@@ -48,6 +48,20 @@ import {
 
 export * from './xive-layout.ts';
 
+// The guest addresses and sizes every MMIO access is decoded with, as module constants: the
+// engine folds those into the code, while a number field or an imported binding is loaded and
+// type-checked on every access (measured on the interrupt cycle).
+const VC_BASE = SPAPR_XIVE_VC_BASE;
+const TM_BASE = SPAPR_XIVE_TM_BASE;
+/** The four TIMA pages. */
+const TM_BYTES = 4 * 2 ** R.TM_SHIFT;
+/** ESB bytes per source (trigger page + management page), and its inverse (exact). */
+const ESB_PAGE = 2 ** R.ESB_64K_2PAGE;
+const PER_ESB_PAGE = 1 / ESB_PAGE;
+const NVT_IS_VALID = NVT_VALID;
+const NVT_IS_MISSING = NVT_MISSING;
+const nvtVcpu = spaprNvtVcpu;
+
 /**
  * Options of {@link SpaprXive}: its size, its ports, and optionally caller-provided table buffers.
  */
@@ -115,17 +129,14 @@ export class SpaprXive implements NvtStore, SpaprIntc {
   readonly tctxRegs: Uint8Array;
   /** Whether the ESB and TIMA MMIO regions are mapped (XIVE is the active controller). */
   mmioEnabled = false;
+  /** @internal High 32 bits of the last guest load (`load`). */
+  loadHi = 0;
   /** Trace sink and guest-error reporter of every block of the controller. */
   readonly tracer: Tracer;
   private readonly lines: CpuLines | null;
   private readonly locks: Int32Array | null;
   /** Size of the ESB region (fixed: the number of sources and the page size never change). */
   private readonly esbBytes: number;
-  /** 1 / ESB bytes per source (an exact power of two). */
-  private readonly esbPerByte: number;
-  /** First guest address past the ESB region and past the TIMA. */
-  private readonly esbEnd: number;
-  private readonly tmEnd: number;
   private readonly hcallCtx: XiveHcallContext;
   readonly rtasTokens: Readonly<Record<string, number>> = {};
 
@@ -134,9 +145,6 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     this.nrServers = opts.nrServers;
     this.nrEnds = opts.nrServers * SPAPR_XIVE_ENDS_PER_VCPU;
     this.esbBytes = this.nrIrqs * 2 ** this.esbShift;
-    this.esbPerByte = 1 / 2 ** this.esbShift;
-    this.esbEnd = this.vcBase + this.esbBytes;
-    this.tmEnd = this.tmBase + 4 * (1 << R.TM_SHIFT);
     this.lines = opts.lines;
     this.tctxRegs = opts.buffers?.tctx ?? new Uint8Array(opts.nrServers * R.TCTX_BYTES);
     this.source = new XiveSource(this.nrIrqs, R.ESB_64K_2PAGE, 0, opts.buffers);
@@ -212,6 +220,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     if (this.tctxById[vcpuId] !== undefined) throw new XiveUsageError(`vCPU ${vcpuId} already exists; pick a free id`);
     const regs = this.tctxRegs.subarray(vcpuId * R.TCTX_BYTES, (vcpuId + 1) * R.TCTX_BYTES);
     const t = new ThreadContext(cpuIndex, vcpuId, this.lines, regs);
+    t.useRegisterFile(this.tctxRegs, vcpuId * R.TCTX_BYTES);
     t.tracer = this.tracer;
     if (this.locks !== null) {
       t.locks = this.locks;
@@ -247,7 +256,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
 
   // ---- NVT store (sPAPR: no table, an NVT exists iff its vCPU does) ---------------------------
   lookup(_blk: number, idx: number): number {
-    return this.hasVcpuId(spaprNvtVcpu(idx) >>> 0) ? NVT_VALID : NVT_MISSING;
+    return this.hasVcpuId(nvtVcpu(idx) >>> 0) ? NVT_IS_VALID : NVT_IS_MISSING;
   }
 
   backlog(blk: number, idx: number, _ipb: number): void {
@@ -414,21 +423,68 @@ export class SpaprXive implements NvtStore, SpaprIntc {
    * nothing answers and `out` keeps what the caller put there.
    */
   mmioRead(cpu: number, addr: number, size: number, out: Uint32Array): void {
-    if (!this.mmioEnabled) return;
-    // Guest addresses are 50-bit floating-point numbers; only small integers (source, offset
-    // in its pages or in the TIMA) are passed on, so no call has to box a number.
-    if (this.inEsb(addr)) {
-      const srcno = this.esbSourceOf(addr);
-      this.esbReadAt(srcno, addr - this.esbPageOf(srcno), size, out);
-    } else if (this.inTima(addr)) this.timaRead(this.tctxOf(cpu), addr - this.tmBase, size, out);
+    if (this.mmioEnabled !== true || !(this.inEsb(addr) || this.inTima(addr))) return;
+    out[0] = this.load(cpu, addr, size);
+    out[1] = this.loadHi;
   }
 
   mmioWrite(cpu: number, addr: number, size: number, lo: number, hi: number): void {
-    if (!this.mmioEnabled) return;
-    if (this.inEsb(addr)) {
-      const srcno = this.esbSourceOf(addr);
-      this.esbWriteAt(srcno, addr - this.esbPageOf(srcno), size, lo, hi);
-    } else if (this.inTima(addr)) this.timaWrite(this.tctxOf(cpu), addr - this.tmBase, size, lo, hi);
+    this.store(cpu, addr, size, lo, hi);
+  }
+
+  /**
+   * @internal The machine's guest load (mmioRead without the result buffer): returns the low 32 bits and
+   * leaves the high 32 bits in `loadHi`; 0 where nothing answers.
+   *
+   * Guest addresses are 50-bit floating-point numbers. The region bounds are module constants
+   * and the ESB decoding is one multiplication by an exact power of two, so that the access
+   * paths below only take small integers (source, offset in its pages or in the TIMA): a
+   * floating-point argument of a call that is not inlined is boxed into a new heap number.
+   */
+  load(cpu: number, addr: number, size: number): number {
+    this.loadHi = 0;
+    if (this.mmioEnabled !== true) return 0;
+    const esb = addr - VC_BASE;
+    if (esb >= 0 && esb < this.esbBytes) {
+      const srcno = (esb * PER_ESB_PAGE) >>> 0;
+      const inPage = esb - srcno * ESB_PAGE;
+      // The access guests make (8 bytes, aligned) goes straight to the source, with integer
+      // arguments; anything else takes the checking path, which rejects it.
+      if (size === 8 && (inPage | 0) === inPage && (inPage & 7) === 0) {
+        const v = this.source.esbLoadAt(srcno, inPage | 0);
+        if (v !== ESB_ALL_ONES) return v;
+        this.loadHi = 0xffff_ffff;
+        return 0xffff_ffff;
+      }
+      return this.esbLoadAt(srcno, inPage, size);
+    }
+    const tm = addr - TM_BASE;
+    if (tm < 0 || tm >= TM_BYTES) return 0;
+    const t = this.tctxOf(cpu);
+    if ((tm | 0) === tm && timaAccessOk(tm | 0, size)) {
+      const lo = this.tima.read(t, tm | 0, size);
+      this.loadHi = this.tima.hi;
+      return lo;
+    }
+    return this.timaLoad(t, tm, size);
+  }
+
+  /** @internal The machine's guest store; unassigned addresses, or an unmapped controller, ignore it. */
+  store(cpu: number, addr: number, size: number, lo: number, hi: number): void {
+    if (this.mmioEnabled !== true) return;
+    const esb = addr - VC_BASE;
+    if (esb >= 0 && esb < this.esbBytes) {
+      const srcno = (esb * PER_ESB_PAGE) >>> 0;
+      const inPage = esb - srcno * ESB_PAGE;
+      if (size === 8 && (inPage | 0) === inPage && (inPage & 7) === 0) this.source.esbStoreAt(srcno, inPage | 0, lo, hi);
+      else this.esbWriteAt(srcno, inPage, size, lo, hi);
+      return;
+    }
+    const tm = addr - TM_BASE;
+    if (tm < 0 || tm >= TM_BYTES) return;
+    const t = this.tctxOf(cpu);
+    if ((tm | 0) === tm && timaAccessOk(tm | 0, size)) this.tima.write(t, tm | 0, size, lo, hi);
+    else this.timaWrite(t, tm, size, lo, hi);
   }
 
   private tctxOf(cpu: number): ThreadContext {
@@ -448,22 +504,21 @@ export class SpaprXive implements NvtStore, SpaprIntc {
 
   /** Is `addr` (guest physical) inside the ESB region / the TIMA? */
   inEsb(addr: number): boolean {
-    // Bounds kept in fields: a region size above 2^31 returned by a call would be boxed.
-    return addr >= this.vcBase && addr < this.esbEnd;
+    return addr >= VC_BASE && addr - VC_BASE < this.esbBytes;
   }
   /** Is `addr` (guest physical) inside the TIMA? */
   inTima(addr: number): boolean {
-    return addr >= this.tmBase && addr < this.tmEnd;
+    return addr >= TM_BASE && addr - TM_BASE < TM_BYTES;
   }
 
   /** The source whose ESB pages hold guest address `addr` (inside the ESB region). */
   esbSourceOf(addr: number): number {
-    return Math.floor((addr - this.vcBase) * this.esbPerByte);
+    return Math.floor((addr - VC_BASE) * PER_ESB_PAGE);
   }
 
   /** Guest address of the ESB pages of source `srcno`. */
   esbPageOf(srcno: number): number {
-    return this.vcBase + srcno * this.source.pageBytes;
+    return VC_BASE + srcno * ESB_PAGE;
   }
 
   /**
@@ -471,14 +526,17 @@ export class SpaprXive implements NvtStore, SpaprIntc {
    * (hi). Returns MMIO_INVALID when the memory core would reject the access (size/alignment).
    */
   esbRead(off: number, size: number, out: Uint32Array): number {
-    const srcno = Math.floor(off / this.source.pageBytes);
-    return this.esbReadAt(srcno, off - srcno * this.source.pageBytes, size, out);
+    const srcno = Math.floor(off * PER_ESB_PAGE);
+    const inPage = off - srcno * ESB_PAGE;
+    out[0] = this.esbLoadAt(srcno, inPage, size);
+    out[1] = this.loadHi;
+    return esbAccessOk(inPage, size) ? MMIO_OK : MMIO_INVALID;
   }
 
   /** ESB region store at offset `off`: MMIO_OK, or MMIO_INVALID for a bad size or alignment. */
   esbWrite(off: number, size: number, lo: number, hi: number): number {
-    const srcno = Math.floor(off / this.source.pageBytes);
-    return this.esbWriteAt(srcno, off - srcno * this.source.pageBytes, size, lo, hi);
+    const srcno = Math.floor(off * PER_ESB_PAGE);
+    return this.esbWriteAt(srcno, off - srcno * ESB_PAGE, size, lo, hi);
   }
 
   /**
@@ -487,27 +545,52 @@ export class SpaprXive implements NvtStore, SpaprIntc {
    * without boxing a floating-point offset on every access.
    */
   esbReadAt(srcno: number, inPage: number, size: number, out: Uint32Array): number {
-    // The page size is a multiple of 8: the offset is aligned exactly when inPage is.
-    if (size !== 8 || misaligned(inPage, 8)) {
-      this.rejected('read', srcno * this.source.pageBytes + inPage, size, ESB_REGION_NAME, 8, 8);
-      out[0] = 0;
-      out[1] = 0;
-      return MMIO_INVALID;
+    out[0] = this.esbLoadAt(srcno, inPage, size);
+    out[1] = this.loadHi;
+    return esbAccessOk(inPage, size) ? MMIO_OK : MMIO_INVALID;
+  }
+
+  /**
+   * @internal ESB load at region offset srcno * ESB_PAGE + inPage: returns the low 32 bits, the high ones
+   * in `loadHi`. ESB region offsets go beyond 2^31 with many sources; split this way they are
+   * two small integers, which the MMIO dispatch passes on without boxing a floating-point offset
+   * on every access.
+   */
+  esbLoadAt(srcno: number, inPage: number, size: number): number {
+    if (!esbAccessOk(inPage, size)) {
+      this.rejected('read', srcno * ESB_PAGE + inPage, size, ESB_REGION_NAME, 8, 8);
+      this.loadHi = 0;
+      return 0;
     }
     const v = this.source.esbLoadAt(srcno, inPage);
-    out[0] = v === ESB_ALL_ONES ? 0xffff_ffff : v;
-    out[1] = v === ESB_ALL_ONES ? 0xffff_ffff : 0;
-    return MMIO_OK;
+    if (v === ESB_ALL_ONES) {
+      this.loadHi = 0xffff_ffff;
+      return 0xffff_ffff;
+    }
+    this.loadHi = 0;
+    return v;
   }
 
   /** esbWrite at region offset srcno * pageBytes + inPage (see esbReadAt). */
   esbWriteAt(srcno: number, inPage: number, size: number, lo: number, hi: number): number {
-    if (size !== 8 || misaligned(inPage, 8)) {
-      this.rejected('write', srcno * this.source.pageBytes + inPage, size, ESB_REGION_NAME, 8, 8);
+    if (!esbAccessOk(inPage, size)) {
+      this.rejected('write', srcno * ESB_PAGE + inPage, size, ESB_REGION_NAME, 8, 8);
       return MMIO_INVALID;
     }
     this.source.esbStoreAt(srcno, inPage, lo, hi);
     return MMIO_OK;
+  }
+
+  /** TIMA load at `off` by the thread of `t`: the low 32 bits, the high ones in `loadHi`. */
+  private timaLoad(t: ThreadContext, off: number, size: number): number {
+    if (!timaAccessOk(off, size)) {
+      this.rejected('read', off, size, TIMA_REGION_NAME, 1, 8);
+      this.loadHi = 0;
+      return 0;
+    }
+    const lo = this.tima.read(t, off, size);
+    this.loadHi = this.tima.hi;
+    return lo;
   }
 
   /**
@@ -515,20 +598,14 @@ export class SpaprXive implements NvtStore, SpaprIntc {
    * (high). MMIO_OK or MMIO_INVALID.
    */
   timaRead(t: ThreadContext, off: number, size: number, out: Uint32Array): number {
-    if (!(size === 1 || size === 2 || size === 4 || size === 8) || misaligned(off, size)) {
-      this.rejected('read', off, size, TIMA_REGION_NAME, 1, 8);
-      out[0] = 0;
-      out[1] = 0;
-      return MMIO_INVALID;
-    }
-    out[0] = this.tima.read(t, off, size);
-    out[1] = this.tima.hi;
-    return MMIO_OK;
+    out[0] = this.timaLoad(t, off, size);
+    out[1] = this.loadHi;
+    return timaAccessOk(off, size) ? MMIO_OK : MMIO_INVALID;
   }
 
   /** TIMA store at region offset `off` by the thread of `t`: MMIO_OK or MMIO_INVALID. */
   timaWrite(t: ThreadContext, off: number, size: number, lo: number, hi: number): number {
-    if (!(size === 1 || size === 2 || size === 4 || size === 8) || misaligned(off, size)) {
+    if (!timaAccessOk(off, size)) {
       this.rejected('write', off, size, TIMA_REGION_NAME, 1, 8);
       return MMIO_INVALID;
     }
@@ -545,6 +622,19 @@ export class SpaprXive implements NvtStore, SpaprIntc {
   diag(message: string): void {
     this.tracer.sink?.emit({ name: 'guest_error', message });
   }
+}
+
+/**
+ * What the memory core lets through to the ESB pages: 8-byte accesses, 8-byte aligned (the page
+ * size is a multiple of 8, so the region offset is aligned exactly when the one in the pages is).
+ */
+function esbAccessOk(inPage: number, size: number): boolean {
+  return size === 8 && !misaligned(inPage, 8);
+}
+
+/** What the memory core lets through to the TIMA: 1, 2, 4 or 8 bytes, naturally aligned. */
+function timaAccessOk(off: number, size: number): boolean {
+  return (size === 1 || size === 2 || size === 4 || size === 8) && !misaligned(off, size);
 }
 
 /**

@@ -11,6 +11,11 @@ import type { Presenter } from './router.ts';
 import type { ThreadContext } from './tctx.ts';
 import { Tracer } from '../trace/events.ts';
 
+// Module-private copies of the helpers every match uses (the engine folds a module's own
+// constants, while an imported binding is loaded from its module cell and checked on each use).
+const camLine = R.camLine;
+const prioToIpb = R.prioToIpb;
+
 const RINGS_BY_PRIORITY = [R.TM_QW3_HV_PHYS, R.TM_QW2_HV_POOL, R.TM_QW1_OS] as const;
 
 interface CamKeys {
@@ -133,11 +138,26 @@ export class XivePresenter implements Presenter {
   }
 
   match(format: number, nvtBlk: number, nvtIdx: number, camIgnore: boolean, priority: number, logicServ: number): boolean {
+    // What every event of a guest takes: a format-0 CAM line with a known outcome, one thread,
+    // nothing traced. Small enough to be compiled into the router's notification.
+    if (format === 0 && !camIgnore && this.tracer.sink === null) {
+      const cam = camLine(nvtBlk, nvtIdx);
+      const m = cam < this.f0.length ? this.f0[cam] : undefined;
+      if (m !== undefined && m.tctx !== null) {
+        m.tctx.ipbUpdate(m.ring, prioToIpb(priority));
+        return true;
+      }
+    }
+    return this.matchAny(format, nvtBlk, nvtIdx, camIgnore, priority, logicServ);
+  }
+
+  /** match() in every case: errors, format 1, outcomes not yet worked out, traces. */
+  private matchAny(format: number, nvtBlk: number, nvtIdx: number, camIgnore: boolean, priority: number, logicServ: number): boolean {
     if (camIgnore) {
       this.matchError(MatchError.LogicalServer, nvtBlk, nvtIdx);
       return false;
     }
-    const cam = R.camLine(nvtBlk, nvtIdx);
+    const cam = camLine(nvtBlk, nvtIdx);
     let m: Resolved | undefined;
     if (format === 0) {
       m = cam < this.f0.length ? this.f0[cam] : undefined;
@@ -151,7 +171,7 @@ export class XivePresenter implements Presenter {
       return false;
     }
     if (this.tracer.sink !== null) this.traceNotify(nvtBlk, nvtIdx, m.ring);
-    found.ipbUpdate(m.ring, R.prioToIpb(priority));
+    found.ipbUpdate(m.ring, prioToIpb(priority));
     return true;
   }
 

@@ -229,9 +229,16 @@ export const CAM_NVT_BLOCK_SHIFT = fieldShift(CAM_NVT_BLOCK);
 /** CAM line: index of the NVT (19 bits). */
 export const CAM_NVT_INDEX = ppcBitMask32(13, 31);
 
+// The helpers below run on every event. They read module-private copies of the fields: an
+// exported constant lives in a module cell, which the engine loads and checks on every use, even
+// inside its own module, while a private one is folded into the code.
+const CAM_BLOCK = CAM_NVT_BLOCK;
+const CAM_BLOCK_SHIFT = CAM_NVT_BLOCK_SHIFT;
+const CAM_INDEX = CAM_NVT_INDEX;
+
 /** CAM line of NVT (blk, idx); on the presenter's per-event path, hence the shift constant. */
 export function camLine(blk: number, idx: number): number {
-  return ((blk << CAM_NVT_BLOCK_SHIFT) & CAM_NVT_BLOCK) | (idx & CAM_NVT_INDEX);
+  return ((blk << CAM_BLOCK_SHIFT) & CAM_BLOCK) | (idx & CAM_INDEX);
 }
 
 // ---- Thread interrupt context: 4 rings ("quad-words") x 16 bytes -------------------------------
@@ -344,9 +351,11 @@ export const XIVE_PRIORITY_MAX = 7;
 /** Priority 0xFF: a masked END or source (and, as a CPPR, the least restrictive value). */
 export const PRIO_MASKED = 0xff;
 
+const PRIORITY_MAX = XIVE_PRIORITY_MAX;
+
 /** Priority -> IPB bit: priority 0 is 0x80, 7 is 0x01, anything above 7 has no bit. */
 export function prioToIpb(prio: number): number {
-  return prio > XIVE_PRIORITY_MAX ? 0 : 1 << (XIVE_PRIORITY_MAX - prio);
+  return prio > PRIORITY_MAX ? 0 : 1 << (PRIORITY_MAX - prio);
 }
 
 /** IPB -> most favoured pending priority (0xFF when nothing is pending). */

@@ -16,14 +16,46 @@ import { Tracer } from '../trace/events.ts';
 import type { SourceNotifier } from './source.ts';
 import type { StateCodec, StateMismatch } from '../base/state.ts';
 
-// Module-private copies of fields read for every event (the engine reads a module's own
-// constants faster than imported ones; measured on the interrupt cycle). Masks with bit 0 set
-// are kept as signed 32-bit integers, which the engine holds unboxed.
+// Module-private copies of the fields read for every event: the engine folds a module's own
+// constants into the code, while an imported one is loaded from its module cell and checked on
+// every use (measured on the interrupt cycle). Masks are kept as signed 32-bit integers (`| 0`):
+// one with bit 0 set is otherwise a heap number, converted on every use.
 const LISN_BLOCK = R.LISN_BLOCK | 0;
 const LISN_BLOCK_SHIFT = R.LISN_BLOCK_SHIFT;
-const LISN_INDEX = R.LISN_INDEX;
+const LISN_INDEX = R.LISN_INDEX | 0;
+const EAS_HI_VALID = R.EAS_HI_VALID | 0;
+const EAS_HI_END_BLOCK = R.EAS_HI_END_BLOCK | 0;
+const EAS_HI_END_BLOCK_SHIFT = R.EAS_HI_END_BLOCK_SHIFT;
+const EAS_HI_END_INDEX = R.EAS_HI_END_INDEX | 0;
+const EAS_LO_MASKED = R.EAS_LO_MASKED | 0;
+const EAS_LO_END_DATA = R.EAS_LO_END_DATA | 0;
+const END_BYTES = R.END_BYTES;
+const END_W0_VALID = R.END_W0_VALID | 0;
+const END_W0_ENQUEUE = R.END_W0_ENQUEUE | 0;
+const END_W0_UCOND_NOTIFY = R.END_W0_UCOND_NOTIFY | 0;
+const END_W0_BACKLOG = R.END_W0_BACKLOG | 0;
+const END_W0_ESCALATE_CTL = R.END_W0_ESCALATE_CTL | 0;
+const END_W0_UNCOND_ESCALATE = R.END_W0_UNCOND_ESCALATE | 0;
+const END_W0_SILENT_ESCALATE = R.END_W0_SILENT_ESCALATE | 0;
+const END_W0_QSIZE = R.END_W0_QSIZE | 0;
+const END_W0_QSIZE_SHIFT = R.END_W0_QSIZE_SHIFT;
+const END_W1_ESN = R.END_W1_ESN | 0;
+const END_W1_ESN_SHIFT = R.END_W1_ESN_SHIFT;
+const END_W1_ESE = R.END_W1_ESE | 0;
+const END_W1_ESE_SHIFT = R.END_W1_ESE_SHIFT;
+const END_W1_GENERATION = R.END_W1_GENERATION | 0;
+const END_W1_PAGE_OFF = R.END_W1_PAGE_OFF | 0;
+const END_W2_OP_DESC_HI = R.END_W2_OP_DESC_HI | 0;
+const END_W6_FORMAT_BIT = R.END_W6_FORMAT_BIT | 0;
+const END_W6_NVT_BLOCK = R.END_W6_NVT_BLOCK | 0;
+const END_W6_NVT_BLOCK_SHIFT = R.END_W6_NVT_BLOCK_SHIFT;
+const END_W6_NVT_INDEX = R.END_W6_NVT_INDEX | 0;
+const END_W7_F0_IGNORE = R.END_W7_F0_IGNORE | 0;
+const END_W7_F0_PRIORITY = R.END_W7_F0_PRIORITY | 0;
+const END_W7_F0_PRIORITY_SHIFT = R.END_W7_F0_PRIORITY_SHIFT;
+const END_W7_F1_LOG_SERVER_ID = R.END_W7_F1_LOG_SERVER_ID | 0;
 const EQ_ENTRY_GENERATION_SHIFT = R.EQ_ENTRY_GENERATION_SHIFT;
-const EQ_ENTRY_DATA = R.EQ_ENTRY_DATA;
+const EQ_ENTRY_DATA = R.EQ_ENTRY_DATA | 0;
 
 /** Most escalations one event goes through: a chain of ENDs longer than this is a loop. */
 export const MAX_ESCALATIONS = 8;
@@ -34,6 +66,9 @@ export const NVT_MISSING = -1;
 export const NVT_INVALID = 0;
 /** Result of an NVT lookup: a valid NVT. */
 export const NVT_VALID = 1;
+// Private copies for the per-event path (exported constants are loaded from module cells).
+const LOOKUP_MISSING = NVT_MISSING;
+const LOOKUP_INVALID = NVT_INVALID;
 
 /** Saved state of the router: the EAS and END tables as the architected big-endian images. */
 export interface XiveRouterState {
@@ -172,7 +207,7 @@ export class XiveRouter implements SourceNotifier {
    * value stays a small integer where an unsigned one above 2^31 would be boxed.
    */
   private endBits(idx: number, w: number): number {
-    return this.ends.getInt32(idx * R.END_BYTES + w * 4, false);
+    return this.ends.getInt32(idx * END_BYTES + w * 4, false);
   }
   /** Whether END `idx` is valid. */
   endValid(idx: number): boolean {
@@ -220,13 +255,13 @@ export class XiveRouter implements SourceNotifier {
     if (!pqChecked && !this.routerPqTrigger(idx)) return;
     // Signed reads: only bits are tested (see endBits).
     const hi = this.eas.getInt32(idx * 8, false);
-    if ((hi & R.EAS_HI_VALID) === 0) {
+    if ((hi & EAS_HI_VALID) === 0) {
       this.lisnError('invalid', lisn);
       return;
     }
     const lo = this.eas.getInt32(idx * 8 + 4, false);
-    if ((lo & R.EAS_LO_MASKED) !== 0) return;
-    this.endTrigger((hi & R.EAS_HI_END_BLOCK) >>> R.EAS_HI_END_BLOCK_SHIFT, hi & R.EAS_HI_END_INDEX, lo & R.EAS_LO_END_DATA);
+    if ((lo & EAS_LO_MASKED) !== 0) return;
+    this.endTrigger((hi & EAS_HI_END_BLOCK) >>> EAS_HI_END_BLOCK_SHIFT, hi & EAS_HI_END_INDEX, lo & EAS_LO_END_DATA);
   }
 
   /** PQ_DISABLE sources leave the coalescing to the router (never the case on sPAPR). */
@@ -246,41 +281,49 @@ export class XiveRouter implements SourceNotifier {
   /** END notification: enqueue, coalesce, present, then backlog/escalate. */
   endTrigger(endBlk: number, endIdx: number, data: number): void {
     if (endBlk !== this.blockId || endIdx >= this.nrEnds) {
-      this.tracer.guestError(`XIVE: No END ${hx(endBlk)}/${hx(endIdx)}`);
+      this.noEnd(endBlk, endIdx);
       return;
     }
     const w0 = this.endBits(endIdx, 0);
-    if ((w0 & R.END_W0_VALID) === 0) {
+    if ((w0 & END_W0_VALID) === 0) {
       this.invalidEnd(endBlk, endIdx, data);
       return;
     }
-    if ((w0 & R.END_W0_ENQUEUE) !== 0) this.enqueue(endIdx, data, w0);
+    if ((w0 & END_W0_ENQUEUE) !== 0) this.enqueue(endIdx, data, w0);
 
-    if ((w0 & R.END_W0_SILENT_ESCALATE) === 0) {
+    if ((w0 & END_W0_SILENT_ESCALATE) === 0) {
       // Words 6 and 7 are read once: nothing on this path writes them.
       const w6 = this.endBits(endIdx, 6);
       const w7 = this.endBits(endIdx, 7);
-      const format = (w6 & R.END_W6_FORMAT_BIT) !== 0 ? 1 : 0;
-      const priority = (w7 & R.END_W7_F0_PRIORITY) >>> R.END_W7_F0_PRIORITY_SHIFT;
+      const format = (w6 & END_W6_FORMAT_BIT) !== 0 ? 1 : 0;
+      const priority = (w7 & END_W7_F0_PRIORITY) >>> END_W7_F0_PRIORITY_SHIFT;
       if (format === 0 && priority === 0xff) return; // END masked (data already enqueued)
 
-      if ((w0 & R.END_W0_UCOND_NOTIFY) === 0 && !this.esCoalesce(endIdx, R.END_W1_ESN, R.END_W1_ESN_SHIFT)) return;
+      if ((w0 & END_W0_UCOND_NOTIFY) === 0 && !this.esCoalesce(endIdx, END_W1_ESN, END_W1_ESN_SHIFT)) return;
 
-      const nvtBlk = (w6 & R.END_W6_NVT_BLOCK) >>> R.END_W6_NVT_BLOCK_SHIFT;
-      const nvtIdx = w6 & R.END_W6_NVT_INDEX;
+      const nvtBlk = (w6 & END_W6_NVT_BLOCK) >>> END_W6_NVT_BLOCK_SHIFT;
+      const nvtIdx = w6 & END_W6_NVT_INDEX;
       const nvt = this.nvts.lookup(nvtBlk, nvtIdx);
-      if (nvt === NVT_MISSING || nvt === NVT_INVALID) {
+      if (nvt === LOOKUP_MISSING || nvt === LOOKUP_INVALID) {
         this.nvtError(nvt, nvtBlk, nvtIdx);
         return;
       }
-      const camIgnore = format === 0 && (w7 & R.END_W7_F0_IGNORE) !== 0;
-      const found = this.presenter.match(format, nvtBlk, nvtIdx, camIgnore, priority, w7 & R.END_W7_F1_LOG_SERVER_ID);
-      if (found) return;
-
-      if ((w0 & R.END_W0_BACKLOG) !== 0 && !this.backlog(endBlk, endIdx, format, nvtBlk, nvtIdx, priority)) return;
+      const camIgnore = format === 0 && (w7 & END_W7_F0_IGNORE) !== 0;
+      const found = this.presenter.match(format, nvtBlk, nvtIdx, camIgnore, priority, w7 & END_W7_F1_LOG_SERVER_ID);
+      if (!found) this.notPresented(endBlk, endIdx, w0, format, nvtBlk, nvtIdx, priority);
+      return;
     }
+    if ((w0 & END_W0_ESCALATE_CTL) !== 0) this.escalate(endBlk, endIdx, w0);
+  }
 
-    if ((w0 & R.END_W0_ESCALATE_CTL) !== 0) this.escalate(endBlk, endIdx, w0);
+  /** No thread took the event: backlog it if the END says so, then escalate if it says so. */
+  private notPresented(endBlk: number, endIdx: number, w0: number, format: number, nvtBlk: number, nvtIdx: number, priority: number): void {
+    if ((w0 & END_W0_BACKLOG) !== 0 && !this.backlog(endBlk, endIdx, format, nvtBlk, nvtIdx, priority)) return;
+    if ((w0 & END_W0_ESCALATE_CTL) !== 0) this.escalate(endBlk, endIdx, w0);
+  }
+
+  private noEnd(endBlk: number, endIdx: number): void {
+    this.tracer.guestError(`XIVE: No END ${hx(endBlk)}/${hx(endIdx)}`);
   }
 
   private invalidEnd(endBlk: number, endIdx: number, data: number): void {
@@ -303,7 +346,7 @@ export class XiveRouter implements SourceNotifier {
   }
 
   private escalate(endBlk: number, endIdx: number, w0: number): void {
-    if ((w0 & R.END_W0_UNCOND_ESCALATE) === 0 && !this.esCoalesce(endIdx, R.END_W1_ESE, R.END_W1_ESE_SHIFT)) return;
+    if ((w0 & END_W0_UNCOND_ESCALATE) === 0 && !this.esCoalesce(endIdx, END_W1_ESE, END_W1_ESE_SHIFT)) return;
     // An escalation END may escalate in turn; a chain that comes back on itself with
     // unconditional escalation would never end, so one event follows a bounded number of them.
     if (this.escalations >= MAX_ESCALATIONS) {
@@ -325,7 +368,7 @@ export class XiveRouter implements SourceNotifier {
 
   /** Trigger function on the ESn or ESe field (mask and shift) of word 1; true = forward. */
   private esCoalesce(endIdx: number, es: number, shift: number): boolean {
-    if (this.atomic) return atomicEsCoalesce(this.endWords, endIdx, es, shift);
+    if (this.atomic === true) return atomicEsCoalesce(this.endWords, endIdx, es, shift);
     const w1 = this.endBits(endIdx, 1);
     const pq = (w1 & es) >>> shift;
     const next = pqTrigger(pq);
@@ -338,26 +381,26 @@ export class XiveRouter implements SourceNotifier {
    * `w0` is the END's word 0, which holds the queue size.
    */
   private enqueue(endIdx: number, data: number, w0: number): void {
-    if (this.atomic) {
+    if (this.atomic === true) {
       this.enqueueAtomic(endIdx, data);
       return;
     }
     const e = this.ends;
-    const at = endIdx * R.END_BYTES;
+    const at = endIdx * END_BYTES;
     const w1 = e.getInt32(at + 4, false);
-    const index = w1 & R.END_W1_PAGE_OFF;
-    const gen = (w1 & R.END_W1_GENERATION) !== 0 ? 1 : 0;
+    const index = w1 & END_W1_PAGE_OFF;
+    const gen = (w1 & END_W1_GENERATION) !== 0 ? 1 : 0;
     // Queue address (word 2 high bits, word 3) as endQueueAddr computes it.
-    const addr = (e.getInt32(at + 8, false) & R.END_W2_OP_DESC_HI) * 0x1_0000_0000 + e.getUint32(at + 12, false) + 4 * index;
+    const addr = (e.getInt32(at + 8, false) & END_W2_OP_DESC_HI) * 0x1_0000_0000 + e.getUint32(at + 12, false) + 4 * index;
     const word = (gen << EQ_ENTRY_GENERATION_SHIFT) | (data & EQ_ENTRY_DATA);
     if (!this.memory.write32(addr, this.memory.signedWrite32 === true ? word : word >>> 0)) {
       this.enqueueFailed(addr);
       return;
     }
-    const entries = 1 << (((w0 & R.END_W0_QSIZE) >>> R.END_W0_QSIZE_SHIFT) + 10);
+    const entries = 1 << (((w0 & END_W0_QSIZE) >>> END_W0_QSIZE_SHIFT) + 10);
     const next = (index + 1) & (entries - 1);
-    let nw1 = (w1 & ~R.END_W1_PAGE_OFF) | next;
-    if (next === 0) nw1 ^= R.END_W1_GENERATION;
+    let nw1 = (w1 & ~END_W1_PAGE_OFF) | next;
+    if (next === 0) nw1 ^= END_W1_GENERATION;
     e.setInt32(at + 4, nw1, false);
   }
 

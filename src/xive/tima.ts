@@ -15,10 +15,19 @@ import type { ThreadContext } from './tctx.ts';
 import { Tracer } from '../trace/events.ts';
 import { u64 } from '../base/u64.ts';
 
-// Module-private copies of the page field of an offset, decoded on every access (the engine
-// reads a module's own constants faster than imported ones; measured on the interrupt cycle).
+// Module-private copies of the page field of an offset and of the special operations, decoded on
+// every access (the engine folds a module's own constants, while an imported one is loaded from
+// its module cell and checked on every use; measured on the interrupt cycle).
 const TM_OFFSET_PAGE = R.TM_OFFSET_PAGE;
 const TM_SHIFT = R.TM_SHIFT;
+const TM_PAGE_HV = R.TM_PAGE_HV;
+const TM_PAGE_OS = R.TM_PAGE_OS;
+const TM_QW1_OS = R.TM_QW1_OS;
+const TM_SPC_ACK_OS_REG = R.TM_SPC_ACK_OS_REG;
+const TM_SPC_SET_OS_PENDING = R.TM_SPC_SET_OS_PENDING;
+const TM_SPC_PULL_OS_CTX = R.TM_SPC_PULL_OS_CTX;
+const TM_SPC_PULL_POOL_CTX = R.TM_SPC_PULL_POOL_CTX;
+const TM_SPC_ACK_HV_REG = R.TM_SPC_ACK_HV_REG;
 
 // Per-byte rights for each page view: 0 none, 1 write, 2 read, 3 both. 64 bytes per page.
 const ROW_ZERO = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
@@ -63,12 +72,12 @@ const enum Op {
 }
 
 /**
- * Special operation table lookup: (lowest page allowed, offset, size, is store). A switch on the
- * offset: every TIMA access goes through here.
+ * The special operations QEMU's table lists: (lowest page allowed, offset, size, is store). Read
+ * once, to build OPS below.
  */
 function lookupOp(page: number, off: number, size: number, write: boolean): Op {
-  const os = page <= R.TM_PAGE_OS;
-  const hv = page <= R.TM_PAGE_HV;
+  const os = page <= TM_PAGE_OS;
+  const hv = page <= TM_PAGE_HV;
   if (write) {
     switch (off) {
       case 0x011:
@@ -79,7 +88,7 @@ function lookupOp(page: number, off: number, size: number, write: boolean): Op {
         return size === 1 && hv ? Op.SetPhysCppr : Op.None;
       case 0x038:
         return size === 1 && hv ? Op.VtPush : Op.None;
-      case R.TM_SPC_SET_OS_PENDING:
+      case TM_SPC_SET_OS_PENDING:
         return size === 1 && os ? Op.SetOsPending : Op.None;
       default:
         return Op.None;
@@ -88,17 +97,44 @@ function lookupOp(page: number, off: number, size: number, write: boolean): Op {
   switch (off) {
     case 0x038:
       return size === 1 && hv ? Op.VtPoll : Op.None;
-    case R.TM_SPC_ACK_OS_REG:
+    case TM_SPC_ACK_OS_REG:
       return size === 2 && os ? Op.AckOs : Op.None;
-    case R.TM_SPC_PULL_OS_CTX:
+    case TM_SPC_PULL_OS_CTX:
       return (size === 4 || size === 8) && hv ? Op.PullOsCtx : Op.None;
-    case R.TM_SPC_PULL_POOL_CTX:
+    case TM_SPC_PULL_POOL_CTX:
       return (size === 4 || size === 8) && hv ? Op.PullPoolCtx : Op.None;
-    case R.TM_SPC_ACK_HV_REG:
+    case TM_SPC_ACK_HV_REG:
       return size === 2 && hv ? Op.AckHv : Op.None;
     default:
       return Op.None;
   }
+}
+
+/**
+ * The special operations as a table, worked out once from lookupOp: entry
+ * (store << 14) | (page << 12) | (offset & 0xFFF) holds the operation in bits 0-3 and, in bits
+ * 4-7, the access sizes (1, 2, 4, 8 as bits) that select it. An access then costs one load and a
+ * mask instead of the switch (every TIMA access is decoded).
+ */
+const OPS = new Uint8Array(2 << 14);
+for (let store = 0; store < 2; store++) {
+  for (let page = 0; page < 4; page++) {
+    for (let off = 0; off < 0x1000; off++) {
+      let entry = 0;
+      for (const size of [1, 2, 4, 8]) {
+        const op = lookupOp(page, off, size, store === 1);
+        if (op !== Op.None) entry = op | ((entry >>> 4) | size) << 4;
+      }
+      OPS[(store << 14) | (page << 12) | off] = entry;
+    }
+  }
+}
+const OPS_STORE = 1 << 14;
+
+/** The special operation of an access of `size` bytes at OPS index `index` (Op.None if none). */
+function opAt(index: number, size: number): Op {
+  const e = OPS[index]!;
+  return ((e >>> 4) & size) !== 0 ? e & 0xf : Op.None;
 }
 
 /** What the TIMA needs from its surroundings besides the thread context itself. */
@@ -123,10 +159,10 @@ export class Tima {
    * inside the 4-page TIMA region, performed by the thread owning `tctx`.
    */
   read(tctx: ThreadContext, offset: number, size: number): number {
-    const op = lookupOp((offset & TM_OFFSET_PAGE) >>> TM_SHIFT, offset & 0xfff, size, false);
+    const op = opAt(((offset & TM_OFFSET_PAGE) >>> 4) | (offset & 0xfff), size);
     if (op === Op.None) return this.readRegisters(tctx, offset, size);
     // Special operations return 32 bits at most (a pulled context's 8-byte load has hi = 0).
-    const lo = op === Op.AckOs ? tctx.accept(R.TM_QW1_OS) : this.special(tctx, op);
+    const lo = op === Op.AckOs ? tctx.accept(TM_QW1_OS) : this.special(tctx, op);
     this.hi = 0;
     if (this.tracer.sink !== null) this.traceRead(offset, size, 0, lo);
     return lo;
@@ -176,8 +212,8 @@ export class Tima {
   /** Store of `size` bytes; for 8-byte stores `hi` carries the upper 32 bits. */
   write(tctx: ThreadContext, offset: number, size: number, lo: number, hi = 0): void {
     if (this.tracer.sink !== null) this.traceWrite(offset, size, lo, hi);
-    const op = lookupOp((offset & TM_OFFSET_PAGE) >>> TM_SHIFT, offset & 0xfff, size, true);
-    if (op === Op.SetOsCppr) tctx.setCppr(R.TM_QW1_OS, lo & 0xff);
+    const op = opAt(OPS_STORE | ((offset & TM_OFFSET_PAGE) >>> 4) | (offset & 0xfff), size);
+    if (op === Op.SetOsCppr) tctx.setCppr(TM_QW1_OS, lo & 0xff);
     else if (op !== Op.None) this.specialWrite(tctx, op, lo >>> 0);
     else this.writeRegisters(tctx, offset, size, lo, hi);
   }
