@@ -331,19 +331,22 @@ export const LINE_MALFORMED = -4;
 /** A timestamp prefix and no event name after it. */
 export const LINE_NO_NAME = -5;
 
-/** Literal tokens as byte arrays (all the formats are ASCII). */
-const LIT_BYTES: readonly (readonly (Uint8Array | null)[])[] = TEMPLATE_LIST.map((t) =>
-  t.toks.map((tok) => (tok.kind === LIT ? new TextEncoder().encode(tok.text) : null)),
-);
-
-const BYTE_BY_HASH = new Map<number, number[]>();
+/**
+ * Template names by hash, in an open-addressed table of typed arrays (linear probing): every
+ * line's name is looked up, and a Map of arrays costs a hash-map probe and an array walk each.
+ */
+const NAME_SLOTS = 1 << Math.ceil(Math.log2(TEMPLATE_LIST.length * 4));
+const NAME_HASH = new Int32Array(NAME_SLOTS);
+const NAME_TI = new Int16Array(NAME_SLOTS).fill(-1);
+const NAME_BYTES: readonly Uint8Array[] = TEMPLATE_LIST.map((t) => new TextEncoder().encode(t.name));
 for (let i = 0; i < TEMPLATE_LIST.length; i++) {
   const name = TEMPLATE_LIST[i]!.name;
   let h = 0;
   for (let k = 0; k < name.length; k++) h = nameHashStep(h, name.charCodeAt(k));
-  const list = BYTE_BY_HASH.get(h);
-  if (list === undefined) BYTE_BY_HASH.set(h, [i]);
-  else list.push(i);
+  let slot = h & (NAME_SLOTS - 1);
+  while (NAME_TI[slot]! >= 0) slot = (slot + 1) & (NAME_SLOTS - 1);
+  NAME_HASH[slot] = h;
+  NAME_TI[slot] = i;
 }
 
 /** Start and end of the event name found by the last parseLineBytes (for LINE_OTHER/malformed). */
@@ -405,61 +408,117 @@ function scanDecB(b: Uint8Array, pos: number, end: number, width: number, lo: nu
 }
 
 /** Field value of a printed C value, as a number (booleans 0/1); NaN if no field value prints so. */
-function fieldNumber(t: ConvTok, c: number): number {
-  switch (t.ctype) {
-    case 'u8':
+function fieldNumber(ctype: number, c: number): number {
+  switch (ctype) {
+    case CT_U8:
       return c >= 0 && c <= 0xff ? c : NaN;
-    case 'u16':
+    case CT_U16:
       return c >= 0 && c <= 0xffff ? c : NaN;
-    case 'u32':
+    case CT_U32:
       return c >>> 0;
-    case 'int':
+    case CT_INT:
       return c | 0;
-    case 'bool':
+    case CT_BOOL:
       return c === 0 || c === 1 ? c : NaN;
     default:
       return NaN;
   }
 }
 
+/*
+ * Each template's message compiled to a flat program of small integers, three a step: the
+ * matcher runs on every line of a log, and reading integer opcodes from one typed array keeps it
+ * monomorphic where walking the token objects compared strings per field.
+ */
+const OP_LIT = 0; // literal bytes: pool offset, length
+const OP_LLX = 1; // %llx
+const OP_LD = 2; // %ld
+const OP_STR = 3; // %s (never matched here)
+const OP_HEX = 4; // %x: width, C type
+const OP_UDEC = 5; // %u: width, C type
+const OP_SDEC = 6; // %d: width, C type
+const CT_U8 = 0;
+const CT_U16 = 1;
+const CT_U32 = 2;
+const CT_INT = 3;
+const CT_BOOL = 4;
+const CT_OTHER = 5;
+const CTYPE_CODE: Readonly<Record<string, number>> = { u8: CT_U8, u16: CT_U16, u32: CT_U32, int: CT_INT, bool: CT_BOOL };
+
+const LIT_POOL_BYTES: number[] = [];
+const PROGRAMS: readonly Int32Array[] = TEMPLATE_LIST.map((t) => {
+  const prog: number[] = [];
+  for (const tok of t.toks) {
+    if (tok.kind === LIT) {
+      const bytes = new TextEncoder().encode(tok.text);
+      prog.push(OP_LIT, LIT_POOL_BYTES.length, bytes.length);
+      for (const x of bytes) LIT_POOL_BYTES.push(x);
+      continue;
+    }
+    const ct = CTYPE_CODE[tok.ctype] ?? CT_OTHER;
+    switch (tok.conv) {
+      case 'llx':
+        prog.push(OP_LLX, 0, 0);
+        break;
+      case 'ld':
+        prog.push(OP_LD, 0, 0);
+        break;
+      case 's':
+        prog.push(OP_STR, 0, 0);
+        break;
+      case 'x':
+        prog.push(OP_HEX, tok.width, ct);
+        break;
+      case 'u':
+        prog.push(OP_UDEC, tok.width, ct);
+        break;
+      default:
+        prog.push(OP_SDEC, tok.width, ct);
+    }
+  }
+  return Int32Array.from(prog);
+});
+const LIT_POOL = Uint8Array.from(LIT_POOL_BYTES);
+
 /** Matches the message of template `ti` against b[pos, end), numbers into out[base..]. */
 function matchBytes(ti: number, b: Uint8Array, pos: number, end: number, out: Float64Array, base: number): boolean {
-  const toks = TEMPLATE_LIST[ti]!.toks;
-  const lits = LIT_BYTES[ti]!;
+  const prog = PROGRAMS[ti]!;
+  const pool = LIT_POOL;
   let f = base;
-  for (let k = 0; k < toks.length; k++) {
-    const tok = toks[k] as Tok;
-    if (tok.kind === LIT) {
-      const lit = lits[k]!;
-      const n = lit.length;
+  for (let k = 0; k < prog.length; k += 3) {
+    const op = prog[k]!;
+    if (op === OP_LIT) {
+      const at = prog[k + 1]!;
+      const n = prog[k + 2]!;
       if (pos + n > end) return false;
-      for (let j = 0; j < n; j++) if (b[pos + j] !== lit[j]) return false;
+      for (let j = 0; j < n; j++) if (b[pos + j] !== pool[at + j]) return false;
       pos += n;
       continue;
     }
     let e: number;
-    switch (tok.conv) {
-      case 'llx':
+    switch (op) {
+      case OP_LLX:
         e = scanHexB(b, pos, end, 0, 16);
         if (e < 0) return false;
         out[f++] = bytesScanned;
         break;
-      case 'ld':
+      case OP_LD:
         e = scanDecB(b, pos, end, 0, 0, Number.MAX_SAFE_INTEGER);
         if (e < 0) return false;
         out[f++] = bytesScanned;
         break;
-      case 's':
+      case OP_STR:
         return false; // templates with strings go through parseTraceLine
       default: {
+        const width = prog[k + 1]!;
         e =
-          tok.conv === 'x'
-            ? scanHexB(b, pos, end, tok.width, 8)
-            : tok.conv === 'u'
-              ? scanDecB(b, pos, end, tok.width, 0, UINT32_MAX)
-              : scanDecB(b, pos, end, tok.width, INT32_MIN, INT32_MAX);
+          op === OP_HEX
+            ? scanHexB(b, pos, end, width, 8)
+            : op === OP_UDEC
+              ? scanDecB(b, pos, end, width, 0, UINT32_MAX)
+              : scanDecB(b, pos, end, width, INT32_MIN, INT32_MAX);
         if (e < 0) return false;
-        const v = fieldNumber(tok, bytesScanned);
+        const v = fieldNumber(prog[k + 2]!, bytesScanned);
         if (v !== v) return false;
         out[f++] = v;
       }
@@ -502,16 +561,18 @@ export function parseLineBytes(b: Uint8Array, start: number, end: number, out: F
   lastName.start = s;
   lastName.end = i;
   lastName.hash = h;
-  const list = BYTE_BY_HASH.get(h);
   let ti = -1;
-  if (list !== undefined) {
-    const n = i - s;
-    for (let j = 0; j < list.length && ti < 0; j++) {
-      const name = TEMPLATE_LIST[list[j]!]!.name;
-      if (name.length !== n) continue;
-      let k = 0;
-      while (k < n && name.charCodeAt(k) === b[s + k]) k++;
-      if (k === n) ti = list[j]!;
+  const n = i - s;
+  for (let slot = h & (NAME_SLOTS - 1); NAME_TI[slot]! >= 0; slot = (slot + 1) & (NAME_SLOTS - 1)) {
+    if (NAME_HASH[slot] !== h) continue;
+    const cand = NAME_TI[slot]!;
+    const name = NAME_BYTES[cand]!;
+    if (name.length !== n) continue;
+    let k = 0;
+    while (k < n && name[k] === b[s + k]) k++;
+    if (k === n) {
+      ti = cand;
+      break;
     }
   }
   if (ti < 0) return LINE_OTHER;
