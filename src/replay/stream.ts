@@ -9,7 +9,7 @@
 import { SpaprMachine } from '../spapr/machine.ts';
 import { resolveMachine, type MachineConfig, type MachineSpec } from '../spapr/machine-config.ts';
 import { SPAPR_IRQ_NR_IPIS, SPAPR_MAX_CPUS } from '../spapr/irq-map.ts';
-import type { TraceEvent } from '../trace/events.ts';
+import type { TraceEvent, TraceSink } from '../trace/events.ts';
 import { formatTraceEvent } from '../trace/format.ts';
 import { infoPic } from '../monitor/info-pic.ts';
 import { modelStateFor } from './state.ts';
@@ -43,6 +43,10 @@ export class ReplayStream extends ActionReplay {
   private skipText = 0;
   private readonly skipOrder: (string | number)[] = [];
 
+  /** Options read at every line, held here. */
+  private readonly snapshotEvery: number;
+  private readonly tap: TraceSink | undefined;
+
   /** Where the progress hook is told the run stands (one object, updated before each action). */
   private readonly progress: ReplayProgress | null = null;
 
@@ -55,6 +59,8 @@ export class ReplayStream extends ActionReplay {
     from?: StreamCheckpoint,
   ) {
     super(opts, from);
+    this.snapshotEvery = opts.snapshotEvery ?? 0;
+    this.tap = opts.tap;
     if (opts.onProgress !== undefined) {
       const at: ReplayProgress = { line: 0, lines: 0, replayed: 0, machine: null!, checkpoint: () => this.checkpoint(at.line) };
       this.progress = at;
@@ -168,7 +174,9 @@ export class ReplayStream extends ActionReplay {
         return;
       }
     }
-    while (this.outcome === null && this.at < win.count && win.ready(this.at)) {
+    // Lines this far from the end of what is parsed have their whole lookahead: no need to ask.
+    const sure = win.complete ? win.count : win.count - LOOKAHEAD_LINES;
+    while (this.outcome === null && this.at < win.count && (this.at < sure || win.ready(this.at))) {
       this.vet();
       if (this.outcome !== null) return;
       this.step();
@@ -329,7 +337,7 @@ export class ReplayStream extends ActionReplay {
     const win = this.win;
     const c = win.code_(i);
     const kind = c >= 0 ? KIND[c]! : SKIP;
-    const every = this.opts.snapshotEvery ?? 0;
+    const every = this.snapshotEvery;
     if (every > 0 && this.pi >= this.pending.length && this.result.replayed - this.migratedAt >= every) {
       this.migratedAt = this.result.replayed;
       this.migrate();
@@ -359,7 +367,7 @@ export class ReplayStream extends ActionReplay {
         return;
       }
       this.pi++;
-      this.opts.tap?.emit(ev);
+      if (this.tap !== undefined) this.tap.emit(ev);
       this.at++;
       return;
     }
