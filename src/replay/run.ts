@@ -21,7 +21,7 @@ export class LookaheadExceeded extends Error {
 }
 
 /** Collects what the model reports during one action (guest errors left out). */
-export class ActionEvents implements TraceSink {
+class ActionEvents implements TraceSink {
   events: TraceEvent[] = [];
   emit(ev: TraceEvent): void {
     if (ev.name !== 'guest_error') this.events.push(ev);
@@ -34,7 +34,7 @@ export class ActionEvents implements TraceSink {
   }
 }
 
-export const NONE: TraceEvent[] = [];
+const NONE: TraceEvent[] = [];
 
 /** The run's state and its lookahead over the window (ReplayStream drives it). */
 export abstract class ReplayRun {
