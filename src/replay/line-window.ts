@@ -14,7 +14,9 @@ import {
   LINE_OTHER,
   MAX_FIELDS,
   eventFromFields,
+  lastLine,
   lastName,
+  parseEventLine,
   parseLineBytes,
 } from '../trace/parse.ts';
 import type { TraceEvent } from '../trace/events.ts';
@@ -226,6 +228,19 @@ export class LineWindow {
         return true;
       }
       const s = this.lineStart - this.bufBase;
+      // Most lines are events that parse up to their newline: no separate search for it.
+      const slot = this.count & this.mask;
+      const ti = parseEventLine(b, s, fill, this.fields, slot * MAX_FIELDS);
+      if (ti >= 0) {
+        const nl = lastLine.nl;
+        this.off[slot] = this.bufBase + s;
+        this.len[slot] = lastLine.end - s;
+        this.code[slot] = ti;
+        this.count++;
+        this.lineStart = this.bufBase + nl + 1;
+        scan = nl + 1;
+        continue;
+      }
       let nl = b.indexOf(10, scan);
       if (nl < 0 || nl >= fill) {
         if (fill - s > MAX_LINE_BYTES && this.overlong < 0) this.overlong = this.count;

@@ -482,6 +482,14 @@ const LIT_POOL = Uint8Array.from(LIT_POOL_BYTES);
 
 /** Matches the message of template `ti` against b[pos, end), numbers into out[base..]. */
 function matchBytes(ti: number, b: Uint8Array, pos: number, end: number, out: Float64Array, base: number): boolean {
+  return matchBytesFrom(ti, b, pos, end, out, base) === end;
+}
+
+/**
+ * Matches the message of template `ti` at b[pos..] (reading no further than `end`), numbers into
+ * out[base..]: where the message ends, or -1.
+ */
+function matchBytesFrom(ti: number, b: Uint8Array, pos: number, end: number, out: Float64Array, base: number): number {
   const prog = PROGRAMS[ti]!;
   const pool = LIT_POOL;
   let f = base;
@@ -490,8 +498,8 @@ function matchBytes(ti: number, b: Uint8Array, pos: number, end: number, out: Fl
     if (op === OP_LIT) {
       const at = prog[k + 1]!;
       const n = prog[k + 2]!;
-      if (pos + n > end) return false;
-      for (let j = 0; j < n; j++) if (b[pos + j] !== pool[at + j]) return false;
+      if (pos + n > end) return -1;
+      for (let j = 0; j < n; j++) if (b[pos + j] !== pool[at + j]) return -1;
       pos += n;
       continue;
     }
@@ -499,16 +507,16 @@ function matchBytes(ti: number, b: Uint8Array, pos: number, end: number, out: Fl
     switch (op) {
       case OP_LLX:
         e = scanHexB(b, pos, end, 0, 16);
-        if (e < 0) return false;
+        if (e < 0) return -1;
         out[f++] = bytesScanned;
         break;
       case OP_LD:
         e = scanDecB(b, pos, end, 0, 0, Number.MAX_SAFE_INTEGER);
-        if (e < 0) return false;
+        if (e < 0) return -1;
         out[f++] = bytesScanned;
         break;
       case OP_STR:
-        return false; // templates with strings go through parseTraceLine
+        return -1; // templates with strings go through parseTraceLine
       default: {
         const width = prog[k + 1]!;
         e =
@@ -517,15 +525,15 @@ function matchBytes(ti: number, b: Uint8Array, pos: number, end: number, out: Fl
             : op === OP_UDEC
               ? scanDecB(b, pos, end, width, 0, UINT32_MAX)
               : scanDecB(b, pos, end, width, INT32_MIN, INT32_MAX);
-        if (e < 0) return false;
+        if (e < 0) return -1;
         const v = fieldNumber(prog[k + 2]!, bytesScanned);
-        if (v !== v) return false;
+        if (v !== v) return -1;
         out[f++] = v;
       }
     }
     pos = e;
   }
-  return pos === end;
+  return pos;
 }
 
 const latin1 = new TextDecoder('latin1');
@@ -584,6 +592,61 @@ export function parseLineBytes(b: Uint8Array, start: number, end: number, out: F
     return ti;
   }
   return matchBytes(ti, b, i + 1, end, out, base) ? ti : LINE_MALFORMED;
+}
+
+/** Where the line the last parseEventLine accepted ends: its newline, and its end before any CR. */
+export const lastLine = { nl: 0, end: 0 };
+
+/**
+ * The common case of parseLineBytes, with no need to know where the line ends beforehand: an
+ * event of a template without strings, whose message is followed by a newline (LF or CR LF)
+ * before `limit`. Gives its template index (the fields in out[base..], the end in `lastLine`),
+ * or -1 for any other line, which then goes through parseLineBytes. For the lines it accepts, it
+ * finds what parseLineBytes finds on the line up to that newline: the newline cannot be part of
+ * a name, a number or a literal (no format holds one), so every scan stops there alike.
+ */
+export function parseEventLine(b: Uint8Array, start: number, limit: number, out: Float64Array, base: number): number {
+  if (start >= limit) return -1;
+  const first = b[start]!;
+  let s = start;
+  if (first >= 48 && first <= 57) s = start + timestampLengthB(b, start, limit);
+  let i = s;
+  let h = 0;
+  while (i < limit) {
+    const c = b[i]!;
+    if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95)) break;
+    h = (Math.imul(h, 31) + c) | 0;
+    i++;
+  }
+  if (i === s || i >= limit || b[i] !== 32) return -1;
+  let ti = -1;
+  const n = i - s;
+  for (let slot = h & (NAME_SLOTS - 1); NAME_TI[slot]! >= 0; slot = (slot + 1) & (NAME_SLOTS - 1)) {
+    if (NAME_HASH[slot] !== h) continue;
+    const cand = NAME_TI[slot]!;
+    const name = NAME_BYTES[cand]!;
+    if (name.length !== n) continue;
+    let k = 0;
+    while (k < n && name[k] === b[s + k]) k++;
+    if (k === n) {
+      ti = cand;
+      break;
+    }
+  }
+  if (ti < 0 || TEMPLATE_LIST[ti]!.hasString) return -1;
+  const p = matchBytesFrom(ti, b, i + 1, limit, out, base);
+  if (p < 0 || p >= limit) return -1;
+  if (b[p] === 10) {
+    lastLine.nl = p;
+    lastLine.end = p;
+    return ti;
+  }
+  if (b[p] === 13 && p + 1 < limit && b[p + 1] === 10) {
+    lastLine.nl = p + 1;
+    lastLine.end = p;
+    return ti;
+  }
+  return -1;
 }
 
 function timestampLengthB(b: Uint8Array, start: number, end: number): number {
