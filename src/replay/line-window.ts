@@ -18,7 +18,7 @@ import {
   lastName,
   parseEventLine,
   parseLineBytes,
-} from '../trace/parse.ts';
+} from '../trace/parse-bytes.ts';
 import type { TraceEvent } from '../trace/events.ts';
 
 /** Lines past the current one the replay may read (the reference captures need under 2,000). */
