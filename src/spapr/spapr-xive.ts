@@ -26,6 +26,7 @@ import type { IntcView, IntcViewOptions } from './intc-view.ts';
 import { LINE_HINT, LINE_INT } from '../ports/lines.ts';
 import { propEmpty, propString, propU32, propU64, type DeviceTree } from './fdt.ts';
 import { RTAS_OUT_PARAM_ERROR } from './xics-hcalls.ts';
+import { XiveFastTrigger } from './xive-fast-path.ts';
 
 import {
   ESB_REGION_NAME,
@@ -58,6 +59,15 @@ const TM_BYTES = 4 * 2 ** R.TM_SHIFT;
 /** ESB bytes per source (trigger page + management page), and its inverse (exact). */
 const ESB_PAGE = 2 ** R.ESB_64K_2PAGE;
 const PER_ESB_PAGE = 1 / ESB_PAGE;
+/** Start of the management page in a source's ESB pages (the trigger page comes first). */
+const ESB_MGMT = ESB_PAGE / 2;
+/** The OS ring's ACK load and CPPR store, at the TIMA's OS page: what a guest does per interrupt. */
+const TM_ACK_OS = R.TM_PAGE_OS * 2 ** R.TM_SHIFT + R.TM_SPC_ACK_OS_REG;
+const TM_CPPR_OS = R.TM_PAGE_OS * 2 ** R.TM_SHIFT + R.TM_QW1_OS + R.TM_CPPR;
+const TM_QW1_OS = R.TM_QW1_OS;
+const SRC_STATUS_PQ = R.SRC_STATUS_PQ;
+const ESB_OFFSET_PQ = R.ESB_OFFSET_PQ;
+const ESB_OFFSET_PQ_SHIFT = R.ESB_OFFSET_PQ_SHIFT;
 const NVT_IS_VALID = NVT_VALID;
 const NVT_IS_MISSING = NVT_MISSING;
 const nvtVcpu = spaprNvtVcpu;
@@ -138,6 +148,13 @@ export class SpaprXive implements NvtStore, SpaprIntc {
   /** Size of the ESB region (fixed: the number of sources and the page size never change). */
   private readonly esbBytes: number;
   private readonly hcallCtx: XiveHcallContext;
+  /**
+   * Sources without flags and tables no other thread updates (every sPAPR guest's unless the
+   * tables are shared): the accesses of an interrupt may then take the fused paths below, while
+   * nothing is traced.
+   */
+  private readonly plain: boolean;
+  private readonly fast: XiveFastTrigger;
   readonly rtasTokens: Readonly<Record<string, number>> = {};
 
   constructor(opts: SpaprXiveOptions) {
@@ -169,6 +186,8 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     this.tima.tracer = this.tracer;
     const platform = opts.platform;
     this.hcallCtx = { xive: this, memory: opts.memory, xiveNegotiated: platform === undefined ? () => true : () => platform.xiveNegotiated() };
+    this.plain = this.locks === null && this.source.flags === 0;
+    this.fast = new XiveFastTrigger(this);
   }
 
   /** The trace sink of the controller's blocks. */
@@ -451,6 +470,13 @@ export class SpaprXive implements NvtStore, SpaprIntc {
       // The access guests make (8 bytes, aligned) goes straight to the source, with integer
       // arguments; anything else takes the checking path, which rejects it.
       if (size === 8 && (inPage | 0) === inPage && (inPage & 7) === 0) {
+        // The EOI of a guest (SET_PQ_00 load on the management page) sets PQ, untraced.
+        if (inPage >= ESB_MGMT && (inPage & 0xfff) >= 0xc00 && this.plain === true && this.tracer.sink === null) {
+          const st = this.source.status;
+          const s = st[srcno]!;
+          st[srcno] = (s & ~SRC_STATUS_PQ) | ((inPage & ESB_OFFSET_PQ) >>> ESB_OFFSET_PQ_SHIFT);
+          return s & SRC_STATUS_PQ;
+        }
         const v = this.source.esbLoadAt(srcno, inPage | 0);
         if (v !== ESB_ALL_ONES) return v;
         this.loadHi = 0xffff_ffff;
@@ -459,6 +485,10 @@ export class SpaprXive implements NvtStore, SpaprIntc {
       return this.esbLoadAt(srcno, inPage, size);
     }
     const tm = addr - TM_BASE;
+    if (tm === TM_ACK_OS && size === 2 && this.tracer.sink === null) {
+      this.tima.hi = 0;
+      return this.tctxOf(cpu).accept(TM_QW1_OS);
+    }
     if (tm < 0 || tm >= TM_BYTES) return 0;
     const t = this.tctxOf(cpu);
     if ((tm | 0) === tm && timaAccessOk(tm | 0, size)) {
@@ -476,11 +506,17 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     if (esb >= 0 && esb < this.esbBytes) {
       const srcno = (esb * PER_ESB_PAGE) >>> 0;
       const inPage = esb - srcno * ESB_PAGE;
-      if (size === 8 && (inPage | 0) === inPage && (inPage & 7) === 0) this.source.esbStoreAt(srcno, inPage | 0, lo, hi);
-      else this.esbWriteAt(srcno, inPage, size, lo, hi);
+      if (size === 8 && (inPage | 0) === inPage && (inPage & 7) === 0) {
+        if (inPage < ESB_MGMT && this.plain === true && this.tracer.sink === null && this.fast.trigger(srcno)) return;
+        this.source.esbStoreAt(srcno, inPage | 0, lo, hi);
+      } else this.esbWriteAt(srcno, inPage, size, lo, hi);
       return;
     }
     const tm = addr - TM_BASE;
+    if (tm === TM_CPPR_OS && size === 1 && this.tracer.sink === null) {
+      this.tctxOf(cpu).setCppr(TM_QW1_OS, lo & 0xff);
+      return;
+    }
     if (tm < 0 || tm >= TM_BYTES) return;
     const t = this.tctxOf(cpu);
     if ((tm | 0) === tm && timaAccessOk(tm | 0, size)) this.tima.write(t, tm | 0, size, lo, hi);

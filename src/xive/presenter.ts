@@ -151,6 +151,20 @@ export class XivePresenter implements Presenter {
     return this.matchAny(format, nvtBlk, nvtIdx, camIgnore, priority, logicServ);
   }
 
+  /**
+   * @internal The thread a format-0 event for CAM line `cam` goes to when that outcome is already
+   * worked out (its ring then in `cachedRing`), else null: what match() would present to,
+   * looked up without presenting, for a caller that checks everything before changing anything.
+   */
+  cachedF0(cam: number): ThreadContext | null {
+    const m = cam < this.f0.length ? this.f0[cam] : undefined;
+    if (m === undefined) return null;
+    this.cachedRing = m.ring;
+    return m.tctx;
+  }
+  /** @internal The ring of the last thread cachedF0 returned. */
+  cachedRing = -1;
+
   /** match() in every case: errors, format 1, outcomes not yet worked out, traces. */
   private matchAny(format: number, nvtBlk: number, nvtIdx: number, camIgnore: boolean, priority: number, logicServ: number): boolean {
     if (camIgnore) {
