@@ -68,6 +68,9 @@ const TM_QW1_OS = R.TM_QW1_OS;
 const SRC_STATUS_PQ = R.SRC_STATUS_PQ;
 const ESB_OFFSET_PQ = R.ESB_OFFSET_PQ;
 const ESB_OFFSET_PQ_SHIFT = R.ESB_OFFSET_PQ_SHIFT;
+/** An 8-byte aligned load at 0xC00-0xFFF of a management page: a SET_PQ_xx. */
+const ESB_SET_PQ_TESTED = 0xc07;
+const ESB_SET_PQ = 0xc00;
 const NVT_IS_VALID = NVT_VALID;
 const NVT_IS_MISSING = NVT_MISSING;
 const nvtVcpu = spaprNvtVcpu;
@@ -461,6 +464,32 @@ export class SpaprXive implements NvtStore, SpaprIntc {
    * floating-point argument of a call that is not inlined is boxed into a new heap number.
    */
   load(cpu: number, addr: number, size: number): number {
+    // The loads of an interrupt (EOI by SET_PQ_00 on the management page, ACK of the OS ring)
+    // on sources and contexts no other thread shares, untraced; the rest is decoded below. Kept
+    // small so that the compiler can take it into the caller.
+    if (this.mmioEnabled === true && this.plain === true && this.tracer.sink === null) {
+      const esb = addr - VC_BASE;
+      if (size === 8 && esb >= 0 && esb < this.esbBytes) {
+        const srcno = (esb * PER_ESB_PAGE) >>> 0;
+        const inPage = esb - srcno * ESB_PAGE;
+        if ((inPage | 0) === inPage && inPage >= ESB_MGMT && (inPage & ESB_SET_PQ_TESTED) === ESB_SET_PQ) {
+          this.loadHi = 0;
+          const st = this.source.status;
+          const s = st[srcno]!;
+          st[srcno] = (s & ~SRC_STATUS_PQ) | ((inPage & ESB_OFFSET_PQ) >>> ESB_OFFSET_PQ_SHIFT);
+          return s & SRC_STATUS_PQ;
+        }
+      } else if (addr - TM_BASE === TM_ACK_OS && size === 2) {
+        this.loadHi = 0;
+        this.tima.hi = 0;
+        return this.tctxOf(cpu).accept(TM_QW1_OS);
+      }
+    }
+    return this.loadChecked(cpu, addr, size);
+  }
+
+  /** load() in every case. */
+  private loadChecked(cpu: number, addr: number, size: number): number {
     this.loadHi = 0;
     if (this.mmioEnabled !== true) return 0;
     const esb = addr - VC_BASE;
@@ -470,13 +499,6 @@ export class SpaprXive implements NvtStore, SpaprIntc {
       // The access guests make (8 bytes, aligned) goes straight to the source, with integer
       // arguments; anything else takes the checking path, which rejects it.
       if (size === 8 && (inPage | 0) === inPage && (inPage & 7) === 0) {
-        // The EOI of a guest (SET_PQ_00 load on the management page) sets PQ, untraced.
-        if (inPage >= ESB_MGMT && (inPage & 0xfff) >= 0xc00 && this.plain === true && this.tracer.sink === null) {
-          const st = this.source.status;
-          const s = st[srcno]!;
-          st[srcno] = (s & ~SRC_STATUS_PQ) | ((inPage & ESB_OFFSET_PQ) >>> ESB_OFFSET_PQ_SHIFT);
-          return s & SRC_STATUS_PQ;
-        }
         const v = this.source.esbLoadAt(srcno, inPage | 0);
         if (v !== ESB_ALL_ONES) return v;
         this.loadHi = 0xffff_ffff;
@@ -485,10 +507,6 @@ export class SpaprXive implements NvtStore, SpaprIntc {
       return this.esbLoadAt(srcno, inPage, size);
     }
     const tm = addr - TM_BASE;
-    if (tm === TM_ACK_OS && size === 2 && this.tracer.sink === null) {
-      this.tima.hi = 0;
-      return this.tctxOf(cpu).accept(TM_QW1_OS);
-    }
     if (tm < 0 || tm >= TM_BYTES) return 0;
     const t = this.tctxOf(cpu);
     if ((tm | 0) === tm && timaAccessOk(tm | 0, size)) {
@@ -501,22 +519,33 @@ export class SpaprXive implements NvtStore, SpaprIntc {
 
   /** @internal The machine's guest store; unassigned addresses, or an unmapped controller, ignore it. */
   store(cpu: number, addr: number, size: number, lo: number, hi: number): void {
+    // The stores of an interrupt (ESB trigger, CPPR of the OS ring) as in load().
+    if (this.mmioEnabled === true && this.plain === true && this.tracer.sink === null) {
+      const esb = addr - VC_BASE;
+      if (size === 8 && esb >= 0 && esb < this.esbBytes) {
+        const srcno = (esb * PER_ESB_PAGE) >>> 0;
+        const inPage = esb - srcno * ESB_PAGE;
+        if ((inPage | 0) === inPage && inPage < ESB_MGMT && (inPage & 7) === 0 && this.fast.trigger(srcno)) return;
+      } else if (addr - TM_BASE === TM_CPPR_OS && size === 1) {
+        this.tctxOf(cpu).setCppr(TM_QW1_OS, lo & 0xff);
+        return;
+      }
+    }
+    this.storeChecked(cpu, addr, size, lo, hi);
+  }
+
+  /** store() in every case. */
+  private storeChecked(cpu: number, addr: number, size: number, lo: number, hi: number): void {
     if (this.mmioEnabled !== true) return;
     const esb = addr - VC_BASE;
     if (esb >= 0 && esb < this.esbBytes) {
       const srcno = (esb * PER_ESB_PAGE) >>> 0;
       const inPage = esb - srcno * ESB_PAGE;
-      if (size === 8 && (inPage | 0) === inPage && (inPage & 7) === 0) {
-        if (inPage < ESB_MGMT && this.plain === true && this.tracer.sink === null && this.fast.trigger(srcno)) return;
-        this.source.esbStoreAt(srcno, inPage | 0, lo, hi);
-      } else this.esbWriteAt(srcno, inPage, size, lo, hi);
+      if (size === 8 && (inPage | 0) === inPage && (inPage & 7) === 0) this.source.esbStoreAt(srcno, inPage | 0, lo, hi);
+      else this.esbWriteAt(srcno, inPage, size, lo, hi);
       return;
     }
     const tm = addr - TM_BASE;
-    if (tm === TM_CPPR_OS && size === 1 && this.tracer.sink === null) {
-      this.tctxOf(cpu).setCppr(TM_QW1_OS, lo & 0xff);
-      return;
-    }
     if (tm < 0 || tm >= TM_BYTES) return;
     const t = this.tctxOf(cpu);
     if ((tm | 0) === tm && timaAccessOk(tm | 0, size)) this.tima.write(t, tm | 0, size, lo, hi);
