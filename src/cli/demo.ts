@@ -16,8 +16,12 @@ import { IC_MODE_BACKENDS } from '../spapr/cas.ts';
 import { createGuest, defaultGuestMode, GUEST_MODES, type GuestMode, type ReferenceGuest } from '../guest/guest.ts';
 import { runGuestWorkload } from '../guest/workload.ts';
 import { infoPic } from '../monitor/info-pic.ts';
+import { TraceLogWriter } from '../replay/log-writer.ts';
+import type { TraceEvent, TraceSink } from '../trace/events.ts';
+import { TraceFile } from './trace-output.ts';
+import { startProgress } from './progress.ts';
 
-export const DEMO_HELP = `Usage: xive demo [machine options] [--guest xics|xive] [--events K | --seconds S] [--seed X] [--perfetto FILE]
+export const DEMO_HELP = `Usage: xive demo [machine options] [--guest xics|xive] [--events K | --seconds S] [--seed X] [--perfetto FILE] [--trace FILE]
        xive demo ... --at N (--checkpoint FILE | --migrate-to PORT)
        xive demo (--resume FILE | --listen PORT)
 
@@ -41,6 +45,11 @@ Options:
   --seconds S    run batches of events for S seconds instead of a fixed count
   --seed X       workload seed (default 1): the same seed gives the same run
   --perfetto F   write the interrupt activity as Chrome Trace Event JSON (ui.perfetto.dev)
+  --trace F      write the run as a QEMU 7.2 trace log (the "log" backend's lines), which
+                 \`xive replay F\` with the same machine options replays with no divergence;
+                 gzip-compressed when F ends in .gz (about 8 lines per event: a trace of any
+                 length, e.g. --events 3000000 for over 1 GB)
+  --quiet        no progress bar (there is none either when the output is not a terminal)
   --at N         with --checkpoint or --migrate-to: run about N events first (up to the next
                  batch of the schedule), then stop there
   --checkpoint F write the running demo (machine, guest driver, schedule) to F and exit
@@ -56,6 +65,7 @@ Examples:
   xive demo --machine pseries-2.12 --cpu POWER9 --smp 2       legacy XICS machine, XICS guest
   xive demo --cpu POWER8 --smp 2                              no XIVE: the guest runs on XICS
   xive demo --accel kvm --smp 8,threads=4                     SMT under KVM, in-kernel irqchip
+  xive demo --smp 4 --ic-mode xive --events 3000000 --trace big.trace.gz && xive replay big.trace.gz --smp 4 --ic-mode xive
   xive demo --smp 4 --events 50000 --at 20000 --checkpoint run.ckpt && xive demo --resume run.ckpt
   xive demo --listen 7777 &  xive demo --smp 4 --events 50000 --at 20000 --migrate-to 7777
 `;
@@ -84,6 +94,8 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
     seconds: { type: 'string' },
     seed: { type: 'string' },
     perfetto: { type: 'string' },
+    trace: { type: 'string' },
+    quiet: { type: 'boolean', short: 'q' },
     guest: { type: 'string' },
     at: { type: 'string' },
     checkpoint: { type: 'string' },
@@ -115,12 +127,15 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
   }
   if ((incoming || outgoing) && values.seconds !== undefined) throw new UsageFailure('--seconds cannot be checkpointed: use --events');
   if ((incoming || outgoing) && values.perfetto !== undefined) throw new UsageFailure('--perfetto covers one process: drop it when checkpointing or resuming');
+  if ((incoming || outgoing) && values.trace !== undefined) throw new UsageFailure('--trace covers one process from its start: drop it when checkpointing or resuming');
 
   let machine: SpaprMachine;
   let guest: ReferenceGuest;
   let progress: WorkloadProgress;
   let seconds = 0;
   let perfetto: PerfettoSink | null = null;
+  let traceFile: TraceFile | null = null;
+  let traceLog: TraceLogWriter | null = null;
   if (incoming) {
     const bytes = values.resume !== undefined ? readFile(String(values.resume)) : await receiveCheckpoint(intOption(values, 'listen', 0, 65535), io);
     try {
@@ -143,9 +158,16 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
     if (values.events !== undefined && values.seconds !== undefined) throw new UsageFailure('give either --events or --seconds, not both');
     seconds = values.seconds !== undefined ? intOption(values, 'seconds', 1, 3600) : 0;
     const events = intOption(values, 'events', 1, 1e9, 20000);
-    machine = buildMachine(values, DEMO_MACHINE, { devices: 'default' });
     perfetto = typeof values.perfetto === 'string' ? new PerfettoSink() : null;
-    if (perfetto !== null) machine.setTrace(perfetto);
+    if (typeof values.trace === 'string') {
+      traceFile = new TraceFile(values.trace);
+      traceLog = new TraceLogWriter(traceFile);
+    }
+    // The trace log starts with the machine's creation (its claims), as QEMU's does; the
+    // Perfetto export with the guest.
+    machine = buildMachine(values, DEMO_MACHINE, { devices: 'default', trace: traceLog });
+    if (perfetto !== null) machine.setTrace(traceLog !== null ? both(traceLog, perfetto) : perfetto);
+    traceLog?.attach(machine);
     guest = createGuest(machine, mode);
     guest.boot();
     io.out(
@@ -157,16 +179,21 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
   const stopAt = values.at !== undefined ? intOption(values, 'at', 1, progress.events - 1) : progress.events;
 
   const t0 = performance.now();
-  const tty = io.tty === true;
+  const bar = startProgress(io, {
+    total: seconds > 0 ? seconds : progress.events,
+    quiet: values.quiet === true,
+    format: seconds > 0 ? '{value}/{total} s | {events} events | {rate} events/s' : '{value}/{total} events | {rate} events/s | {eta_formatted} left',
+    fields: { events: 0, rate: 0 },
+  });
+  const rate = (): number => Math.round(progress.done / Math.max(1e-3, (performance.now() - t0) / 1000));
   if (seconds > 0) {
     progress.events = 0;
     while (performance.now() - t0 < seconds * 1000) {
       runGuestWorkload(machine, guest, { events: 5000, seed: (progress.seed + progress.batch++) >>> 0 });
       progress.done += 5000;
       progress.events = progress.done;
-      if (tty) io.out(`\r  running… ${Math.min(seconds, Math.floor((performance.now() - t0) / 1000))}/${seconds} s, ${progress.done} events`);
+      bar.update(Math.min(seconds, Math.floor((performance.now() - t0) / 1000)), { events: progress.done, rate: rate() });
     }
-    if (tty) io.out('\n');
   } else {
     // Batches are the unit of the schedule (each has its own seed), so a checkpoint is taken
     // between two of them, where the guest has handled everything it was sent.
@@ -174,9 +201,13 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
       const n = Math.min(progress.step, progress.events - progress.done);
       runGuestWorkload(machine, guest, { events: n, seed: (progress.seed + progress.batch++) >>> 0 });
       progress.done += n;
-      if (tty) io.out(`\r  [${'#'.repeat(Math.round((30 * progress.done) / progress.events)).padEnd(30, '.')}] ${progress.done}/${progress.events}`);
+      bar.update(progress.done, { rate: rate() });
     }
-    if (tty) io.out('\n');
+  }
+  bar.stop();
+  if (traceLog !== null && traceFile !== null) {
+    traceLog.flush();
+    traceFile.close();
   }
   if (progress.done < progress.events) {
     const bytes = writeCheckpoint(machine, guest, progress);
@@ -207,7 +238,18 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
   }
   io.out(`\ninfo pic:\n${infoPic(machine)}`);
   if (perfetto !== null) writeText(values.perfetto as string, perfetto.serialize(), io);
+  if (traceLog !== null && traceFile !== null) io.out(`wrote ${traceFile.path} (${traceLog.lines} trace lines, ${traceFile.bytes} bytes)\n`);
   return s.lost === 0 ? 0 : 1;
+}
+
+/** One sink feeding two (the trace log and the Perfetto export). */
+function both(a: TraceSink, b: TraceSink): TraceSink {
+  return {
+    emit(ev: TraceEvent): void {
+      a.emit(ev);
+      b.emit(ev);
+    },
+  };
 }
 
 function readFile(path: string): Uint8Array {

@@ -9,12 +9,13 @@ import type { Io } from './replay.ts';
 import { IC_MODES } from '../spapr/cas.ts';
 import { SPAPR_MAX_CPUS } from '../spapr/irq-map.ts';
 import { DEFAULT_RAM_SIZE } from '../spapr/machine.ts';
+import { startProgress } from './progress.ts';
 import { runFuzz, type FuzzOptions, type FuzzResult } from '../fuzz/engine.ts';
 import { defaultHostOps, type HostOperation } from '../fuzz/host-ops.ts';
 import { describeOp, type Op } from '../fuzz/ops.ts';
 
 export const FUZZ_HELP = `Usage: xive fuzz [--ops N] [--seed S] [--ic-mode xics|xive|dual] [--smp K] [--max-cpus M]
-                 [--check-every F] [--shrink-seconds T]
+                 [--check-every F] [--shrink-seconds T] [--quiet]
 
 Runs a seeded random sequence of guest operations (every hcall and RTAS call with random and
 edge-case arguments, ESB and TIMA loads and stores at random offsets and sizes, event-queue
@@ -35,6 +36,7 @@ Options:
   --check-every F      compare every table entry every F steps (default 1000; the entries a
                        step touches are compared after every step)
   --shrink-seconds T   time spent shrinking a failing sequence (default 20; 0 = do not shrink)
+  --quiet              no progress bar (there is none either when the output is not a terminal)
   -h, --help           this help
 
 Exit status: 0 no failure, 1 a failure (seed, step and a minimal reproduction printed),
@@ -77,6 +79,7 @@ function fuzz(argv: string[], io: Io, hooks: FuzzCommandHooks): number {
     'max-cpus': { type: 'string' },
     'check-every': { type: 'string' },
     'shrink-seconds': { type: 'string' },
+    quiet: { type: 'boolean', short: 'q' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -94,7 +97,8 @@ function fuzz(argv: string[], io: Io, hooks: FuzzCommandHooks): number {
 
   const shape = `--ic-mode ${icMode} --smp ${smp} --max-cpus ${maxCpus}`;
   io.out(`xive fuzz: ${ops} operations, seed ${seed}, ${shape}\n`);
-  const tty = io.tty === true;
+  const t0 = performance.now();
+  const bar = startProgress(io, { total: ops, quiet: values.quiet === true, format: '{value}/{total} operations | {rate}/s | {eta_formatted} left', fields: { rate: 0 } });
   const run = hooks.run ?? runFuzz;
   const hostOps = hooks.hostOps ?? defaultHostOps();
   const describe = (op: Op) => describeOp(op, (h) => hostOps.find((o) => o.name === h.name)?.describe?.(h.args) ?? `host ${h.name}`);
@@ -110,9 +114,9 @@ function fuzz(argv: string[], io: Io, hooks: FuzzCommandHooks): number {
     shrink: shrinkSeconds > 0,
     shrinkMs: shrinkSeconds * 1000,
     progressEvery: 10_000,
-    onProgress: tty ? (n) => io.out(`\r  ${n}/${ops}`) : undefined,
+    onProgress: (n) => bar.update(n, { rate: Math.round(n / Math.max(1e-3, (performance.now() - t0) / 1000)) }),
   });
-  if (tty && r.steps >= 10_000) io.out('\n');
+  bar.stop();
 
   if (r.failure !== undefined) {
     const f = r.failure;

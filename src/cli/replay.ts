@@ -3,12 +3,14 @@
  * divergence, a summary and the model's `info pic`.
  * Exit status: 0 no divergence (and `info pic` equal to --expect-pic), 1 divergence, 2 unusable input.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, statSync, openSync, readFileSync, readSync, writeFileSync, createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import { startProgress, rateMBs, type Progress } from './progress.ts';
 import { PerfettoSink } from '../trace-export/perfetto.ts';
 import { saveSnapshotFile } from './snapshot-files.ts';
 import { parse, intOption, sizeOption, UsageFailure } from './args.ts';
 import { MACHINE_HELP, MACHINE_OPTIONS, machineConfigOf, machineHelp, machineSpecOf } from './machine-args.ts';
-import { replayTrace, type ReplayResult } from '../replay/replay.ts';
+import { ReplayStream, type ReplayOptions, type ReplayResult } from '../replay/replay.ts';
 import { parseTraceLine } from '../trace/parse.ts';
 import { maskPicPointers } from '../xics/info-pic.ts';
 
@@ -32,7 +34,11 @@ Options:
   --snapshot-every K every K actions, snapshot the machine, encode it, decode it into a brand-new
                      machine and continue there (the run must end exactly the same)
   --save-snapshot F  write a snapshot of the final machine (interrupt state + guest RAM) to F
+  --quiet            no progress bar (there is none either when the output is not a terminal)
   -h, --help         this help
+
+TRACE is read as a stream, in constant memory whatever its size; a gzip-compressed trace
+(.gz, or any file starting with the gzip magic bytes) is read directly.
 
 Exit status: 0 no divergence, 1 divergence, 2 unusable input.
 
@@ -116,7 +122,99 @@ export function printReplay(r: ReplayResult, io: Io, label: string): void {
   io.out(`info pic:\n${r.pic}`);
 }
 
-export function replayCommand(argv: string[], io: Io): number {
+/** Bytes read from a file at a time. */
+const READ_SIZE = 4 << 20;
+
+function cannotRead(path: string, e: unknown): UsageFailure {
+  return new UsageFailure(`cannot read trace '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+}
+
+/**
+ * Replays the trace file at `path` as a stream (plain or gzip), with a progress bar in bytes of
+ * the file. Stops reading as soon as the outcome is known.
+ */
+export async function replayFile(path: string, opts: ReplayOptions, progress: Progress): Promise<ReplayResult> {
+  let fd: number;
+  let size: number;
+  try {
+    fd = openSync(path, 'r');
+    size = fstatSync(fd).size;
+  } catch (e) {
+    throw cannotRead(path, e);
+  }
+  const stream = new ReplayStream(opts);
+  const t0 = performance.now();
+  let fileBytes = 0;
+  const show = (): void => {
+    const ms = performance.now() - t0;
+    progress.update(fileBytes, { lines: stream.linesRead.toLocaleString('en-US'), mbs: rateMBs(fileBytes, ms) });
+  };
+  try {
+    // Two bytes tell a gzip stream (RFC 1952: 1f 8b), whatever the file is called.
+    const head = new Uint8Array(2);
+    let n: number;
+    try {
+      n = readSync(fd, head, 0, 2, 0);
+    } catch (e) {
+      throw cannotRead(path, e);
+    }
+    if (n === 2 && head[0] === 0x1f && head[1] === 0x8b) {
+      // Compressed input in small pieces: a piece of a very repetitive log inflates sixtyfold, and
+      // all of it is held until the replay takes it.
+      const file = createReadStream(path, { highWaterMark: 64 << 10 });
+      file.on('data', (b) => (fileBytes += (b as Buffer).length));
+      const gunzip = createGunzip({ chunkSize: 256 << 10 });
+      file.on('error', (e) => gunzip.destroy(e));
+      file.pipe(gunzip);
+      try {
+        for await (const chunk of gunzip) {
+          stream.write(chunk as Buffer);
+          show();
+          if (stream.finished) break;
+        }
+      } catch (e) {
+        // A cut or damaged compressed file: what was decompressed so far is replayed, and the
+        // damage is reported where the text stops.
+        if (!stream.finished) return stream.abandon(`the gzip data is damaged or cut short (${(e as Error).message})`);
+      } finally {
+        file.destroy();
+        gunzip.destroy();
+      }
+    } else {
+      let pos = 0;
+      while (!stream.finished) {
+        // A short file needs no buffer of READ_SIZE.
+        const want = Math.min(READ_SIZE, Math.max(64 << 10, size - pos));
+        const dst = stream.room(want);
+        try {
+          n = readSync(fd, dst, 0, Math.min(dst.length, want), pos);
+        } catch (e) {
+          throw cannotRead(path, e);
+        }
+        if (n === 0) break;
+        pos += n;
+        fileBytes = pos;
+        stream.commit(n);
+        show();
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return stream.end();
+}
+
+/**
+ * The one line that says why a trace cannot be replayed: FILE:LINE: what is wrong, when the
+ * reason is at a line (control characters of the name shown, so the line stays one line).
+ */
+export function unusableMessage(path: string, reason: string): string {
+  const m = /^line (\d+): /.exec(reason);
+  if (m === null) return `unusable trace '${visible(path)}': ${visible(reason)}`;
+  return `${visible(path)}:${m[1]}: unusable trace at line ${m[1]}: ${visible(reason.slice(m[0].length))}`;
+}
+
+export async function replayCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, {
     ...MACHINE_OPTIONS,
     ram: { type: 'string' },
@@ -124,6 +222,7 @@ export function replayCommand(argv: string[], io: Io): number {
     perfetto: { type: 'string' },
     'snapshot-every': { type: 'string' },
     'save-snapshot': { type: 'string' },
+    quiet: { type: 'boolean', short: 'q' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -140,12 +239,23 @@ export function replayCommand(argv: string[], io: Io): number {
   machineConfigOf(values); // QEMU's refusals come before anything is read
   const ramSize = sizeOption(values, 'ram', 1 << 30);
   const path = positionals[0]!;
-  const text = readText(path, 'trace');
   const expectPic = typeof values['expect-pic'] === 'string' ? readText(values['expect-pic'], 'expected info pic') : null;
   const perfetto = typeof values.perfetto === 'string' ? new PerfettoSink() : undefined;
   const snapshotEvery = values['snapshot-every'] !== undefined ? intOption(values, 'snapshot-every', 1, 1e9) : undefined;
-  const r = replayTrace(text, { spec, ramSize, tap: perfetto, snapshotEvery });
-  if (r.status === 'unusable') throw new UsageFailure(`unusable trace '${path}': ${r.reason}`);
+  let size = 0;
+  try {
+    size = statSync(path).size;
+  } catch {
+    // reported by replayFile
+  }
+  const progress = startProgress(io, { total: size, quiet: values.quiet === true, format: '{percentage}% | {lines} lines | {mbs} MB/s | {eta_formatted} left', fields: { lines: 0, mbs: '0.0' } });
+  let r: ReplayResult;
+  try {
+    r = await replayFile(path, { spec, ramSize, tap: perfetto, snapshotEvery }, progress);
+  } finally {
+    progress.stop();
+  }
+  if (r.status === 'unusable') throw new UsageFailure(unusableMessage(path, r.reason ?? 'unusable'));
   printReplay(r, io, path);
   if (perfetto !== undefined) writeText(values.perfetto as string, perfetto.serialize(), io);
   if (snapshotEvery !== undefined) io.out(`moved to a restored snapshot ${r.migrations} times (every ${snapshotEvery} actions)\n`);

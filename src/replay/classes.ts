@@ -5,7 +5,7 @@
 import * as H from '../spapr/hcall.ts';
 import { IC_MODE_BACKENDS, IC_MODES, type IcMode } from '../spapr/cas.ts';
 import { INTC_NAMES, INTC_TRACE_PREFIXES, type IntcName } from '../spapr/intc.ts';
-import type { ParsedLine } from '../trace/parse.ts';
+import { TEMPLATE_LIST } from '../trace/parse.ts';
 
 export const OUTPUT_ONLY = new Set([
   'xive_presenter_notify',
@@ -38,21 +38,17 @@ export function isModelEvent(name: string): boolean {
 
 /**
  * A log of a controller the machine does not have cannot be replayed on it (its actions would
- * reach a backend the machine does not have): the reason, or null.
+ * reach a backend the machine does not have): why the event of template `ti` cannot be on an
+ * `icMode` machine, or null.
  */
 const ARTICLE: Readonly<Record<IntcName, string>> = { xics: 'an', xive: 'a' };
 
-export function controllerMismatch(parsed: readonly ParsedLine[], icMode: IcMode): string | null {
-  const have = IC_MODE_BACKENDS[icMode];
-  for (let i = 0; i < parsed.length; i++) {
-    const p = parsed[i]!;
-    if (p.kind !== 'event') continue;
-    const n = p.event.name;
-    const owner = INTC_NAMES.find((c) => INTC_TRACE_PREFIXES[c].some((pre) => n.startsWith(pre)));
-    if (owner === undefined || have.includes(owner)) continue;
-    const modes = IC_MODES.filter((m) => IC_MODE_BACKENDS[m].includes(owner));
-    const name = owner.toUpperCase();
-    return `line ${i + 1}: ${n} is ${ARTICLE[owner]} ${name} event, but ic-mode ${icMode} has no ${name} controller: use --ic-mode ${modes.join(' or ')}`;
-  }
-  return null;
+const OWNER: readonly (IntcName | undefined)[] = TEMPLATE_LIST.map((t) => INTC_NAMES.find((c) => INTC_TRACE_PREFIXES[c].some((pre) => t.name.startsWith(pre))));
+
+export function mismatchOf(ti: number, icMode: IcMode): string | null {
+  const owner = OWNER[ti];
+  if (owner === undefined || IC_MODE_BACKENDS[icMode].includes(owner)) return null;
+  const modes = IC_MODES.filter((m) => IC_MODE_BACKENDS[m].includes(owner));
+  const name = owner.toUpperCase();
+  return `${TEMPLATE_LIST[ti]!.name} is ${ARTICLE[owner]} ${name} event, but ic-mode ${icMode} has no ${name} controller: use --ic-mode ${modes.join(' or ')}`;
 }

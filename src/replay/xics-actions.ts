@@ -11,7 +11,6 @@
  */
 import type { SpaprMachine } from '../spapr/machine.ts';
 import type { TraceEvent } from '../trace/events.ts';
-import type { ParsedLine } from '../trace/parse.ts';
 import * as H from '../spapr/hcall.ts';
 import { XICS_IPI } from '../xics/ics.ts';
 
@@ -30,7 +29,11 @@ export const XICS_OUTPUTS: ReadonlySet<string> = new Set(['xics_icp_irq', 'xics_
 export interface XicsReplayContext {
   /** The machine being replayed (it changes when the run moves to a restored snapshot). */
   readonly machine: SpaprMachine;
-  readonly parsed: readonly ParsedLine[];
+  /**
+   * The event of log line k: null when that line is no event, undefined past the end of the log
+   * (it throws past the lookahead the replay may use).
+   */
+  lineEvent(k: number): TraceEvent | null | undefined;
   /** Index of the next line that is not skipped (other subsystems), or -1. */
   nextRelevant(i: number): number;
   note(text: string): void;
@@ -68,15 +71,20 @@ export class XicsInference {
     this.up.add(cpu);
     if (icp.cppr !== 0) return;
     this.ctx.machine.hcall(cpu, H.H_CPPR, [0xffn]);
-    out.push(...this.ctx.takeEmitted());
+    const evs = this.ctx.takeEmitted();
+    // Opening the CPPR makes the ICS resend its rejected sources. Linux opens it when the vCPU
+    // comes up, which can be long before the log first names that vCPU; if the resend only
+    // rejects them again (state unchanged), it happened when nothing was rejected, and the log
+    // cannot show it.
+    if (!onlyRejected(evs)) out.push(...evs);
   }
 
   /** vCPUs that lines i..j make take part: bring each up before the action. */
   bringUpReferenced(i: number, j: number, out: TraceEvent[]): void {
-    for (let k = i; k <= j && k < this.ctx.parsed.length; k++) {
-      const p = this.ctx.parsed[k]!;
-      if (p.kind !== 'event') continue;
-      const ev = p.event;
+    for (let k = i; k <= j; k++) {
+      const ev = this.ctx.lineEvent(k);
+      if (ev === undefined) break;
+      if (ev === null) continue;
       // check_ipi and eoi name the CPU by its index, icp_irq by its server number (vCPU id).
       if (ev.name === 'xics_icp_check_ipi' || ev.name === 'xics_icp_eoi') this.bringUp(ev.server, out);
       else if (ev.name === 'xics_icp_irq') this.bringUp(this.ctx.machine.cpuOfVcpuId(ev.server), out);
@@ -103,9 +111,10 @@ export class XicsInference {
     });
     if (cands.length <= 1) return cands[0] ?? this.ctx.currentCpu;
     // Identical states: the one whose EOI comes first took this accept.
-    for (let k = at + 1; k < this.ctx.parsed.length; k++) {
-      const p = this.ctx.parsed[k]!;
-      if (p.kind === 'event' && p.event.name === 'xics_icp_eoi' && cands.includes(p.event.server)) return p.event.server;
+    for (let k = at + 1; ; k++) {
+      const ev = this.ctx.lineEvent(k);
+      if (ev === undefined) break;
+      if (ev !== null && ev.name === 'xics_icp_eoi' && cands.includes(ev.server)) return ev.server;
     }
     return cands[0]!;
   }
@@ -114,10 +123,10 @@ export class XicsInference {
   private levelOf(at: number, nr: number, msi: boolean): boolean {
     const j = this.ctx.nextRelevant(at + 1);
     if (j < 0) return false;
-    const p = this.ctx.parsed[j]!;
-    if (p.kind !== 'event') return false;
-    if (p.event.name === 'xics_icp_irq' && p.event.nr === nr) return true;
-    return msi && p.event.name === 'xics_masked_pending';
+    const ev = this.ctx.lineEvent(j);
+    if (ev === null || ev === undefined) return false;
+    if (ev.name === 'xics_icp_irq' && ev.nr === nr) return true;
+    return msi && ev.name === 'xics_masked_pending';
   }
 
   /** Performs the action recorded at line `at`; returns the model's events (untraced ones first). */
@@ -174,12 +183,24 @@ export class XicsInference {
   }
 }
 
+/** Are the events pairs of a delivery attempt and its rejection (nothing changed)? */
+function onlyRejected(evs: readonly TraceEvent[]): boolean {
+  if (evs.length === 0 || evs.length % 2 !== 0) return false;
+  for (let k = 0; k < evs.length; k += 2) {
+    const a = evs[k]!;
+    const b = evs[k + 1]!;
+    if (a.name !== 'xics_icp_irq' || b.name !== 'xics_ics_reject' || a.nr !== b.nr) return false;
+  }
+  return true;
+}
+
 /** The controller a dual-mode guest chose at the CAS at line `at`, from the events that follow. */
-export function inferGuestChoice(parsed: readonly ParsedLine[], at: number): 'xive' | 'xics' | null {
-  for (let k = at + 1; k < parsed.length; k++) {
-    const p = parsed[k]!;
-    if (p.kind !== 'event') continue;
-    const n = p.event.name;
+export function inferGuestChoice(lineEvent: (k: number) => TraceEvent | null | undefined, at: number): 'xive' | 'xics' | null {
+  for (let k = at + 1; ; k++) {
+    const ev = lineEvent(k);
+    if (ev === undefined) break;
+    if (ev === null) continue;
+    const n = ev.name;
     if (n === 'spapr_cas_pvr') return null;
     if (n.startsWith('xics_')) return 'xics';
     if (n.startsWith('xive_') || (n.startsWith('spapr_xive_') && n !== 'spapr_xive_claim_irq' && n !== 'spapr_xive_free_irq')) return 'xive';

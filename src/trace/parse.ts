@@ -299,3 +299,267 @@ export function parseTraceLine(line: string): ParsedLine {
   if (!matchFrom(t, 0, line, i + 1, out)) return MISMATCH.get(name) as ParsedLine;
   return { kind: 'event', event: out as unknown as TraceEvent };
 }
+
+// ---- Byte-level parsing -------------------------------------------------------------------------
+//
+// A streaming replay reads gigabytes of log: it parses each line straight from the bytes it was
+// read into, and keeps the numbers in a typed array rather than in an event object, so that a
+// line costs no allocation. The rules are those of parseTraceLine above (the same templates, the
+// same canonical forms): a line is accepted by one exactly when it is accepted by the other.
+
+/** Every template, in a fixed order: a line's template is kept as its index here. */
+export const TEMPLATE_LIST: readonly EventTemplate[] = [...templates.values()];
+
+/** Most fields of any event (the width of a line's slot in a field array). */
+export const MAX_FIELDS = Math.max(...TEMPLATE_LIST.map((t) => t.convs.length));
+
+const INDEX_BY_NAME = new Map<string, number>(TEMPLATE_LIST.map((t, i) => [t.name, i]));
+
+/** Index in TEMPLATE_LIST of an event name, or -1. */
+export function templateIndex(name: string): number {
+  return INDEX_BY_NAME.get(name) ?? -1;
+}
+
+/** What parseLineBytes found, when not an event of TEMPLATE_LIST (those give their index). */
+export const LINE_BLANK = -1;
+/** A line of another subsystem: an event name, then a space or the end of the line. */
+export const LINE_OTHER = -2;
+/** Plain log text (no event name where one would start). */
+export const LINE_TEXT = -3;
+/** A known event whose message does not match its format (reason: MISMATCH of its name). */
+export const LINE_MALFORMED = -4;
+/** A timestamp prefix and no event name after it. */
+export const LINE_NO_NAME = -5;
+
+/** Literal tokens as byte arrays (all the formats are ASCII). */
+const LIT_BYTES: readonly (readonly (Uint8Array | null)[])[] = TEMPLATE_LIST.map((t) =>
+  t.toks.map((tok) => (tok.kind === LIT ? new TextEncoder().encode(tok.text) : null)),
+);
+
+const BYTE_BY_HASH = new Map<number, number[]>();
+for (let i = 0; i < TEMPLATE_LIST.length; i++) {
+  const name = TEMPLATE_LIST[i]!.name;
+  let h = 0;
+  for (let k = 0; k < name.length; k++) h = nameHashStep(h, name.charCodeAt(k));
+  const list = BYTE_BY_HASH.get(h);
+  if (list === undefined) BYTE_BY_HASH.set(h, [i]);
+  else list.push(i);
+}
+
+/** Start and end of the event name found by the last parseLineBytes (for LINE_OTHER/malformed). */
+export const lastName = { start: 0, end: 0, hash: 0 };
+
+/**
+ * Position just past `width`-padded hex digits at `pos` (canonical as scanHex), or -1. The value
+ * goes to `bytesScanned`: a number, exact up to 13 digits; NaN beyond (the caller reads the text).
+ */
+let bytesScanned = 0;
+
+function scanHexB(b: Uint8Array, pos: number, end: number, width: number, max: number): number {
+  let i = pos;
+  let v = 0;
+  while (i < end) {
+    const c = b[i]!;
+    let d: number;
+    if (c >= 48 && c <= 57) d = c - 48;
+    else if (c >= 97 && c <= 102) d = c - 87;
+    else break;
+    v = v * 16 + d;
+    i++;
+  }
+  const n = i - pos;
+  const min = width > 1 ? width : 1;
+  if (n < min || n > max) return -1;
+  if (n > min && b[pos] === 48) return -1;
+  bytesScanned = n <= 13 ? v : NaN;
+  return i;
+}
+
+function scanDecB(b: Uint8Array, pos: number, end: number, width: number, lo: number, hi: number): number {
+  let i = pos;
+  if (width > 0) while (i < end && b[i] === 32) i++;
+  const spaces = i - pos;
+  const neg = lo < 0 && i < end && b[i] === 45;
+  if (neg) i++;
+  const start = i;
+  let v = 0;
+  while (i < end) {
+    const c = b[i]!;
+    if (c < 48 || c > 57) break;
+    v = v * 10 + (c - 48);
+    i++;
+    if (i - start > 16) return -1;
+  }
+  const n = i - start;
+  if (n === 0) return -1;
+  if (n > 1 && b[start] === 48) return -1;
+  if (neg) {
+    if (v === 0) return -1;
+    v = -v;
+  }
+  if (v < lo || v > hi) return -1;
+  const text = n + (neg ? 1 : 0);
+  if (spaces !== (width > text ? width - text : 0)) return -1;
+  bytesScanned = v;
+  return i;
+}
+
+/** Field value of a printed C value, as a number (booleans 0/1); NaN if no field value prints so. */
+function fieldNumber(t: ConvTok, c: number): number {
+  switch (t.ctype) {
+    case 'u8':
+      return c >= 0 && c <= 0xff ? c : NaN;
+    case 'u16':
+      return c >= 0 && c <= 0xffff ? c : NaN;
+    case 'u32':
+      return c >>> 0;
+    case 'int':
+      return c | 0;
+    case 'bool':
+      return c === 0 || c === 1 ? c : NaN;
+    default:
+      return NaN;
+  }
+}
+
+/** Matches the message of template `ti` against b[pos, end), numbers into out[base..]. */
+function matchBytes(ti: number, b: Uint8Array, pos: number, end: number, out: Float64Array, base: number): boolean {
+  const toks = TEMPLATE_LIST[ti]!.toks;
+  const lits = LIT_BYTES[ti]!;
+  let f = base;
+  for (let k = 0; k < toks.length; k++) {
+    const tok = toks[k] as Tok;
+    if (tok.kind === LIT) {
+      const lit = lits[k]!;
+      const n = lit.length;
+      if (pos + n > end) return false;
+      for (let j = 0; j < n; j++) if (b[pos + j] !== lit[j]) return false;
+      pos += n;
+      continue;
+    }
+    let e: number;
+    switch (tok.conv) {
+      case 'llx':
+        e = scanHexB(b, pos, end, 0, 16);
+        if (e < 0) return false;
+        out[f++] = bytesScanned;
+        break;
+      case 'ld':
+        e = scanDecB(b, pos, end, 0, 0, Number.MAX_SAFE_INTEGER);
+        if (e < 0) return false;
+        out[f++] = bytesScanned;
+        break;
+      case 's':
+        return false; // templates with strings go through parseTraceLine
+      default: {
+        e =
+          tok.conv === 'x'
+            ? scanHexB(b, pos, end, tok.width, 8)
+            : tok.conv === 'u'
+              ? scanDecB(b, pos, end, tok.width, 0, UINT32_MAX)
+              : scanDecB(b, pos, end, tok.width, INT32_MIN, INT32_MAX);
+        if (e < 0) return false;
+        const v = fieldNumber(tok, bytesScanned);
+        if (v !== v) return false;
+        out[f++] = v;
+      }
+    }
+    pos = e;
+  }
+  return pos === end;
+}
+
+const latin1 = new TextDecoder('latin1');
+
+/**
+ * Classifies the line b[start, end) (no newline) like parseTraceLine, without building anything:
+ * the index of its template in TEMPLATE_LIST, with the field values in out[base..] (numbers;
+ * booleans as 0 and 1; a 64-bit value of more than 13 hex digits as NaN), or one of the LINE_*
+ * codes. The name of an other-subsystem or malformed line is left in `lastName`.
+ */
+export function parseLineBytes(b: Uint8Array, start: number, end: number, out: Float64Array, base: number): number {
+  if (start === end) return LINE_BLANK;
+  const first = b[start]!;
+  if (first === 32 || first === 9 || first === 13) {
+    for (let i = start; i < end; i++) {
+      const c = b[i]!;
+      if (!(c === 32 || (c >= 9 && c <= 13))) return LINE_TEXT;
+    }
+    return LINE_BLANK;
+  }
+  let s = start;
+  if (first >= 48 && first <= 57) s = start + timestampLengthB(b, start, end);
+  let i = s;
+  let h = 0;
+  while (i < end) {
+    const c = b[i]!;
+    if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95)) break;
+    h = (Math.imul(h, 31) + c) | 0;
+    i++;
+  }
+  if (i === s) return s > start ? LINE_NO_NAME : LINE_TEXT;
+  if (i < end && b[i] !== 32) return LINE_TEXT;
+  lastName.start = s;
+  lastName.end = i;
+  lastName.hash = h;
+  const list = BYTE_BY_HASH.get(h);
+  let ti = -1;
+  if (list !== undefined) {
+    const n = i - s;
+    for (let j = 0; j < list.length && ti < 0; j++) {
+      const name = TEMPLATE_LIST[list[j]!]!.name;
+      if (name.length !== n) continue;
+      let k = 0;
+      while (k < n && name.charCodeAt(k) === b[s + k]) k++;
+      if (k === n) ti = list[j]!;
+    }
+  }
+  if (ti < 0) return LINE_OTHER;
+  if (i === end) return LINE_MALFORMED;
+  if (TEMPLATE_LIST[ti]!.hasString) {
+    // Rare lines (PCI); the string parser finds where a string ends.
+    const p = parseTraceLine(latin1.decode(b.subarray(start, end)));
+    if (p.kind !== 'event') return LINE_MALFORMED;
+    return ti;
+  }
+  return matchBytes(ti, b, i + 1, end, out, base) ? ti : LINE_MALFORMED;
+}
+
+function timestampLengthB(b: Uint8Array, start: number, end: number): number {
+  let i = start;
+  while (i < end && b[i]! >= 48 && b[i]! <= 57) i++;
+  if (i === start || i >= end || b[i] !== 64) return 0;
+  const sec = ++i;
+  while (i < end && b[i]! >= 48 && b[i]! <= 57) i++;
+  if (i === sec || i >= end || b[i] !== 46) return 0;
+  const usec = ++i;
+  while (i < end && b[i]! >= 48 && b[i]! <= 57) i++;
+  if (i - usec !== 6 || i >= end || b[i] !== 58) return 0;
+  return i + 1 - start;
+}
+
+/** The reason parseTraceLine gives for a malformed line of template `ti`. */
+export function malformedReason(ti: number): string {
+  return (MISMATCH.get(TEMPLATE_LIST[ti]!.name) as { reason: string }).reason;
+}
+
+/**
+ * The event of a line that parseLineBytes accepted with template `ti` and fields in f[base..]:
+ * built from the numbers, or from the text when a value did not fit one (`text` is called then).
+ */
+export function eventFromFields(ti: number, f: Float64Array, base: number, text: () => string): TraceEvent {
+  const t = TEMPLATE_LIST[ti]!;
+  if (t.hasString) return (parseTraceLine(text()) as { event: TraceEvent }).event;
+  const convs = t.convs;
+  const out: Record<string, unknown> = { name: t.name };
+  for (let k = 0; k < convs.length; k++) {
+    const c = convs[k]!;
+    const v = f[base + k]!;
+    if (c.conv === 'llx') {
+      if (v !== v) return (parseTraceLine(text()) as { event: TraceEvent }).event;
+      out[c.field] = v < 256 ? SMALL_BIGINTS[v] : sharedBigInt(v);
+    } else if (c.ctype === 'bool') out[c.field] = v === 1;
+    else out[c.field] = v;
+  }
+  return out as unknown as TraceEvent;
+}
