@@ -472,7 +472,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
       if (size === 8 && esb >= 0 && esb < this.esbBytes) {
         const srcno = (esb * PER_ESB_PAGE) >>> 0;
         const inPage = esb - srcno * ESB_PAGE;
-        if ((inPage | 0) === inPage && inPage >= ESB_MGMT && (inPage & ESB_SET_PQ_TESTED) === ESB_SET_PQ) {
+        if ((inPage | 0) === inPage && inPage >= ESB_MGMT && (inPage & ESB_SET_PQ_TESTED) === ESB_SET_PQ && this.source.atomic === false) {
           this.loadHi = 0;
           const st = this.source.status;
           const s = st[srcno]!;
