@@ -154,7 +154,8 @@ export class SpaprXive implements NvtStore, SpaprIntc {
   /**
    * Sources without flags and tables no other thread updates (every sPAPR guest's unless the
    * tables are shared): the accesses of an interrupt may then take the fused paths below, while
-   * nothing is traced.
+   * nothing is traced. Fixed at construction, as the blocks' `atomic` flags are (their owner,
+   * this controller, sets them before use).
    */
   private readonly plain: boolean;
   private readonly fast: XiveFastTrigger;
@@ -472,7 +473,7 @@ export class SpaprXive implements NvtStore, SpaprIntc {
       if (size === 8 && esb >= 0 && esb < this.esbBytes) {
         const srcno = (esb * PER_ESB_PAGE) >>> 0;
         const inPage = esb - srcno * ESB_PAGE;
-        if ((inPage | 0) === inPage && inPage >= ESB_MGMT && (inPage & ESB_SET_PQ_TESTED) === ESB_SET_PQ && this.source.atomic === false) {
+        if ((inPage | 0) === inPage && inPage >= ESB_MGMT && (inPage & ESB_SET_PQ_TESTED) === ESB_SET_PQ) {
           this.loadHi = 0;
           const st = this.source.status;
           const s = st[srcno]!;

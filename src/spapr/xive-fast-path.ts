@@ -98,9 +98,7 @@ export class XiveFastTrigger {
    */
   trigger(srcno: number): boolean {
     const s = this.status[srcno]!;
-    const router = this.router;
-    // Whoever drives the tables may hook the router or make the blocks atomic at any time.
-    if ((s & PQ_MASK) !== PQ_RESET || this.source.notifier !== router || this.source.atomic || router.atomic || this.blockId !== 0) return false;
+    if ((s & PQ_MASK) !== PQ_RESET || this.source.notifier !== this.router || this.blockId !== 0) return false;
     const eas = this.eas;
     const hi = eas.getInt32(srcno * 8, false);
     const lo = eas.getInt32(srcno * 8 + 4, false);
