@@ -26,6 +26,7 @@ import type { IntcView, IntcViewOptions } from './intc-view.ts';
 import { LINE_HINT, LINE_INT } from '../ports/lines.ts';
 import { propEmpty, propString, propU32, propU64, type DeviceTree } from './fdt.ts';
 import { RTAS_OUT_PARAM_ERROR } from './xics-hcalls.ts';
+import { XiveFastTrigger } from './xive-fast-path.ts';
 
 import {
   ESB_REGION_NAME,
@@ -58,6 +59,18 @@ const TM_BYTES = 4 * 2 ** R.TM_SHIFT;
 /** ESB bytes per source (trigger page + management page), and its inverse (exact). */
 const ESB_PAGE = 2 ** R.ESB_64K_2PAGE;
 const PER_ESB_PAGE = 1 / ESB_PAGE;
+/** Start of the management page in a source's ESB pages (the trigger page comes first). */
+const ESB_MGMT = ESB_PAGE / 2;
+/** The OS ring's ACK load and CPPR store, at the TIMA's OS page: what a guest does per interrupt. */
+const TM_ACK_OS = R.TM_PAGE_OS * 2 ** R.TM_SHIFT + R.TM_SPC_ACK_OS_REG;
+const TM_CPPR_OS = R.TM_PAGE_OS * 2 ** R.TM_SHIFT + R.TM_QW1_OS + R.TM_CPPR;
+const TM_QW1_OS = R.TM_QW1_OS;
+const SRC_STATUS_PQ = R.SRC_STATUS_PQ;
+const ESB_OFFSET_PQ = R.ESB_OFFSET_PQ;
+const ESB_OFFSET_PQ_SHIFT = R.ESB_OFFSET_PQ_SHIFT;
+/** An 8-byte aligned load at 0xC00-0xFFF of a management page: a SET_PQ_xx. */
+const ESB_SET_PQ_TESTED = 0xc07;
+const ESB_SET_PQ = 0xc00;
 const NVT_IS_VALID = NVT_VALID;
 const NVT_IS_MISSING = NVT_MISSING;
 const nvtVcpu = spaprNvtVcpu;
@@ -138,6 +151,14 @@ export class SpaprXive implements NvtStore, SpaprIntc {
   /** Size of the ESB region (fixed: the number of sources and the page size never change). */
   private readonly esbBytes: number;
   private readonly hcallCtx: XiveHcallContext;
+  /**
+   * Sources without flags and tables no other thread updates (every sPAPR guest's unless the
+   * tables are shared): the accesses of an interrupt may then take the fused paths below, while
+   * nothing is traced. Fixed at construction, as the blocks' `atomic` flags are (their owner,
+   * this controller, sets them before use).
+   */
+  private readonly plain: boolean;
+  private readonly fast: XiveFastTrigger;
   readonly rtasTokens: Readonly<Record<string, number>> = {};
 
   constructor(opts: SpaprXiveOptions) {
@@ -169,6 +190,8 @@ export class SpaprXive implements NvtStore, SpaprIntc {
     this.tima.tracer = this.tracer;
     const platform = opts.platform;
     this.hcallCtx = { xive: this, memory: opts.memory, xiveNegotiated: platform === undefined ? () => true : () => platform.xiveNegotiated() };
+    this.plain = this.locks === null && this.source.flags === 0;
+    this.fast = new XiveFastTrigger(this);
   }
 
   /** The trace sink of the controller's blocks. */
@@ -442,6 +465,32 @@ export class SpaprXive implements NvtStore, SpaprIntc {
    * floating-point argument of a call that is not inlined is boxed into a new heap number.
    */
   load(cpu: number, addr: number, size: number): number {
+    // The loads of an interrupt (EOI by SET_PQ_00 on the management page, ACK of the OS ring)
+    // on sources and contexts no other thread shares, untraced; the rest is decoded below. Kept
+    // small so that the compiler can take it into the caller.
+    if (this.mmioEnabled === true && this.plain === true && this.tracer.sink === null) {
+      const esb = addr - VC_BASE;
+      if (size === 8 && esb >= 0 && esb < this.esbBytes) {
+        const srcno = (esb * PER_ESB_PAGE) >>> 0;
+        const inPage = esb - srcno * ESB_PAGE;
+        if ((inPage | 0) === inPage && inPage >= ESB_MGMT && (inPage & ESB_SET_PQ_TESTED) === ESB_SET_PQ) {
+          this.loadHi = 0;
+          const st = this.source.status;
+          const s = st[srcno]!;
+          st[srcno] = (s & ~SRC_STATUS_PQ) | ((inPage & ESB_OFFSET_PQ) >>> ESB_OFFSET_PQ_SHIFT);
+          return s & SRC_STATUS_PQ;
+        }
+      } else if (addr - TM_BASE === TM_ACK_OS && size === 2) {
+        this.loadHi = 0;
+        this.tima.hi = 0;
+        return this.tctxOf(cpu).accept(TM_QW1_OS);
+      }
+    }
+    return this.loadChecked(cpu, addr, size);
+  }
+
+  /** load() in every case. */
+  private loadChecked(cpu: number, addr: number, size: number): number {
     this.loadHi = 0;
     if (this.mmioEnabled !== true) return 0;
     const esb = addr - VC_BASE;
@@ -471,6 +520,23 @@ export class SpaprXive implements NvtStore, SpaprIntc {
 
   /** @internal The machine's guest store; unassigned addresses, or an unmapped controller, ignore it. */
   store(cpu: number, addr: number, size: number, lo: number, hi: number): void {
+    // The stores of an interrupt (ESB trigger, CPPR of the OS ring) as in load().
+    if (this.mmioEnabled === true && this.plain === true && this.tracer.sink === null) {
+      const esb = addr - VC_BASE;
+      if (size === 8 && esb >= 0 && esb < this.esbBytes) {
+        const srcno = (esb * PER_ESB_PAGE) >>> 0;
+        const inPage = esb - srcno * ESB_PAGE;
+        if ((inPage | 0) === inPage && inPage < ESB_MGMT && (inPage & 7) === 0 && this.fast.trigger(srcno)) return;
+      } else if (addr - TM_BASE === TM_CPPR_OS && size === 1) {
+        this.tctxOf(cpu).setCppr(TM_QW1_OS, lo & 0xff);
+        return;
+      }
+    }
+    this.storeChecked(cpu, addr, size, lo, hi);
+  }
+
+  /** store() in every case. */
+  private storeChecked(cpu: number, addr: number, size: number, lo: number, hi: number): void {
     if (this.mmioEnabled !== true) return;
     const esb = addr - VC_BASE;
     if (esb >= 0 && esb < this.esbBytes) {

@@ -58,6 +58,12 @@ export class XivePresenter implements Presenter {
    * the largest CAM line indexed, makes the lookup one load.
    */
   private f0: (Resolved | undefined)[] = [];
+  /**
+   * The thread and ring of each format-0 outcome kept in f0 that found one (null otherwise), side
+   * by side: cachedF0 gets them in one load each, without going through the outcome object.
+   */
+  private f0Thread: (ThreadContext | null)[] = [];
+  private f0Ring = new Uint8Array(0);
   private f0Used = false;
   private maxCam = -1;
   /** Where the block reports trace events and guest errors (shared by the machine's blocks). */
@@ -151,6 +157,19 @@ export class XivePresenter implements Presenter {
     return this.matchAny(format, nvtBlk, nvtIdx, camIgnore, priority, logicServ);
   }
 
+  /**
+   * @internal The thread a format-0 event for CAM line `cam` goes to when that outcome is already
+   * worked out (its ring then in `cachedRing`), else null: what match() would present to,
+   * looked up without presenting, for a caller that checks everything before changing anything.
+   */
+  cachedF0(cam: number): ThreadContext | null {
+    if (cam >= this.f0Thread.length) return null;
+    this.cachedRing = this.f0Ring[cam]!;
+    return this.f0Thread[cam]!;
+  }
+  /** @internal The ring of the last thread cachedF0 returned. */
+  cachedRing = -1;
+
   /** match() in every case: errors, format 1, outcomes not yet worked out, traces. */
   private matchAny(format: number, nvtBlk: number, nvtIdx: number, camIgnore: boolean, priority: number, logicServ: number): boolean {
     if (camIgnore) {
@@ -190,6 +209,7 @@ export class XivePresenter implements Presenter {
   private forgetOutcomes(): void {
     if (!this.f0Used) return;
     this.f0.fill(undefined);
+    this.f0Thread.fill(null);
     this.f0Used = false;
   }
 
@@ -197,8 +217,15 @@ export class XivePresenter implements Presenter {
     const m = this.resolve(cam, 0, 0);
     // Above the largest CAM line indexed nothing matches; beyond F0_CACHED lines are not kept.
     if (cam <= this.maxCam && cam < F0_CACHED) {
-      if (this.f0.length <= cam) this.f0 = Array.from({ length: Math.min(this.maxCam + 1, F0_CACHED) }, () => undefined);
+      if (this.f0.length <= cam) {
+        const n = Math.min(this.maxCam + 1, F0_CACHED);
+        this.f0 = Array.from({ length: n }, () => undefined);
+        this.f0Thread = Array.from({ length: n }, () => null);
+        this.f0Ring = new Uint8Array(n);
+      }
       this.f0[cam] = m;
+      this.f0Thread[cam] = m.tctx;
+      if (m.tctx !== null) this.f0Ring[cam] = m.ring;
       this.f0Used = true;
     }
     return m;
