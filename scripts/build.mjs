@@ -2,9 +2,10 @@
 // what is shipped):
 //   - tsc (tsconfig.build.json): one .js + .d.ts + source map per module of src/, the library the
 //     package exports, with its .ts imports rewritten to .js;
-//   - esbuild: the `xive` command as one file, dist/cli.mjs (platform node, ESM), so that it
-//     starts without loading a hundred modules and carries the command-line-only libraries
-//     inside it instead of needing them installed;
+//   - esbuild: the `xive` command as dist/cli.mjs (platform node, ESM) and one chunk per command
+//     in dist/cli-chunks/ (code splitting at the commands' dynamic imports), so that it starts
+//     without loading a hundred modules, compiles only what the command run needs, and carries
+//     the command-line-only libraries inside it instead of needing them installed;
 //   - node scripts/build-web.mjs, when that script exists (the browser bundle in dist/web/).
 // A step whose output is newer than all its inputs is skipped (`--force` runs it anyway), so a
 // build with nothing changed takes a few milliseconds. Outputs of modules removed from src/ are
@@ -19,6 +20,7 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DIST = join(ROOT, 'dist');
 const BUILD_INFO = join(DIST, '.tsbuildinfo');
 const BUNDLE = join(DIST, 'cli.mjs');
+const CHUNKS = join(DIST, 'cli-chunks');
 const force = process.argv.includes('--force');
 const require = createRequire(import.meta.url);
 
@@ -54,7 +56,7 @@ function prune(dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
     const rel = relative(DIST, p);
-    if (rel.startsWith('cli.mjs') || rel === '.tsbuildinfo') continue;
+    if (rel.startsWith('cli.mjs') || rel === 'cli-chunks' || rel === '.tsbuildinfo') continue;
     if (e.isDirectory()) {
       if (existsSync(join(ROOT, 'src', rel))) prune(p);
       else rmSync(p, { recursive: true, force: true });
@@ -74,11 +76,16 @@ if (!upToDate(BUILD_INFO, ['src', 'tsconfig.json', 'tsconfig.build.json', 'packa
 await step('prune', () => prune(DIST));
 if (!upToDate(BUNDLE, ['src', 'package-lock.json', 'scripts/build.mjs'])) {
   const { build } = await import('esbuild');
+  // Chunk names carry a content hash: those of an earlier build would pile up.
+  rmSync(CHUNKS, { recursive: true, force: true });
   await step('esbuild dist/cli.mjs', () =>
     build({
       absWorkingDir: ROOT,
-      entryPoints: ['src/cli/main.ts'],
-      outfile: BUNDLE,
+      entryPoints: { cli: 'src/cli/main.ts' },
+      outdir: DIST,
+      outExtension: { '.js': '.mjs' },
+      chunkNames: 'cli-chunks/[name]-[hash]',
+      splitting: true,
       bundle: true,
       platform: 'node',
       format: 'esm',

@@ -3,24 +3,25 @@
  * options; bad input ends with a one-line message and exit status 2, never a stack trace.
  */
 import { UsageFailure } from './args.ts';
-import { replayCommand, REPLAY_HELP, type Io } from './replay.ts';
-import { demoCommand, DEMO_HELP } from './demo.ts';
-import { dtCommand, DT_HELP } from './dt.ts';
-import { monitorCommand, MONITOR_HELP } from './monitor.ts';
-import { serveCommand, SERVE_HELP } from './serve.ts';
-import { fuzzCommand, FUZZ_HELP } from './fuzz.ts';
-import { benchCommand, BENCH_HELP } from './bench.ts';
-import { qemuStreamCommand, QEMU_STREAM_HELP } from './qemu-stream.ts';
+import type { Io } from './replay.ts';
 
-const COMMANDS: Record<string, { run: (argv: string[], io: Io) => number | Promise<number>; help: string; summary: string }> = {
-  bench: { run: benchCommand, help: BENCH_HELP, summary: 'measure the interrupt cycle against the C reference, replay speed, snapshot/restore, workers (--json)' },
-  demo: { run: demoCommand, help: DEMO_HELP, summary: 'run a pseries machine with a reference guest driver, print statistics and info pic' },
-  dt: { run: dtCommand, help: DT_HELP, summary: 'print the interrupt-controller parts of the pseries device tree (DTS or DTB)' },
-  fuzz: { run: fuzzCommand, help: FUZZ_HELP, summary: 'seeded random guest and host operations, checking every answer and invariant' },
-  monitor: { run: monitorCommand, help: MONITOR_HELP, summary: 'HMP-like console: info pic, info irq, hcalls, MMIO, device interrupts, snapshots' },
-  serve: { run: serveCommand, help: SERVE_HELP, summary: 'live web view of a machine: sources, routes, event queues, thread contexts; pause, step, trigger' },
-  replay: { run: replayCommand, help: REPLAY_HELP, summary: 'replay a QEMU 7.2 trace log on the model and check every recorded value' },
-  'qemu-stream': { run: qemuStreamCommand, help: QEMU_STREAM_HELP, summary: 'read a QEMU 7.2 migration stream: sections, interrupt state, diff, prune' },
+/** A command's entry point and help text, from its own module. */
+interface Command {
+  run: (argv: string[], io: Io) => number | Promise<number>;
+  help: string;
+}
+
+// Each command's module (and the part of the library it uses) is loaded only when that command
+// runs: `xive --help` and a command's first output do not wait for the whole tool to be compiled.
+const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }> = {
+  bench: { load: async () => { const m = await import('./bench.ts'); return { run: m.benchCommand, help: m.BENCH_HELP }; }, summary: 'measure the interrupt cycle against the C reference, replay speed, snapshot/restore, workers (--json)' },
+  demo: { load: async () => { const m = await import('./demo.ts'); return { run: m.demoCommand, help: m.DEMO_HELP }; }, summary: 'run a pseries machine with a reference guest driver, print statistics and info pic' },
+  dt: { load: async () => { const m = await import('./dt.ts'); return { run: m.dtCommand, help: m.DT_HELP }; }, summary: 'print the interrupt-controller parts of the pseries device tree (DTS or DTB)' },
+  fuzz: { load: async () => { const m = await import('./fuzz.ts'); return { run: m.fuzzCommand, help: m.FUZZ_HELP }; }, summary: 'seeded random guest and host operations, checking every answer and invariant' },
+  monitor: { load: async () => { const m = await import('./monitor.ts'); return { run: m.monitorCommand, help: m.MONITOR_HELP }; }, summary: 'HMP-like console: info pic, info irq, hcalls, MMIO, device interrupts, snapshots' },
+  serve: { load: async () => { const m = await import('./serve.ts'); return { run: m.serveCommand, help: m.SERVE_HELP }; }, summary: 'live web view of a machine: sources, routes, event queues, thread contexts; pause, step, trigger' },
+  replay: { load: async () => { const m = await import('./replay.ts'); return { run: m.replayCommand, help: m.REPLAY_HELP }; }, summary: 'replay a QEMU 7.2 trace log on the model and check every recorded value' },
+  'qemu-stream': { load: async () => { const m = await import('./qemu-stream.ts'); return { run: m.qemuStreamCommand, help: m.QEMU_STREAM_HELP }; }, summary: 'read a QEMU 7.2 migration stream: sections, interrupt state, diff, prune' },
 };
 
 export const MAIN_HELP = `xive — an exact model of the XIVE and XICS interrupt controllers of pseries (sPAPR) machines
@@ -49,7 +50,7 @@ const stdio: Io = {
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    if (cmd === 'help' && rest[0] !== undefined && COMMANDS[rest[0]] !== undefined) io.out(COMMANDS[rest[0]]!.help);
+    if (cmd === 'help' && rest[0] !== undefined && COMMANDS[rest[0]] !== undefined) io.out((await COMMANDS[rest[0]]!.load()).help);
     else io.out(MAIN_HELP);
     return cmd === undefined ? 2 : 0;
   }
@@ -59,7 +60,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     return 2;
   }
   try {
-    return await c.run(rest, io);
+    return await (await c.load()).run(rest, io);
   } catch (e) {
     if (e instanceof UsageFailure) {
       io.err(`xive ${cmd}: ${e.message}\n`);
