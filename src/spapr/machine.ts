@@ -4,6 +4,11 @@
  * entry points (hcalls, RTAS and MMIO). The controllers are reached only through the
  * interrupt-controller interface (intc.ts): claims and CPU life-cycle go to every backend the
  * machine has, device inputs, MMIO and `info pic` to the active one.
+ *
+ * Longer than the project's usual module: it is the one facade of the machine (every guest
+ * entry point and life-cycle operation an embedder calls, each a few lines that hand over to the
+ * backends, devices, CAS and state modules); the guest MMIO entries call the active XIVE backend
+ * directly, without a dispatch, for the interrupt cycle's sake.
  */
 import { SpaprXive, type SpaprXiveOptions } from './spapr-xive.ts';
 import { SpaprXics } from './spapr-xics.ts';

@@ -5,6 +5,11 @@
  * index = 0x400 + vcpu, ESB pages and TIMA at the pseries guest addresses). It is one of the two
  * backends of the platform's interrupt-controller interface (intc.ts); the H_INT_* hcalls it
  * answers are in xive-hcalls.ts, its `info pic` lines in xive-info-pic.ts.
+ *
+ * Longer than the project's usual module on purpose: the guest load/store entries, their fused
+ * interrupt paths and the checked paths they fall back to stay methods of this one class, on the
+ * object that holds the blocks, so that V8 can compile the interrupt cycle into few functions
+ * (bench/README.md, "Where the time goes").
  */
 import * as R from '../xive/regs.ts';
 import { ESB_ALL_ONES, XiveSource, type XiveSourceState } from '../xive/source.ts';
