@@ -272,20 +272,7 @@ export function parseLineBytes(b: Uint8Array, start: number, end: number, out: F
   lastName.start = s;
   lastName.end = i;
   lastName.hash = h;
-  let ti = -1;
-  const n = i - s;
-  for (let slot = h & (NAME_SLOTS - 1); NAME_TI[slot]! >= 0; slot = (slot + 1) & (NAME_SLOTS - 1)) {
-    if (NAME_HASH[slot] !== h) continue;
-    const cand = NAME_TI[slot]!;
-    const name = NAME_BYTES[cand]!;
-    if (name.length !== n) continue;
-    let k = 0;
-    while (k < n && name[k] === b[s + k]) k++;
-    if (k === n) {
-      ti = cand;
-      break;
-    }
-  }
+  const ti = templateOfName(b, s, i, h);
   if (ti < 0) return LINE_OTHER;
   if (i === end) return LINE_MALFORMED;
   if (TEMPLATE_LIST[ti]!.hasString) {
@@ -295,6 +282,21 @@ export function parseLineBytes(b: Uint8Array, start: number, end: number, out: F
     return ti;
   }
   return matchBytes(ti, b, i + 1, end, out, base) ? ti : LINE_MALFORMED;
+}
+
+/** Template index of the event name b[s..e) whose hash is h, or -1 when no template has that name. */
+function templateOfName(b: Uint8Array, s: number, e: number, h: number): number {
+  const n = e - s;
+  for (let slot = h & (NAME_SLOTS - 1); NAME_TI[slot]! >= 0; slot = (slot + 1) & (NAME_SLOTS - 1)) {
+    if (NAME_HASH[slot] !== h) continue;
+    const cand = NAME_TI[slot]!;
+    const name = NAME_BYTES[cand]!;
+    if (name.length !== n) continue;
+    let k = 0;
+    while (k < n && name[k] === b[s + k]) k++;
+    if (k === n) return cand;
+  }
+  return -1;
 }
 
 /** Where the line the last parseEventLine accepted ends: its newline, and its end before any CR. */
@@ -322,20 +324,7 @@ export function parseEventLine(b: Uint8Array, start: number, limit: number, out:
     i++;
   }
   if (i === s || i >= limit || b[i] !== 32) return -1;
-  let ti = -1;
-  const n = i - s;
-  for (let slot = h & (NAME_SLOTS - 1); NAME_TI[slot]! >= 0; slot = (slot + 1) & (NAME_SLOTS - 1)) {
-    if (NAME_HASH[slot] !== h) continue;
-    const cand = NAME_TI[slot]!;
-    const name = NAME_BYTES[cand]!;
-    if (name.length !== n) continue;
-    let k = 0;
-    while (k < n && name[k] === b[s + k]) k++;
-    if (k === n) {
-      ti = cand;
-      break;
-    }
-  }
+  const ti = templateOfName(b, s, i, h);
   if (ti < 0 || TEMPLATE_LIST[ti]!.hasString) return -1;
   const p = matchBytesFrom(ti, b, i + 1, limit, out, base);
   if (p < 0 || p >= limit) return -1;
