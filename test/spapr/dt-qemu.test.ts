@@ -7,14 +7,11 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { tmpdir } from 'node:os';
-import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { decodeDtb, readU32Cells, type DeviceTree } from '../../src/spapr/fdt.ts';
 import { toDts } from '../../src/spapr/dts.ts';
 import { FIXTURES_DIR } from '../support/captures.ts';
-import { assertSubtree, xiveDt } from '../support/dt.ts';
+import { assertSubtree, HAVE_DTC, runDtc, xiveDt } from '../support/dt.ts';
 
 /** Name, QEMU options (besides `-nodefaults -nographic -serial null`) as in the README. */
 export const QEMU_DT_CONFIGS: readonly (readonly [string, string])[] = [
@@ -65,20 +62,6 @@ function assertCoversQemu(ours: DeviceTree, qemu: DeviceTree): void {
     const n = ours.node(path);
     assert.ok(n, `ours lacks QEMU's node ${path}`);
     for (const p of q.properties) if (isInterruptProperty(path, p.name)) assert.ok(n.hasProp(p.name), `ours lacks QEMU's ${path}:${p.name}`);
-  }
-}
-
-const HAVE_DTC = spawnSync('dtc', ['--version']).status === 0;
-
-function runDtc(blob: Uint8Array): { status: number | null; stdout: string; stderr: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'xive-dtq-'));
-  try {
-    const file = join(dir, 'tree.dtb');
-    writeFileSync(file, blob);
-    const r = spawnSync('dtc', ['-I', 'dtb', '-O', 'dts', '-W', 'no-interrupt_provider', file], { encoding: 'utf8' });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -26,3 +26,13 @@ export async function waitText(page: Page, selector: string, ok: (text: string) 
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Collects the page's uncaught errors and console errors, for a test to assert there were none. */
+export function pageProblems(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  return problems;
+}

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
-import { browserSkip, launchBrowser, waitText } from '../support/browser.ts';
+import { browserSkip, launchBrowser, pageProblems, waitText } from '../support/browser.ts';
 import { capture, capturePath, captureText } from '../support/captures.ts';
 import { replayTrace } from '../../src/replay/replay.ts';
 import { infoPic } from '../../src/monitor/info-pic.ts';
@@ -244,13 +244,9 @@ test('the built playground in chromium: boot from the query, replay a trace, see
 
   const { url, server } = await staticServer(dir);
   const browser = await launchBrowser();
-  const problems: string[] = [];
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
+    const problems = pageProblems(page);
     await page.goto(`${url}?machine=pseries,ic-mode=xive&smp=2`);
     await page.waitForSelector('body[data-ready="1"]');
     assert.equal(await page.getAttribute('body', 'data-backend'), 'worker');

@@ -14,7 +14,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { browserSkip, launchBrowser, waitText } from '../support/browser.ts';
+import { browserSkip, launchBrowser, pageProblems, waitText } from '../support/browser.ts';
 import { startServer, serveCommand, SERVE_HELP } from '../../src/cli/serve.ts';
 import { UsageFailure } from '../../src/cli/args.ts';
 import type { LiveState } from '../../src/web/session.ts';
@@ -202,13 +202,9 @@ async function cells(page: Page, row: string): Promise<Record<string, string>> {
 test('the page in chromium: tables equal /api/state; trigger, pause and step act; screenshot', { skip: browserSkip, timeout: 60_000 }, async (t) => {
   const srv = await startServer({ port: 0, smp: 2 });
   const browser = await launchBrowser();
-  const problems: string[] = [];
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
+    const problems = pageProblems(page);
     await page.goto(srv.url);
     await page.waitForSelector('body[data-ready="1"]');
     const st = await getState(srv.url);
@@ -381,13 +377,9 @@ test('serve command with machine options: the machine and guest they describe; Q
 test('the page in chromium on a POWER8 machine: the XICS guest runs, its counters show on the ICP and ICS tables; trigger, pause and step act', { skip: browserSkip, timeout: 60_000 }, async (t) => {
   const srv = await startServer({ port: 0, spec: { cpu: 'POWER8', smp: { cpus: 2 } } });
   const browser = await launchBrowser();
-  const problems: string[] = [];
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
+    const problems = pageProblems(page);
     await page.goto(srv.url);
     await page.waitForSelector('body[data-ready="1"]');
     const st = await getState(srv.url);
